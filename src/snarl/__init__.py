@@ -1,0 +1,42 @@
+"""snarl: control and debug Python thread behaviour.
+
+Public API (everything else is internal and may change):
+
+* :func:`snapshot` → :class:`Snapshot`: every live thread, its frames, state and wait.
+* :func:`dump`: write that as text (grouped, jstack-like) or JSON (``"schema": 1``).
+* :func:`format_dump`: render a snapshot you already have.
+* :func:`wait_until_blocked`: wait until given threads are parked, without guessing a sleep.
+"""
+
+from .threaddump import Deadlock as Deadlock
+from .threaddump import DeadlockStep as DeadlockStep
+from .threaddump import FrameInfo as FrameInfo
+from .threaddump import HeldLock as HeldLock
+from .threaddump import Holder as Holder
+from .threaddump import ObjectInfo as ObjectInfo
+from .threaddump import Snapshot as Snapshot
+from .threaddump import ThreadInfo as ThreadInfo
+from .threaddump import WaitInfo as WaitInfo
+from .threaddump import dump as dump
+from .threaddump import format_dump as format_dump
+from .threaddump import snapshot as snapshot
+from .threaddump import wait_until_blocked as wait_until_blocked
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Deadlock",
+    "DeadlockStep",
+    "FrameInfo",
+    "HeldLock",
+    "Holder",
+    "ObjectInfo",
+    "Snapshot",
+    "ThreadInfo",
+    "WaitInfo",
+    "__version__",
+    "dump",
+    "format_dump",
+    "snapshot",
+    "wait_until_blocked",
+]

@@ -1,0 +1,79 @@
+"""The ``snarl`` command: argument parsing, exit codes, nothing clever.
+
+Exit codes: 0 success, 2 usage error (argparse's own), 3 an unknown example name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import runpy
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+__all__ = ["EXAMPLES", "example_path", "main"]
+
+EXAMPLES = {
+    "seed": "seed_blocked.py",
+    "abba": "abba_deadlock.py",
+    "condition": "condition_no_notify.py",
+    "pool": "idle_pool.py",
+}
+"""Bundled examples runnable with ``snarl demo NAME``."""
+
+EXIT_UNKNOWN_EXAMPLE = 3
+
+
+def example_path(name: str) -> Path:
+    """The file of a bundled example: inside the installed package, or in a source checkout."""
+    filename = EXAMPLES[name]
+    here = Path(__file__).resolve().parent
+    for folder in (here / "examples", here.parent.parent / "examples"):
+        candidate = folder / filename
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"example {name!r} is not installed ({filename} not found)")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="snarl", description="Control and debug Python thread behaviour."
+    )
+    parser.add_argument("--version", action="version", version=f"snarl {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    demo = sub.add_parser(
+        "demo",
+        help="run a bundled example and dump its threads",
+        description="Run a bundled example program; each ends by dumping its threads.",
+    )
+    demo.add_argument("name", metavar="NAME", help=f"one of: {', '.join(EXAMPLES)}")
+    demo.add_argument("--json", action="store_true", help="dump as JSON instead of text")
+    demo.add_argument("--all", action="store_true", help="show every thread, ungrouped")
+    demo.set_defaults(handler=_demo)
+    return parser
+
+
+def _demo(args: argparse.Namespace) -> int:
+    if args.name not in EXAMPLES:
+        print(
+            f"snarl demo: unknown example {args.name!r} (choose from {', '.join(EXAMPLES)})",
+            file=sys.stderr,
+        )
+        return EXIT_UNKNOWN_EXAMPLE
+    path = example_path(args.name)
+    argv = [str(path)] + (["--json"] if args.json else []) + (["--all"] if args.all else [])
+    saved = sys.argv
+    sys.argv = argv
+    try:
+        runpy.run_path(str(path), run_name="__main__")
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code."""
+    args = _parser().parse_args(argv)
+    return int(args.handler(args))

@@ -1,0 +1,345 @@
+"""Static reading of a code object at one instruction, without running anything.
+
+Two questions are answered here, both from the bytecode alone:
+
+* ``call_at(code, lasti)``: is the instruction a call or a ``with`` entry, and which plain
+  expression names its receiver (``blocker.acquire`` → ``blocker``; ``with self._lock:`` →
+  ``self._lock``)?  A thread whose top frame sits on such an instruction is inside that C call.
+* ``with_blocks_at(code, lasti)``: which ``with`` statements enclose the instruction.  On 3.11+
+  this follows the exception table: the handler protecting an instruction is itself protected
+  by the handler of the enclosing block, so the chain of handlers lists every enclosing ``with``.
+  On 3.10 the block stack is rebuilt by propagating SETUP_*/POP_BLOCK along control flow.
+
+Only *reference expressions* are reconstructed: a name (local, cell, global, builtin) followed
+by attribute names.  Anything else (a call, a subscript, a conditional) gives ``None``, which
+the callers report as unknown.  Results are cached per code object; the cache holds code
+objects weakly where the interpreter allows it.
+"""
+
+from __future__ import annotations
+
+import bisect
+import dis
+import sys
+import weakref
+from dataclasses import dataclass
+
+__all__ = ["Call", "Expr", "WithBlock", "call_at", "line_at", "with_blocks_at"]
+
+_PY311 = sys.version_info >= (3, 11)
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A reference expression: ``name`` looked up in ``scope``, then ``attrs`` in order.
+
+    ``scope`` is ``"fast"`` (a local), ``"deref"`` (a cell or free variable), ``"global"``
+    (globals, then builtins) or ``"name"`` (locals, globals, builtins: module and class bodies).
+    """
+
+    scope: str
+    name: str
+    attrs: tuple[str, ...] = ()
+
+    @property
+    def text(self) -> str:
+        """The expression as source code would spell it: ``self._state_lock``."""
+        return ".".join((self.name, *self.attrs))
+
+    def receiver(self) -> Expr | None:
+        """The expression without its last attribute (``a.b.c`` → ``a.b``), or None for a name."""
+        if not self.attrs:
+            return None
+        return Expr(self.scope, self.name, self.attrs[:-1])
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """What a frame's current instruction does: ``kind`` is ``"call"`` or ``"with"``.
+
+    For a call, ``target`` is the callee (``time.sleep``, ``blocker.acquire``); for a ``with``
+    entry it is the context manager (``blocker``), whose ``__enter__`` is being called.
+    ``target`` is None when the callee is not a plain reference expression.
+    """
+
+    kind: str
+    target: Expr | None
+
+
+@dataclass(frozen=True, slots=True)
+class WithBlock:
+    """A ``with`` statement enclosing an instruction: its manager expression and its line."""
+
+    expr: Expr | None
+    lineno: int | None
+
+
+# Loads whose argval is the name they push, by scope.
+_NAME_LOADS = {
+    "LOAD_FAST": "fast",
+    "LOAD_FAST_CHECK": "fast",
+    "LOAD_FAST_AND_CLEAR": "fast",
+    "LOAD_DEREF": "deref",
+    "LOAD_CLASSDEREF": "deref",
+    "LOAD_FROM_DICT_OR_DEREF": "deref",
+    "LOAD_GLOBAL": "global",
+    "LOAD_NAME": "name",
+    "LOAD_FROM_DICT_OR_GLOBALS": "name",
+}
+_ATTR_LOADS = frozenset({"LOAD_ATTR", "LOAD_METHOD"})
+_CALLS = frozenset(
+    {
+        "CALL",
+        "CALL_KW",
+        "CALL_FUNCTION",
+        "CALL_FUNCTION_KW",
+        "CALL_METHOD",
+        "CALL_FUNCTION_EX",
+    }
+)
+_WITH_ENTRIES = frozenset({"BEFORE_WITH", "SETUP_WITH"})
+# Instructions that sit between a call's arguments and the call without moving the stack
+# the way their stack_effect says (3.11's PRECALL) or at all (KW_NAMES, CACHE, NOP).
+_CALL_PREFIX = frozenset({"PRECALL", "KW_NAMES", "CACHE", "NOP", "EXTENDED_ARG"})
+
+
+class _CodeInfo:
+    """Everything derived from one code object, computed once and then only read."""
+
+    __slots__ = ("_blocks", "_calls", "_lines", "_withs", "index", "instrs", "offsets", "table")
+
+    def __init__(self, code: object) -> None:
+        self.instrs = list(dis.get_instructions(code))  # type: ignore[arg-type]
+        self.index = {ins.offset: i for i, ins in enumerate(self.instrs)}
+        self.offsets = [ins.offset for ins in self.instrs]
+        self._lines: dict[int, int | None] = {}
+        for start, end, line in code.co_lines():  # type: ignore[attr-defined]
+            for off in range(start, end, 2):
+                self._lines[off] = line
+        self._calls: dict[int, Call | None] = {}
+        self._withs: dict[int, tuple[WithBlock, ...]] = {}
+        self.table = _parse_exception_table(code) if _PY311 else []
+        self._blocks: dict[int, tuple[int, ...]] | None = None
+
+    # ---- calls ---------------------------------------------------------------------------
+
+    def call(self, lasti: int) -> Call | None:
+        try:
+            return self._calls[lasti]
+        except KeyError:
+            pass
+        result = self._read_call(lasti)
+        self._calls[lasti] = result
+        return result
+
+    def _read_call(self, lasti: int) -> Call | None:
+        # Below the top of a stack, f_lasti may point into the inline caches of the CALL that
+        # pushed the next frame: the instruction is the last one starting at or before it.
+        i = bisect.bisect_right(self.offsets, lasti) - 1
+        if i < 0:
+            return None
+        ins = self.instrs[i]
+        if ins.opname in _WITH_ENTRIES:
+            return Call("with", self._expr_ending_at(i - 1))
+        if ins.opname not in _CALLS:
+            return None
+        above = _values_above_callee(ins)
+        j = i - 1
+        while j >= 0 and self.instrs[j].opname in _CALL_PREFIX:
+            j -= 1
+        # Walk back over the arguments: they push exactly `above` values net.
+        pushed = 0
+        while pushed != above:
+            if j < 0 or pushed > above:
+                return Call("call", None)
+            arg = self.instrs[j]
+            if arg.is_jump_target or arg.opcode in dis.hasjrel or arg.opcode in dis.hasjabs:
+                return Call("call", None)
+            pushed += _stack_effect(arg)
+            j -= 1
+        if j >= 0 and self.instrs[j].opname == "PUSH_NULL":  # 3.13 pushes NULL after the callable
+            j -= 1
+        return Call("call", self._expr_ending_at(j))
+
+    def _expr_ending_at(self, j: int) -> Expr | None:
+        """The reference expression whose last instruction is ``instrs[j]``, if it is one."""
+        attrs: list[str] = []
+        while j >= 0:
+            ins = self.instrs[j]
+            name = ins.opname
+            if name in _ATTR_LOADS:
+                attrs.append(ins.argval)
+                if ins.is_jump_target:
+                    return None
+                j -= 1
+                continue
+            if name == "LOAD_FAST_LOAD_FAST":  # 3.13: pushes argval[0], then argval[1] (top)
+                return Expr("fast", ins.argval[1], tuple(reversed(attrs)))
+            scope = _NAME_LOADS.get(name)
+            if scope is None:
+                return None
+            return Expr(scope, ins.argval, tuple(reversed(attrs)))
+        return None
+
+    # ---- with blocks ---------------------------------------------------------------------
+
+    def withs(self, lasti: int) -> tuple[WithBlock, ...]:
+        try:
+            return self._withs[lasti]
+        except KeyError:
+            pass
+        offsets = self._with_offsets_311(lasti) if _PY311 else self._with_offsets_310(lasti)
+        result = tuple(
+            WithBlock(self._expr_ending_at(self.index[off] - 1), self._lines.get(off))
+            for off in offsets
+        )
+        self._withs[lasti] = result
+        return result
+
+    def _covering(self, offset: int) -> int | None:
+        for start, end, target in self.table:
+            if start <= offset < end:
+                return target
+        return None
+
+    def _with_offsets_311(self, lasti: int) -> list[int]:
+        handlers: dict[int, int] = {}  # handler target -> offset of its BEFORE_WITH
+        for i, ins in enumerate(self.instrs):
+            if ins.opname == "BEFORE_WITH" and i + 1 < len(self.instrs):
+                target = self._covering(self.instrs[i + 1].offset)
+                if target is not None:
+                    handlers.setdefault(target, ins.offset)
+        found: list[int] = []
+        seen: set[int] = set()
+        target = self._covering(lasti)
+        while target is not None and target not in seen:
+            seen.add(target)
+            if target in handlers:
+                found.append(handlers[target])
+            target = self._covering(target)
+        found.reverse()  # outermost first
+        return found
+
+    def _with_offsets_310(self, lasti: int) -> list[int]:
+        if self._blocks is None:
+            self._blocks = _block_stacks_310(self.instrs, self.index)
+        i = bisect.bisect_right(self.offsets, lasti) - 1
+        stack = self._blocks.get(self.offsets[i], ()) if i >= 0 else ()
+        return [off for off in stack if off >= 0]
+
+    def line(self, lasti: int) -> int | None:
+        return self._lines.get(lasti)
+
+
+def _values_above_callee(ins: dis.Instruction) -> int:
+    """How many stack values a call instruction's arguments occupy above its callee slot."""
+    arg = ins.arg or 0
+    if ins.opname == "CALL_FUNCTION_EX":
+        return 1 + (arg & 1)
+    if ins.opname in ("CALL_KW", "CALL_FUNCTION_KW"):
+        return arg + 1  # the keyword-names tuple
+    return arg
+
+
+def _stack_effect(ins: dis.Instruction) -> int:
+    if ins.opcode < dis.HAVE_ARGUMENT:
+        return dis.stack_effect(ins.opcode)
+    return dis.stack_effect(ins.opcode, ins.arg, jump=False)
+
+
+def _parse_exception_table(code: object) -> list[tuple[int, int, int]]:
+    """(start, end, target) byte offsets from a 3.11+ ``co_exceptiontable``.
+
+    The format (CPython InternalDocs, "exception_handling"): each entry is four variable-length
+    integers, start, length, target and depth/lasti, in code units; each varint is big-endian
+    6-bit chunks with bit 6 set on every chunk but the last, and bit 7 marks an entry's start.
+    """
+    data: bytes = code.co_exceptiontable  # type: ignore[attr-defined]
+    entries: list[tuple[int, int, int]] = []
+    pos = 0
+
+    def varint() -> int:
+        nonlocal pos
+        byte = data[pos]
+        pos += 1
+        value = byte & 63
+        while byte & 64:
+            byte = data[pos]
+            pos += 1
+            value = (value << 6) | (byte & 63)
+        return value
+
+    while pos < len(data):
+        start = varint() * 2
+        length = varint() * 2
+        target = varint() * 2
+        varint()  # depth and lasti: not needed here
+        entries.append((start, start + length, target))
+    return entries
+
+
+_JUMP_ONLY_310 = frozenset({"JUMP_ABSOLUTE", "JUMP_FORWARD"})
+_NO_FALLTHROUGH_310 = frozenset({"RETURN_VALUE", "RAISE_VARARGS", "RERAISE"})
+
+
+def _block_stacks_310(instrs: list[dis.Instruction], index: dict[int, int]) -> dict[int, tuple]:
+    """Python 3.10: the block stack at each reachable instruction, as a tuple of entries.
+
+    A ``with`` block is its SETUP_WITH offset; other blocks are negative placeholders.  This is
+    the propagation CPython 3.10 itself does for ``frame.f_lineno`` jumps (``markblocks``).
+    """
+    finally_block, except_block = -1, -2
+    stacks: dict[int, tuple] = {}
+    work: list[tuple[int, tuple]] = [(0, ())]
+    while work:
+        i, stack = work.pop()
+        while i < len(instrs):
+            ins = instrs[i]
+            if ins.offset in stacks:
+                break
+            stacks[ins.offset] = stack
+            op = ins.opname
+            if op in ("SETUP_WITH", "SETUP_FINALLY", "SETUP_ASYNC_WITH"):
+                handler = index.get(ins.argval)
+                if handler is not None:
+                    work.append((handler, (*stack, except_block)))
+                stack = (*stack, ins.offset if op == "SETUP_WITH" else finally_block)
+            elif op in ("POP_BLOCK", "POP_EXCEPT"):
+                stack = stack[:-1]
+            elif ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs:
+                target = index.get(ins.argval)
+                if target is not None:
+                    work.append((target, stack))
+                if op in _JUMP_ONLY_310:
+                    break
+            elif op in _NO_FALLTHROUGH_310:
+                break
+            i += 1
+    return stacks
+
+
+# ---- cache --------------------------------------------------------------------------------
+
+_cache: weakref.WeakKeyDictionary[object, _CodeInfo] = weakref.WeakKeyDictionary()
+
+
+def _info(code: object) -> _CodeInfo:
+    info = _cache.get(code)
+    if info is None:
+        info = _cache[code] = _CodeInfo(code)
+    return info
+
+
+def call_at(code: object, lasti: int) -> Call | None:
+    """The call or ``with`` entry at byte offset ``lasti`` of ``code``, or None if it is neither."""
+    return _info(code).call(lasti)
+
+
+def with_blocks_at(code: object, lasti: int) -> tuple[WithBlock, ...]:
+    """The ``with`` statements enclosing offset ``lasti``, outermost first."""
+    return _info(code).withs(lasti)
+
+
+def line_at(code: object, lasti: int) -> int | None:
+    """The source line of the instruction at ``lasti``."""
+    return _info(code).line(lasti)

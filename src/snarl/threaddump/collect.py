@@ -1,0 +1,390 @@
+"""Taking a snapshot: every thread's frames, read once, turned into the plain model.
+
+Rules this module keeps, because a dump must never harm the program it inspects:
+
+* No lock of the ``threading`` module is taken: the thread table is copied with
+  ``dict.copy()`` (atomic in C) instead of ``threading.enumerate()``, and no ``Thread`` method
+  is called (``is_alive()`` may take ``_shutdown_locks_lock`` on 3.10–3.12).
+* No user code runs: objects are read through :mod:`snarl.threaddump.safe`; locals are rendered only
+  on request (``locals=True``), with bounded, exception-proof reprs.
+* Threads may start and finish meanwhile: each is read from the one ``sys._current_frames()``
+  dict taken at the start, and a thread missing from the table is still listed, unnamed.
+* No frame is kept: the snapshot holds names and ids only.
+"""
+
+from __future__ import annotations
+
+import linecache
+import os
+import platform
+import sys
+import time
+from _thread import LockType, get_ident
+from _thread import RLock as _CRLock
+from types import FrameType
+from typing import Any
+
+from ..analysis.waitgraph import WaitGraph
+from .model import (
+    Deadlock,
+    DeadlockStep,
+    FrameInfo,
+    HeldLock,
+    Holder,
+    ObjectInfo,
+    Snapshot,
+    ThreadInfo,
+    WaitInfo,
+)
+from .safe import UNKNOWN, bounded_repr, get_attr, instance_dict, type_name
+from .waits import LOCK_KINDS, Reading, read_frames, tables, work_item_future
+
+__all__ = ["snapshot"]
+
+_SNARL_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+_lock_locked = LockType.locked
+_rlock_repr = _CRLock.__repr__
+
+
+def _build() -> str:
+    flags = getattr(sys, "abiflags", "")
+    parts = ["free-threading" if "t" in flags else "default"]
+    if hasattr(sys, "gettotalrefcount"):
+        parts.append("debug")
+    return "+".join(parts)
+
+
+_BUILD = _build()
+
+
+def _gil_enabled() -> bool:
+    probe = getattr(sys, "_is_gil_enabled", None)
+    return bool(probe()) if probe is not None else True
+
+
+# ---- frames -----------------------------------------------------------------------------------
+
+
+def _stack(top: FrameType) -> list[FrameType]:
+    stack = []
+    frame: FrameType | None = top
+    while frame is not None:
+        stack.append(frame)
+        frame = frame.f_back
+    return stack
+
+
+_qualname_attr = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
+
+
+def _frame_infos(stack: list[FrameType], with_locals: bool, cache: dict) -> tuple[FrameInfo, ...]:
+    out = []
+    for frame in stack:
+        code = frame.f_code
+        lineno = frame.f_lineno
+        if with_locals:
+            out.append(_frame_info(code, lineno)._replace(locals=_locals_of(frame)))
+            continue
+        key = (code, lineno)
+        info = cache.get(key)
+        if info is None:
+            info = cache[key] = _frame_info(code, lineno)
+        out.append(info)
+    return tuple(out)
+
+
+def _frame_info(code: Any, lineno: int | None) -> FrameInfo:
+    filename = code.co_filename
+    source = linecache.getline(filename, lineno).strip() if lineno else ""
+    return FrameInfo(filename, lineno, getattr(code, _qualname_attr), source)
+
+
+def _locals_of(frame: FrameType) -> tuple[tuple[str, str], ...]:
+    try:
+        items = list(frame.f_locals.items())
+    except Exception:
+        return ()
+    return tuple((str(name), bounded_repr(value)) for name, value in items)
+
+
+# ---- thread identity --------------------------------------------------------------------------
+
+
+class _Identity:
+    """Maps an ident and its stack to the Thread object that really owns it."""
+
+    def __init__(self) -> None:
+        threading = sys.modules.get("threading")
+        self.threading = threading
+        self.active: dict[int, Any] = threading._active.copy() if threading else {}
+        self.main = getattr(threading, "_main_thread", None)
+        thread_cls = getattr(threading, "Thread", None)
+        bootstrap = getattr(thread_cls, "_bootstrap", None)
+        self.bootstrap_code = getattr(bootstrap, "__code__", None)
+        self.dummy_cls = getattr(threading, "_DummyThread", None)
+        self._live_tids: set[int] | None = None
+
+    def thread_of(self, ident: int, stack: list[FrameType]) -> Any:
+        bottom = stack[-1] if stack else None
+        if bottom is not None and bottom.f_code is self.bootstrap_code:
+            try:
+                owner = bottom.f_locals.get("self")
+            except Exception:
+                owner = None
+            if owner is not None:
+                return owner
+        candidate = self.active.get(ident)
+        if candidate is None or candidate is self.main:
+            return candidate
+        if self.dummy_cls is not None and type(candidate) is self.dummy_cls:
+            return candidate if self._dummy_alive(candidate) else None
+        # A registered Thread always runs under Thread._bootstrap: without it, the ident was
+        # reused by a thread threading knows nothing of.
+        return None
+
+    def _dummy_alive(self, dummy: Any) -> bool:
+        handle = _field(dummy, "_handle")
+        is_done = getattr(type(handle), "is_done", None) if handle is not None else None
+        if is_done is not None:
+            try:
+                return not is_done(handle)
+            except Exception:
+                return True
+        native = _field(dummy, "_native_id")
+        if native is None:
+            return True
+        if self._live_tids is None:
+            try:
+                self._live_tids = {int(t) for t in os.listdir("/proc/self/task")}
+            except OSError:
+                self._live_tids = set()
+        return not self._live_tids or native in self._live_tids
+
+
+def _field(obj: Any, name: str) -> Any:
+    ns = instance_dict(obj)
+    return ns.get(name) if ns is not None else None
+
+
+# ---- ownership --------------------------------------------------------------------------------
+
+
+def _lock_owner(lock: Any, lock_types: dict) -> tuple[bool | None, int | None]:
+    """(locked, owner ident) of a lock, read without running code; owner None if not recorded."""
+    tp = type(lock)
+    if tp is LockType:
+        return bool(_lock_locked(lock)), None
+    if tp is _CRLock:
+        text = _rlock_repr(lock)
+        if text.startswith("<unlocked"):
+            return False, None
+        owner = text.split(" owner=", 1)[1].split(" ", 1)[0] if " owner=" in text else ""
+        return True, int(owner) if owner.isdigit() else None
+    if tp in lock_types:  # threading._PyRLock
+        owner = get_attr(lock, "_owner")
+        if owner is UNKNOWN:
+            return None, None
+        return owner is not None, owner
+    return None, None
+
+
+def _underlying_lock(obj: Any, lock_types: dict) -> Any:
+    if type(obj) in lock_types:
+        return obj
+    lock = get_attr(obj, "_lock")  # threading.Condition
+    return lock if type(lock) in lock_types else UNKNOWN
+
+
+def _object_info(obj: Any, name: str | None, lock_types: dict) -> ObjectInfo:
+    lock = _underlying_lock(obj, lock_types)
+    locked = _lock_owner(lock, lock_types)[0] if lock is not UNKNOWN else None
+    return ObjectInfo(type_name(obj), id(obj), name, locked)
+
+
+# ---- snapshot ---------------------------------------------------------------------------------
+
+
+def snapshot(*, locals: bool = False) -> Snapshot:
+    """Take a :class:`Snapshot` of every live thread of this process.
+
+    ``locals=True`` adds each frame's local variables as bounded reprs; that is the only case
+    in which user code (``__repr__``) runs.
+    """
+    started = time.perf_counter()
+    taken_at = time.time()
+    current = get_ident()
+    frames = sys._current_frames()
+    try:
+        return _snapshot(frames, current, locals, started, taken_at)
+    finally:
+        del frames
+
+
+class _Thread:
+    __slots__ = ("ident", "obj", "reading", "stack")
+
+    def __init__(self, ident: int, obj: Any, stack: list[FrameType], reading: Reading) -> None:
+        self.ident, self.obj, self.stack, self.reading = ident, obj, stack, reading
+
+
+def _snapshot(
+    frames: dict[int, FrameType], current: int, with_locals: bool, started: float, taken_at: float
+) -> Snapshot:
+    tb = tables()
+    lock_types = tb.lock_types
+    identity = _Identity()
+    threads: list[_Thread] = []
+    names: dict[int, str | None] = {}
+    # Main thread first, then threads in the order threading registered them (start order).
+    order = {ident: i for i, ident in enumerate(identity.active)}
+    main_ident = _field(identity.main, "_ident") if identity.main is not None else None
+    idents = sorted(frames, key=lambda i: (i != main_ident, order.get(i, len(order)), i))
+    for ident in idents:
+        top = frames[ident]
+        stack = _stack(top)
+        if ident == current:
+            while stack and stack[0].f_code.co_filename.startswith(_SNARL_DIR):
+                del stack[0]
+        obj = identity.thread_of(ident, stack)
+        reading = read_frames(stack, tb) if ident != current else Reading(state="running")
+        if ident == current:
+            reading.held = read_frames(stack, tb).held
+        threads.append(_Thread(ident, obj, stack, reading))
+        names[ident] = _field(obj, "_name") if obj is not None else None
+
+    # Who holds what: with-blocks checked against the lock's own state, and RLock owners.
+    holds: dict[int, list[tuple[int, HeldLock]]] = {}
+    held_by_thread: dict[int, list[HeldLock]] = {}
+    for th in threads:
+        for held in th.reading.held:
+            lock = _underlying_lock(held.obj, lock_types)
+            if lock is UNKNOWN or id(lock) in th.reading.released:
+                continue
+            locked, owner = _lock_owner(lock, lock_types)
+            if not locked or (owner is not None and owner != th.ident):
+                continue  # the inference is contradicted: released by hand inside the block
+            frame = th.stack[held.frame_index]
+            basis = "rlock-owner" if owner is not None else "with-block"
+            info = HeldLock(
+                _object_info(held.obj, held.name, lock_types),
+                basis,
+                frame.f_code.co_filename,
+                held.lineno,
+            )
+            held_by_thread.setdefault(th.ident, []).append(info)
+            holds.setdefault(id(lock), []).append((th.ident, info))
+
+    running_futures: dict[int, int] = {}
+    if tb.work_item_run is not None:
+        for th in threads:
+            fut = work_item_future(tb, th.stack)
+            if fut is not UNKNOWN and fut is not None:
+                running_futures[id(fut)] = th.ident
+
+    graph: WaitGraph[WaitInfo] = WaitGraph()
+    frame_cache: dict = {}
+    infos: list[ThreadInfo] = []
+    for th in threads:
+        r = th.reading
+        wait = None
+        if r.kind is not None:
+            holders = _holders(th, r, holds, running_futures, names, frames, lock_types)
+            line = th.stack[min(r.wait_index, len(th.stack) - 1)]
+            code = line.f_code
+            lineno = line.f_lineno
+            src = linecache.getline(code.co_filename, lineno).strip() if lineno else ""
+            wait = WaitInfo(
+                r.kind,
+                _object_info(r.obj, r.name, lock_types) if r.obj is not None else None,
+                r.call,
+                code.co_filename,
+                lineno,
+                getattr(code, _qualname_attr),
+                src,
+                holders,
+            )
+            for holder in holders:
+                if holder.alive:
+                    graph.add(th.ident, holder.ident, wait)
+        obj = th.obj
+        main = obj is not None and obj is identity.main
+        origin = (
+            "_thread"
+            if obj is None
+            else "dummy"
+            if type(obj) is identity.dummy_cls
+            else "threading"
+        )
+        infos.append(
+            ThreadInfo(
+                name=names[th.ident],
+                ident=th.ident,
+                native_id=_field(obj, "_native_id") if obj is not None else None,
+                daemon=_field(obj, "_daemonic") if obj is not None else None,
+                main=main,
+                current=th.ident == current,
+                origin=origin,
+                state=r.state,
+                wait=wait,
+                frames=_frame_infos(th.stack, with_locals, frame_cache),
+                held=tuple(held_by_thread.get(th.ident, ())),
+                in_call=r.in_call,
+            )
+        )
+    deadlocks = tuple(
+        Deadlock(
+            tuple(DeadlockStep(w, names.get(w), wait, _holder_of(wait, h)) for w, h, wait in c)
+        )
+        for c in graph.cycles()
+    )
+    return Snapshot(
+        pid=os.getpid(),
+        python=platform.python_version(),
+        implementation=platform.python_implementation(),
+        build=_BUILD,
+        gil_enabled=_gil_enabled(),
+        switch_interval=sys.getswitchinterval(),
+        taken_at=taken_at,
+        duration=time.perf_counter() - started,
+        tracked=False,
+        threads=tuple(infos),
+        deadlocks=deadlocks,
+    )
+
+
+def _holder_of(wait: WaitInfo, ident: Any) -> Holder:
+    return next(h for h in wait.holders if h.ident == ident)
+
+
+def _holders(
+    th: _Thread,
+    r: Reading,
+    holds: dict[int, list[tuple[int, HeldLock]]],
+    running_futures: dict[int, int],
+    names: dict[int, str | None],
+    frames: dict[int, FrameType],
+    lock_types: dict,
+) -> tuple[Holder, ...]:
+    obj = r.obj
+    if obj is None:
+        return ()
+    if r.kind in LOCK_KINDS:
+        found = [
+            Holder(ident, names.get(ident), True, info.basis, info.filename, info.lineno)
+            for ident, info in holds.get(id(obj), ())
+        ]
+        if not found:
+            locked, owner = _lock_owner(obj, lock_types)
+            if locked and owner is not None:
+                found.append(Holder(owner, names.get(owner), owner in frames, "rlock-owner"))
+        return tuple(found)
+    if r.kind == "thread-join":
+        ident = _field(obj, "_ident")
+        if type(ident) is int:
+            return (Holder(ident, _field(obj, "_name"), ident in frames, "joined"),)
+        return ()
+    if r.kind == "future-result":
+        ident = running_futures.get(id(obj))
+        if ident is not None:
+            return (Holder(ident, names.get(ident), True, "running-task"),)
+    return ()

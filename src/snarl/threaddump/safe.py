@@ -1,0 +1,197 @@
+"""Looking at user objects without running user code.
+
+Every read here goes through C-level dict lookups and C descriptors only: no ``__getattr__``,
+no ``__getattribute__`` override, no property, no ``__class__`` override, no ``__repr__``
+(except in :func:`bounded_repr`, used only when the caller asked for locals).  A lookup that
+would need any of those answers :data:`UNKNOWN` instead.
+
+The one residual risk, documented: a dict lookup compares keys with ``__eq__`` when hashes
+collide, so a non-string key with a custom ``__eq__`` and a colliding hash could run code.
+"""
+
+from __future__ import annotations
+
+import reprlib
+import sys
+import types
+from typing import Any
+
+from .bytecode import Expr
+
+__all__ = ["UNKNOWN", "bounded_repr", "get_attr", "instance_dict", "mro", "resolve", "type_name"]
+
+
+class _Unknown:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "UNKNOWN"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNKNOWN: Any = _Unknown()
+"""Returned where a value cannot be had without running user code."""
+
+_dict_get = dict.get
+_type_dict = type.__dict__["__dict__"].__get__  # the C getter: the type's own namespace
+_type_mro = type.__dict__["__mro__"].__get__
+_type_qualname = type.__dict__["__qualname__"].__get__
+_type_module = type.__dict__["__module__"].__get__
+_GetSet = types.GetSetDescriptorType
+_Member = types.MemberDescriptorType
+_object_getattribute = object.__dict__["__getattribute__"]
+_module_getattribute = types.ModuleType.__dict__["__getattribute__"]
+_type_getattribute = type.__dict__["__getattribute__"]
+
+
+def mro(tp: type) -> tuple[type, ...]:
+    """``tp.__mro__`` read from the C slot (a metaclass cannot intercept it)."""
+    return _type_mro(tp)
+
+
+def _locals_types() -> tuple[type, ...]:
+    """dict, plus 3.13's FrameLocalsProxy: the mappings ``frame.f_locals`` gives."""
+    return (dict, type(sys._getframe().f_locals))
+
+
+_LOCALS_TYPES = frozenset(_locals_types())
+
+
+def _is_data_descriptor(value: object) -> bool:
+    for klass in _type_mro(type(value)):
+        ns = _type_dict(klass)
+        if "__set__" in ns or "__delete__" in ns:
+            return True
+    return False
+
+
+def _class_lookup(tp: type, name: str) -> Any:
+    """``name`` in the namespaces of ``tp``'s MRO, as the interpreter finds it, or UNKNOWN."""
+    for klass in _type_mro(tp):
+        ns = _type_dict(klass)
+        if name in ns:
+            return ns[name]
+    return UNKNOWN
+
+
+def instance_dict(obj: object) -> dict[str, Any] | None:
+    """``obj.__dict__`` when it is the plain C slot, else None."""
+    descr = _class_lookup(type(obj), "__dict__")
+    if type(descr) is not _GetSet and type(descr) is not _Member:
+        return None
+    try:
+        d = descr.__get__(obj, type(obj))
+    except Exception:
+        return None
+    return d if type(d) is dict else None
+
+
+def get_attr(obj: object, name: str) -> Any:
+    """``obj.name`` read without running user code, or UNKNOWN.
+
+    Supports plain instances (instance dict, ``__slots__`` members, plain class attributes),
+    modules (module dict) and classes (their MRO namespaces).  Properties, other data
+    descriptors, ``__getattr__`` fallbacks and custom ``__getattribute__`` give UNKNOWN.
+    """
+    tp = type(obj)
+    getattribute = _class_lookup(tp, "__getattribute__")
+    if getattribute is _module_getattribute:
+        ns = instance_dict(obj)
+        value = _dict_get(ns, name, UNKNOWN) if ns is not None else UNKNOWN
+        return value
+    if getattribute is _type_getattribute:
+        meta = _class_lookup(tp, name)
+        if meta is not UNKNOWN and _is_data_descriptor(meta):
+            return UNKNOWN
+        value = _class_lookup(obj, name)  # type: ignore[arg-type]
+        if value is UNKNOWN or type(value) in (staticmethod, classmethod, property):
+            return UNKNOWN
+        return value if _class_lookup(type(value), "__get__") is UNKNOWN else UNKNOWN
+    if getattribute is not _object_getattribute:
+        return UNKNOWN
+    cls_value = _class_lookup(tp, name)
+    if cls_value is not UNKNOWN and _is_data_descriptor(cls_value):
+        if type(cls_value) is _Member:  # a __slots__ member: a C read of the slot
+            try:
+                return cls_value.__get__(obj, tp)
+            except AttributeError:
+                return UNKNOWN
+        return UNKNOWN
+    ns = instance_dict(obj)
+    if ns is not None:
+        value = _dict_get(ns, name, UNKNOWN)
+        if value is not UNKNOWN:
+            return value
+    if cls_value is UNKNOWN:
+        return UNKNOWN
+    if _class_lookup(type(cls_value), "__get__") is not UNKNOWN:
+        return UNKNOWN  # a method or other non-data descriptor: binding is not needed here
+    return cls_value
+
+
+def resolve(expr: Expr, f_locals: Any, f_globals: dict, f_builtins: dict) -> Any:
+    """The current value of a reference expression in a frame, or UNKNOWN.
+
+    ``f_locals`` is the frame's locals mapping (a dict, or 3.13's FrameLocalsProxy); class
+    bodies whose namespace is some other mapping are not read.
+    """
+    value: Any = UNKNOWN
+    if expr.scope in ("fast", "deref", "name"):
+        if type(f_locals) in _LOCALS_TYPES:
+            try:
+                value = f_locals[expr.name] if expr.name in f_locals else UNKNOWN
+            except Exception:
+                value = UNKNOWN
+    if value is UNKNOWN and expr.scope in ("global", "name"):
+        value = _dict_get(f_globals, expr.name, UNKNOWN)
+        if value is UNKNOWN and type(f_builtins) is dict:
+            value = _dict_get(f_builtins, expr.name, UNKNOWN)
+    for attr in expr.attrs:
+        if value is UNKNOWN:
+            break
+        value = get_attr(value, attr)
+    return value
+
+
+def type_name(obj: object) -> str:
+    """``module.QualName`` of ``type(obj)``, read from the type's C slots."""
+    tp = type(obj)
+    module = _type_module(tp)
+    qualname = _type_qualname(tp)
+    if type(module) is not str or module == "builtins":
+        return str(qualname)
+    return f"{module}.{qualname}"
+
+
+class _BoundedRepr(reprlib.Repr):
+    def repr_instance(self, obj: Any, level: int) -> str:
+        try:
+            text = repr(obj)
+        except BaseException as exc:  # user code may raise anything
+            return f"<{type_name(obj)} repr failed: {type(exc).__name__}>"
+        if len(text) > self.maxother:
+            keep = max(0, self.maxother - 3)
+            text = text[: keep // 2] + "..." + text[len(text) - keep // 2 :]
+        return text
+
+
+_repr = _BoundedRepr()
+_repr.maxother = 200
+_repr.maxstring = 200
+_repr.maxlevel = 3
+
+
+def bounded_repr(obj: object, limit: int = 200) -> str:
+    """``repr(obj)`` cut to ``limit`` characters; never raises, even if ``__repr__`` does.
+
+    This runs user ``__repr__`` methods and is used only for locals, which are opt-in.
+    """
+    try:
+        text = _repr.repr(obj)
+    except BaseException as exc:  # RecursionError, or anything a repr raises
+        text = f"<{type_name(obj)} repr failed: {type(exc).__name__}>"
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text

@@ -1,0 +1,388 @@
+"""What a thread waits on, read from its frames alone: no instrumentation needed.
+
+Two sources of evidence, combined innermost-out:
+
+1. The top frame's current instruction.  A thread parked in C sits on a call (or a ``with``
+   entry); :mod:`snarl.threaddump.bytecode` names the callee (``blocker.acquire``, ``time.sleep``)
+   and :mod:`snarl.threaddump.safe` resolves it without running code.  Known blocking callables
+   classify the wait: lock and RLock acquire, ``time.sleep``, ``SimpleQueue.get``, select and
+   socket calls, and so on.
+2. Standard-library wait frames below it, matched by code object identity: ``Condition.wait``,
+   ``Event.wait``, ``Semaphore.acquire``, ``Barrier.wait``, ``Queue.get/put/join``,
+   ``Thread.join`` and ``concurrent.futures`` waits.  Each frame's ``self`` is the object, and
+   the outermost frame of an unbroken chain gives the wait its kind (``Queue.get`` over
+   ``Condition.wait`` over ``waiter.acquire`` is a queue-get on that Queue).
+
+The first frame outside the chain is *the waiting line*; its call expression names the object
+the way the user's code does (``jobs.get`` → ``jobs``).
+
+Only modules already imported are consulted: a dump never imports anything.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from .bytecode import Call, Expr, call_at, with_blocks_at
+from .safe import UNKNOWN, get_attr, mro, resolve
+
+__all__ = ["LOCK_KINDS", "Reading", "read_frames"]
+
+# Method names that make an unresolvable call look like a wait (kind "unknown").
+_WAITISH = frozenset({"acquire", "wait", "wait_for", "get", "put", "join", "result", "__enter__"})
+LOCK_KINDS = frozenset({"lock", "rlock"})
+
+
+@dataclass(slots=True)
+class Held:
+    """A lock-like object a frame holds by being inside ``with expr:``."""
+
+    obj: Any
+    name: str
+    frame_index: int
+    lineno: int | None
+
+
+@dataclass(slots=True)
+class Reading:
+    """What one thread's frames say.  Objects are live references; the caller drops them."""
+
+    state: str = "running"
+    kind: str | None = None
+    obj: Any = None  # the awaited object, or None when unknown
+    name: str | None = None  # how the waiting code names it
+    call: str | None = None  # the blocking call as spelled: "blocker.acquire", "with lock_b"
+    wait_index: int = 0  # index (innermost first) of the waiting line's frame
+    held: list[Held] = field(default_factory=list)
+    released: set[int] = field(default_factory=set)  # ids of locks a Condition.wait let go
+    in_call: str | None = None  # an unclassified C call the thread is in
+
+
+# ---- tables of known waits, built from modules already imported ----------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _FrameRule:
+    kind: str
+    inner: frozenset  # codes of the frame just inside that continue the chain; empty: top only
+
+
+class _Tables:
+    __slots__ = ("c_funcs", "c_methods", "frames", "idle_loops", "lock_types", "work_item_run")
+
+    def __init__(self) -> None:
+        mods = sys.modules
+        import _thread
+        import os
+        import time
+
+        self.lock_types: dict[type, str] = {_thread.LockType: "lock", _thread.RLock: "rlock"}
+        threading = mods.get("threading")
+        if threading is not None:
+            py_rlock = getattr(threading, "_PyRLock", None)
+            if isinstance(py_rlock, type):
+                self.lock_types[py_rlock] = "rlock"
+        self.c_funcs: dict[int, str] = {id(time.sleep): "sleep"}
+        for name in ("read", "write", "waitpid", "wait", "waitid", "wait3", "wait4"):
+            fn = getattr(os, name, None)
+            if fn is not None:
+                self.c_funcs[id(fn)] = "io"
+        self.c_methods: dict[type, dict[str, str]] = {
+            _thread.LockType: {"acquire": "lock", "acquire_lock": "lock", "__enter__": "lock"},
+            _thread.RLock: {"acquire": "rlock", "__enter__": "rlock"},
+        }
+        handle = getattr(_thread, "_ThreadHandle", None)
+        if handle is not None:
+            self.c_methods[handle] = {"join": "thread-join"}
+        io_methods = dict.fromkeys(
+            ("read", "read1", "readinto", "readline", "readlines", "write", "flush"), "io"
+        )
+        io = mods.get("_io")
+        if io is not None:
+            for tname in ("BufferedReader", "BufferedRandom", "BufferedRWPair", "FileIO"):
+                tp = getattr(io, tname, None)
+                if tp is not None:
+                    self.c_methods[tp] = io_methods
+            tp = getattr(io, "TextIOWrapper", None)
+            if tp is not None:
+                self.c_methods[tp] = io_methods
+        qmod = mods.get("_queue")
+        if qmod is not None:
+            self.c_methods[qmod.SimpleQueue] = {"get": "queue-get", "put": "queue-put"}
+        select = mods.get("select")
+        if select is not None:
+            self.c_funcs[id(select.select)] = "io"
+            for tname in ("epoll", "devpoll", "kqueue"):
+                tp = getattr(select, tname, None)
+                if tp is not None:
+                    self.c_methods[tp] = {"poll": "io", "control": "io"}
+            if hasattr(select, "poll"):
+                self.c_methods[type(select.poll())] = {"poll": "io"}
+        socket_mod = mods.get("_socket")
+        if socket_mod is not None:
+            self.c_methods[socket_mod.socket] = dict.fromkeys(
+                (
+                    "recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg", "send",
+                    "sendall", "sendto", "sendmsg", "connect", "_accept",
+                ),
+                "io",
+            )  # fmt: skip
+        signal = mods.get("signal")
+        if signal is not None:
+            for name in ("pause", "sigwait", "sigtimedwait", "sigwaitinfo"):
+                fn = getattr(signal, name, None)
+                if fn is not None:
+                    self.c_funcs[id(fn)] = "io"
+        ssl = mods.get("_ssl")
+        if ssl is not None:
+            self.c_methods[ssl._SSLSocket] = {"read": "io", "write": "io", "do_handshake": "io"}
+
+        self.frames: dict[Any, _FrameRule] = {}
+        self.idle_loops: set[Any] = set()
+        self.work_item_run: Any = None
+        if threading is not None:
+            self._threading_rules(threading)
+        queue = mods.get("queue")
+        if queue is not None:
+            cwait = self._code(threading, "Condition", "wait") if threading else None
+            inner = frozenset({cwait})
+            for meth, kind in (("get", "queue-get"), ("put", "queue-put"), ("join", "queue-join")):
+                self._add(self._code(queue, "Queue", meth), kind, inner)
+        futures = mods.get("concurrent.futures._base")
+        if futures is not None and threading is not None:
+            cwait = self._code(threading, "Condition", "wait")
+            ewait = self._code(threading, "Event", "wait")
+            for meth in ("result", "exception"):
+                self._add(self._code(futures, "Future", meth), "future-result", {cwait})
+            for fname in ("wait", "as_completed"):
+                fn = getattr(futures, fname, None)
+                if fn is not None:
+                    self._add(fn.__code__, "future-result", {ewait})
+        worker = mods.get("concurrent.futures.thread")
+        if worker is not None:
+            self.work_item_run = self._code(worker, "_WorkItem", "run")
+            fn = getattr(worker, "_worker", None)
+            if fn is not None:
+                self.idle_loops.add(fn.__code__)
+        base_events = mods.get("asyncio.base_events")
+        if base_events is not None:
+            self.idle_loops.add(self._code(base_events, "BaseEventLoop", "_run_once"))
+        socketserver = mods.get("socketserver")
+        if socketserver is not None:
+            self.idle_loops.add(self._code(socketserver, "BaseServer", "serve_forever"))
+        self.idle_loops.discard(None)
+
+    @staticmethod
+    def _code(module: Any, cls: str, meth: str) -> Any:
+        klass = getattr(module, cls, None)
+        fn = getattr(klass, meth, None) if klass is not None else None
+        return getattr(fn, "__code__", None)
+
+    def _add(self, code: Any, kind: str, inner: Any) -> None:
+        if code is not None:
+            self.frames[code] = _FrameRule(kind, frozenset(c for c in inner if c is not None))
+
+    def _threading_rules(self, threading: Any) -> None:
+        c = self._code
+        cwait, cwait_for = c(threading, "Condition", "wait"), c(threading, "Condition", "wait_for")
+        self._add(cwait, "condition", ())
+        self._add(cwait_for, "condition", {cwait})
+        ewait = c(threading, "Event", "wait")
+        self._add(ewait, "event", {cwait, cwait_for})
+        self._add(c(threading, "Semaphore", "acquire"), "semaphore", {cwait})
+        benter, bwait_ = c(threading, "Barrier", "_enter"), c(threading, "Barrier", "_wait")
+        self._add(benter, "barrier", {cwait})
+        self._add(bwait_, "barrier", {cwait_for})
+        self._add(c(threading, "Barrier", "wait"), "barrier", {benter, bwait_})
+        tstate = c(threading, "Thread", "_wait_for_tstate_lock")
+        self._add(tstate, "thread-join", ())
+        self._add(c(threading, "Thread", "join"), "thread-join", {tstate})
+        shutdown = getattr(threading, "_shutdown", None)
+        if hasattr(shutdown, "__code__"):
+            self._add(shutdown.__code__, "thread-join", {tstate})
+        rlock = getattr(threading, "_PyRLock", None)
+        if rlock is not None and hasattr(rlock, "acquire"):
+            self._add(rlock.acquire.__code__, "rlock", ())
+        timer_run = c(threading, "Timer", "run")
+        if timer_run is not None:
+            self.idle_loops.add(timer_run)
+
+
+_tables_cache: tuple[frozenset[str], _Tables] | None = None
+_WATCHED = frozenset(
+    {
+        "threading", "queue", "_queue", "select", "_socket", "signal", "_ssl", "_io",
+        "concurrent.futures._base", "concurrent.futures.thread", "asyncio.base_events",
+        "socketserver",
+    }
+)  # fmt: skip
+
+
+def tables() -> _Tables:
+    """The wait tables for the modules imported now (rebuilt only when that set changes)."""
+    global _tables_cache
+    loaded = frozenset(name for name in _WATCHED if name in sys.modules)
+    cached = _tables_cache
+    if cached is not None and cached[0] == loaded:
+        return cached[1]
+    built = _Tables()
+    _tables_cache = (loaded, built)
+    return built
+
+
+# ---- reading one thread ---------------------------------------------------------------------
+
+
+def _locals(frame: FrameType) -> Any:
+    try:
+        return frame.f_locals
+    except Exception:  # a frame being torn down
+        return {}
+
+
+def _eval(frame: FrameType, expr: Expr | None) -> Any:
+    if expr is None:
+        return UNKNOWN
+    return resolve(expr, _locals(frame), frame.f_globals, frame.f_builtins)
+
+
+def _self_of(frame: FrameType) -> Any:
+    return _eval(frame, Expr("fast", "self"))
+
+
+def _classify_call(
+    tb: _Tables, frame: FrameType, call: Call
+) -> tuple[str | None, Any, Expr | None]:
+    """(kind, object, object expression) for the C call a frame is in; kind None if unknown."""
+    target = call.target
+    if call.kind == "with":
+        obj = _eval(frame, target)
+        kind = _method_kind(tb, obj, "__enter__")
+        return kind, obj, target
+    if target is None:
+        return None, UNKNOWN, None
+    if not target.attrs:
+        fn = _eval(frame, target)
+        return tb.c_funcs.get(id(fn)) if fn is not UNKNOWN else None, UNKNOWN, None
+    receiver_expr = target.receiver()
+    receiver = _eval(frame, receiver_expr)
+    if receiver is UNKNOWN:
+        return None, UNKNOWN, receiver_expr
+    method = target.attrs[-1]
+    kind = _method_kind(tb, receiver, method)
+    if kind is None:
+        fn = get_attr(receiver, method)  # a module function: time.sleep, select.select
+        if fn is not UNKNOWN:
+            kind = tb.c_funcs.get(id(fn))
+            return kind, UNKNOWN, None
+    return kind, receiver, receiver_expr
+
+
+def _method_kind(tb: _Tables, obj: Any, method: str) -> str | None:
+    if obj is UNKNOWN:
+        return None
+    for klass in mro(type(obj)):
+        methods = tb.c_methods.get(klass)
+        if methods is not None:
+            return methods.get(method)
+    return None
+
+
+def read_frames(stack: list[FrameType], tb: _Tables | None = None) -> Reading:
+    """Read one thread's stack (innermost frame first) into a :class:`Reading`."""
+    tb = tb or tables()
+    reading = Reading()
+    if not stack:
+        reading.state = "unknown"
+        return reading
+    top = stack[0]
+    call = call_at(top.f_code, top.f_lasti)
+    kind: str | None = None
+    obj: Any = UNKNOWN
+    expr: Expr | None = None
+    if call is not None:
+        kind, obj, expr = _classify_call(tb, top, call)
+        spelled = call.target.text if call.target is not None else "?"
+        reading.call = f"with {spelled}" if call.kind == "with" else spelled
+        if kind is None:
+            method = call.target.attrs[-1] if call.target and call.target.attrs else None
+            if method in _WAITISH and obj is UNKNOWN:
+                kind = "unknown"
+                expr = call.target.receiver() if call.kind == "call" else call.target
+            else:
+                reading.in_call, reading.call = reading.call, None
+                kind, obj, expr = None, UNKNOWN, None
+    chain_index = 0
+    if kind is not None:
+        # Walk outward over standard-library wait frames.
+        index = 0
+        frames = tb.frames
+        rule = frames.get(top.f_code)
+        if rule is not None and not rule.inner and kind in LOCK_KINDS | {"thread-join"}:
+            kind, obj = rule.kind, _self_of(top)
+            if kind == "condition" and obj is not UNKNOWN:
+                lock = get_attr(obj, "_lock")
+                if lock is not UNKNOWN:
+                    reading.released.add(id(lock))
+            index = 1
+            while index < len(stack):
+                rule = frames.get(stack[index].f_code)
+                if rule is None or stack[index - 1].f_code not in rule.inner:
+                    break
+                kind, obj = rule.kind, _self_of(stack[index])
+                index += 1
+            chain_index = index
+            expr = None
+        reading.kind = kind
+        reading.obj = None if obj is UNKNOWN else obj
+        reading.wait_index = chain_index
+        reading.state = "sleeping" if kind == "sleep" else "waiting"
+        if chain_index and chain_index < len(stack):
+            # Name the object the way the waiting line does: `jobs.get(...)` → `jobs`.
+            user = stack[chain_index]
+            ucall = call_at(user.f_code, user.f_lasti)
+            if ucall is not None and ucall.target is not None:
+                uexpr = ucall.target if ucall.kind == "with" else ucall.target.receiver()
+                if uexpr is not None and (reading.obj is None or _eval(user, uexpr) is reading.obj):
+                    expr = uexpr
+                reading.call = ("with " if ucall.kind == "with" else "") + ucall.target.text
+        if expr is not None:
+            reading.name = expr.text
+        if kind == "queue-get" or (
+            kind in ("io", "event", "condition")
+            and any(f.f_code in tb.idle_loops for f in stack[chain_index:])
+        ):
+            reading.state = "idle"
+    # Locks held by being inside `with` blocks, in every frame.
+    lock_types = tb.lock_types
+    for index, frame in enumerate(stack):
+        blocks = with_blocks_at(frame.f_code, frame.f_lasti)
+        if not blocks:
+            continue
+        for block in blocks:
+            value = _eval(frame, block.expr)
+            if value is UNKNOWN or block.expr is None:
+                continue
+            if type(value) in lock_types or _is_condition(value):
+                reading.held.append(Held(value, block.expr.text, index, block.lineno))
+    return reading
+
+
+def _is_condition(obj: Any) -> bool:
+    threading = sys.modules.get("threading")
+    return threading is not None and type(obj) is threading.Condition
+
+
+def work_item_future(tb: _Tables, stack: list[FrameType]) -> Any:
+    """The Future a ThreadPoolExecutor worker is running, if this stack is running one."""
+    run = tb.work_item_run
+    if run is None:
+        return UNKNOWN
+    for frame in stack:
+        if frame.f_code is run:
+            item = _self_of(frame)
+            return get_attr(item, "future") if item is not UNKNOWN else UNKNOWN
+    return UNKNOWN
