@@ -36,6 +36,7 @@ from .model import (
     ThreadInfo,
     WaitInfo,
 )
+from .bytecode import Call, WithBlock, call_at, line_at, with_blocks_at
 from .safe import UNKNOWN, bounded_repr, get_attr, instance_dict, type_name
 from .waits import LOCK_KINDS, Reading, read_frames, tables, work_item_future
 
@@ -77,20 +78,39 @@ def _stack(top: FrameType) -> list[FrameType]:
 _qualname_attr = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
 
 
-def _frame_infos(stack: list[FrameType], with_locals: bool, cache: dict) -> tuple[FrameInfo, ...]:
-    out = []
-    for frame in stack:
-        code = frame.f_code
-        lineno = frame.f_lineno
-        if with_locals:
-            out.append(_frame_info(code, lineno)._replace(locals=_locals_of(frame)))
-            continue
-        key = (code, lineno)
-        info = cache.get(key)
-        if info is None:
-            info = cache[key] = _frame_info(code, lineno)
-        out.append(info)
-    return tuple(out)
+class _Statics:
+    """Per (code, instruction) facts, computed once per snapshot: the frame line and withs."""
+
+    __slots__ = ("cache", "with_locals")
+
+    def __init__(self, with_locals: bool) -> None:
+        self.cache: dict[tuple[Any, int], tuple[FrameInfo, Call | None, tuple[WithBlock, ...]]]
+        self.cache = {}
+        self.with_locals = with_locals
+
+    def read(
+        self, stack: list[FrameType]
+    ) -> tuple[list[FrameInfo], list[Call | None], list[tuple[WithBlock, ...]]]:
+        infos: list[FrameInfo] = []
+        calls: list[Call | None] = []
+        withs: list[tuple[WithBlock, ...]] = []
+        cache = self.cache
+        for frame in stack:
+            code = frame.f_code
+            key = (code, frame.f_lasti)
+            found = cache.get(key)
+            if found is None:
+                lineno = line_at(*key)
+                if lineno is None:
+                    lineno = frame.f_lineno
+                found = cache[key] = (_frame_info(code, lineno), call_at(*key), with_blocks_at(*key))
+            info, call, blocks = found
+            if self.with_locals:
+                info = info._replace(locals=_locals_of(frame))
+            infos.append(info)
+            calls.append(call)
+            withs.append(blocks)
+        return infos, calls, withs
 
 
 def _frame_info(code: Any, lineno: int | None) -> FrameInfo:
@@ -221,10 +241,18 @@ def snapshot(*, locals: bool = False) -> Snapshot:
 
 
 class _Thread:
-    __slots__ = ("ident", "obj", "reading", "stack")
+    __slots__ = ("frames", "ident", "obj", "reading", "stack")
 
-    def __init__(self, ident: int, obj: Any, stack: list[FrameType], reading: Reading) -> None:
+    def __init__(
+        self,
+        ident: int,
+        obj: Any,
+        stack: list[FrameType],
+        reading: Reading,
+        frames: list[FrameInfo],
+    ) -> None:
         self.ident, self.obj, self.stack, self.reading = ident, obj, stack, reading
+        self.frames = frames
 
 
 def _snapshot(
@@ -233,6 +261,7 @@ def _snapshot(
     tb = tables()
     lock_types = tb.lock_types
     identity = _Identity()
+    statics = _Statics(with_locals)
     threads: list[_Thread] = []
     names: dict[int, str | None] = {}
     # Main thread first, then threads in the order threading registered them (start order).
@@ -246,10 +275,9 @@ def _snapshot(
             while stack and stack[0].f_code.co_filename.startswith(_SNARL_DIR):
                 del stack[0]
         obj = identity.thread_of(ident, stack)
-        reading = read_frames(stack, tb) if ident != current else Reading(state="running")
-        if ident == current:
-            reading.held = read_frames(stack, tb).held
-        threads.append(_Thread(ident, obj, stack, reading))
+        infos_, calls, withs = statics.read(stack)
+        reading = read_frames(stack, calls, withs, tb, waits=ident != current)
+        threads.append(_Thread(ident, obj, stack, reading, infos_))
         names[ident] = _field(obj, "_name") if obj is not None else None
 
     # Who holds what: with-blocks checked against the lock's own state, and RLock owners.
@@ -282,7 +310,6 @@ def _snapshot(
                 running_futures[id(fut)] = th.ident
 
     graph: WaitGraph[WaitInfo] = WaitGraph()
-    frame_cache: dict = {}
     infos: list[ThreadInfo] = []
     for th in threads:
         r = th.reading
@@ -326,7 +353,7 @@ def _snapshot(
                 origin=origin,
                 state=r.state,
                 wait=wait,
-                frames=_frame_infos(th.stack, with_locals, frame_cache),
+                frames=tuple(th.frames),
                 held=tuple(held_by_thread.get(th.ident, ())),
                 in_call=r.in_call,
             )

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from .bytecode import Call, Expr, call_at, with_blocks_at
+from .bytecode import Call, Expr, WithBlock, call_at
 from .safe import UNKNOWN, get_attr, mro, resolve
 
 __all__ = ["LOCK_KINDS", "Reading", "read_frames"]
@@ -71,7 +71,15 @@ class _FrameRule:
 
 
 class _Tables:
-    __slots__ = ("c_funcs", "c_methods", "frames", "idle_loops", "lock_types", "work_item_run")
+    __slots__ = (
+        "c_funcs",
+        "c_methods",
+        "condition",
+        "frames",
+        "idle_loops",
+        "lock_types",
+        "work_item_run",
+    )
 
     def __init__(self) -> None:
         mods = sys.modules
@@ -81,6 +89,7 @@ class _Tables:
 
         self.lock_types: dict[type, str] = {_thread.LockType: "lock", _thread.RLock: "rlock"}
         threading = mods.get("threading")
+        self.condition: Any = getattr(threading, "Condition", None)
         if threading is not None:
             py_rlock = getattr(threading, "_PyRLock", None)
             if isinstance(py_rlock, type):
@@ -235,40 +244,47 @@ def tables() -> _Tables:
 
 # ---- reading one thread ---------------------------------------------------------------------
 
-
-def _locals(frame: FrameType) -> Any:
-    try:
-        return frame.f_locals
-    except Exception:  # a frame being torn down
-        return {}
+_SELF = Expr("fast", "self")
 
 
-def _eval(frame: FrameType, expr: Expr | None) -> Any:
-    if expr is None:
-        return UNKNOWN
-    return resolve(expr, _locals(frame), frame.f_globals, frame.f_builtins)
+class _Frames:
+    """One thread's stack with each frame's locals read at most once."""
 
+    __slots__ = ("_locals", "stack")
 
-def _self_of(frame: FrameType) -> Any:
-    return _eval(frame, Expr("fast", "self"))
+    def __init__(self, stack: list[FrameType]) -> None:
+        self.stack = stack
+        self._locals: dict[int, Any] = {}
+
+    def eval(self, index: int, expr: Expr | None) -> Any:
+        if expr is None:
+            return UNKNOWN
+        frame = self.stack[index]
+        loc = self._locals.get(index)
+        if loc is None:
+            try:
+                loc = frame.f_locals
+            except Exception:  # a frame being torn down
+                loc = {}
+            self._locals[index] = loc
+        return resolve(expr, loc, frame.f_globals, frame.f_builtins)
 
 
 def _classify_call(
-    tb: _Tables, frame: FrameType, call: Call
+    tb: _Tables, frames: _Frames, index: int, call: Call
 ) -> tuple[str | None, Any, Expr | None]:
     """(kind, object, object expression) for the C call a frame is in; kind None if unknown."""
     target = call.target
     if call.kind == "with":
-        obj = _eval(frame, target)
-        kind = _method_kind(tb, obj, "__enter__")
-        return kind, obj, target
+        obj = frames.eval(index, target)
+        return _method_kind(tb, obj, "__enter__"), obj, target
     if target is None:
         return None, UNKNOWN, None
     if not target.attrs:
-        fn = _eval(frame, target)
+        fn = frames.eval(index, target)
         return tb.c_funcs.get(id(fn)) if fn is not UNKNOWN else None, UNKNOWN, None
     receiver_expr = target.receiver()
-    receiver = _eval(frame, receiver_expr)
+    receiver = frames.eval(index, receiver_expr)
     if receiver is UNKNOWN:
         return None, UNKNOWN, receiver_expr
     method = target.attrs[-1]
@@ -276,104 +292,118 @@ def _classify_call(
     if kind is None:
         fn = get_attr(receiver, method)  # a module function: time.sleep, select.select
         if fn is not UNKNOWN:
-            kind = tb.c_funcs.get(id(fn))
-            return kind, UNKNOWN, None
+            return tb.c_funcs.get(id(fn)), UNKNOWN, None
     return kind, receiver, receiver_expr
 
 
 def _method_kind(tb: _Tables, obj: Any, method: str) -> str | None:
     if obj is UNKNOWN:
         return None
-    for klass in mro(type(obj)):
-        methods = tb.c_methods.get(klass)
-        if methods is not None:
-            return methods.get(method)
-    return None
+    methods = tb.c_methods.get(type(obj))
+    if methods is None:
+        for klass in mro(type(obj))[1:]:
+            methods = tb.c_methods.get(klass)
+            if methods is not None:
+                break
+        else:
+            return None
+    return methods.get(method)
 
 
-def read_frames(stack: list[FrameType], tb: _Tables | None = None) -> Reading:
-    """Read one thread's stack (innermost frame first) into a :class:`Reading`."""
-    tb = tb or tables()
+_CHAIN_START = LOCK_KINDS | {"thread-join"}
+
+
+def read_frames(
+    stack: list[FrameType],
+    calls: list[Call | None],
+    withs: list[tuple[WithBlock, ...]],
+    tb: _Tables,
+    *,
+    waits: bool = True,
+) -> Reading:
+    """Read one thread's stack (innermost frame first) into a :class:`Reading`.
+
+    ``calls[i]`` is the call at ``stack[i]``'s current instruction and ``withs[i]`` the
+    ``with`` blocks enclosing it (from :mod:`snarl.threaddump.bytecode`).  With ``waits=False``
+    only the held locks are read (for the thread taking the snapshot).
+    """
     reading = Reading()
     if not stack:
         reading.state = "unknown"
         return reading
-    top = stack[0]
-    call = call_at(top.f_code, top.f_lasti)
-    kind: str | None = None
-    obj: Any = UNKNOWN
-    expr: Expr | None = None
-    if call is not None:
-        kind, obj, expr = _classify_call(tb, top, call)
-        spelled = call.target.text if call.target is not None else "?"
-        reading.call = f"with {spelled}" if call.kind == "with" else spelled
-        if kind is None:
-            method = call.target.attrs[-1] if call.target and call.target.attrs else None
-            if method in _WAITISH and obj is UNKNOWN:
-                kind = "unknown"
-                expr = call.target.receiver() if call.kind == "call" else call.target
-            else:
-                reading.in_call, reading.call = reading.call, None
-                kind, obj, expr = None, UNKNOWN, None
-    chain_index = 0
-    if kind is not None:
-        # Walk outward over standard-library wait frames.
-        index = 0
-        frames = tb.frames
-        rule = frames.get(top.f_code)
-        if rule is not None and not rule.inner and kind in LOCK_KINDS | {"thread-join"}:
-            kind, obj = rule.kind, _self_of(top)
-            if kind == "condition" and obj is not UNKNOWN:
-                lock = get_attr(obj, "_lock")
-                if lock is not UNKNOWN:
-                    reading.released.add(id(lock))
-            index = 1
-            while index < len(stack):
-                rule = frames.get(stack[index].f_code)
-                if rule is None or stack[index - 1].f_code not in rule.inner:
-                    break
-                kind, obj = rule.kind, _self_of(stack[index])
-                index += 1
-            chain_index = index
-            expr = None
-        reading.kind = kind
-        reading.obj = None if obj is UNKNOWN else obj
-        reading.wait_index = chain_index
-        reading.state = "sleeping" if kind == "sleep" else "waiting"
-        if chain_index and chain_index < len(stack):
-            # Name the object the way the waiting line does: `jobs.get(...)` → `jobs`.
-            user = stack[chain_index]
-            ucall = call_at(user.f_code, user.f_lasti)
-            if ucall is not None and ucall.target is not None:
-                uexpr = ucall.target if ucall.kind == "with" else ucall.target.receiver()
-                if uexpr is not None and (reading.obj is None or _eval(user, uexpr) is reading.obj):
-                    expr = uexpr
-                reading.call = ("with " if ucall.kind == "with" else "") + ucall.target.text
-        if expr is not None:
-            reading.name = expr.text
-        if kind == "queue-get" or (
-            kind in ("io", "event", "condition")
-            and any(f.f_code in tb.idle_loops for f in stack[chain_index:])
-        ):
-            reading.state = "idle"
+    frames = _Frames(stack)
+    if waits:
+        _read_wait(reading, frames, calls, tb)
     # Locks held by being inside `with` blocks, in every frame.
     lock_types = tb.lock_types
-    for index, frame in enumerate(stack):
-        blocks = with_blocks_at(frame.f_code, frame.f_lasti)
+    condition = tb.condition
+    for index, blocks in enumerate(withs):
         if not blocks:
             continue
         for block in blocks:
-            value = _eval(frame, block.expr)
-            if value is UNKNOWN or block.expr is None:
+            if block.expr is None:
                 continue
-            if type(value) in lock_types or _is_condition(value):
+            value = frames.eval(index, block.expr)
+            if value is not UNKNOWN and (type(value) in lock_types or type(value) is condition):
                 reading.held.append(Held(value, block.expr.text, index, block.lineno))
     return reading
 
 
-def _is_condition(obj: Any) -> bool:
-    threading = sys.modules.get("threading")
-    return threading is not None and type(obj) is threading.Condition
+def _read_wait(reading: Reading, frames: _Frames, calls: list[Call | None], tb: _Tables) -> None:
+    stack = frames.stack
+    call = calls[0]
+    if call is None:
+        return
+    kind, obj, expr = _classify_call(tb, frames, 0, call)
+    spelled = call.target.text if call.target is not None else "?"
+    reading.call = f"with {spelled}" if call.kind == "with" else spelled
+    if kind is None:
+        method = call.target.attrs[-1] if call.target and call.target.attrs else None
+        if method not in _WAITISH or obj is not UNKNOWN:
+            reading.in_call, reading.call = reading.call, None
+            return
+        kind = "unknown"
+        expr = call.target.receiver() if call.kind == "call" else call.target
+    chain_index = 0
+    rule = tb.frames.get(stack[0].f_code)
+    if rule is not None and not rule.inner and kind in _CHAIN_START:
+        # Walk outward over standard-library wait frames; the outermost names the kind.
+        kind, obj = rule.kind, frames.eval(0, _SELF)
+        if kind == "condition" and obj is not UNKNOWN:
+            lock = get_attr(obj, "_lock")
+            if lock is not UNKNOWN:
+                reading.released.add(id(lock))
+        index = 1
+        while index < len(stack):
+            rule = tb.frames.get(stack[index].f_code)
+            if rule is None or stack[index - 1].f_code not in rule.inner:
+                break
+            kind, obj = rule.kind, frames.eval(index, _SELF)
+            index += 1
+        chain_index = index
+        expr = None
+    reading.kind = kind
+    reading.obj = None if obj is UNKNOWN else obj
+    reading.wait_index = chain_index
+    reading.state = "sleeping" if kind == "sleep" else "waiting"
+    if chain_index and chain_index < len(stack):
+        # Name the object the way the waiting line does: `jobs.get(...)` → `jobs`.
+        ucall = calls[chain_index]
+        if ucall is not None and ucall.target is not None:
+            uexpr = ucall.target if ucall.kind == "with" else ucall.target.receiver()
+            if uexpr is not None and (
+                reading.obj is None or frames.eval(chain_index, uexpr) is reading.obj
+            ):
+                expr = uexpr
+            reading.call = ("with " if ucall.kind == "with" else "") + ucall.target.text
+    if expr is not None:
+        reading.name = expr.text
+    if kind == "queue-get":
+        reading.state = "idle"
+    elif kind in ("io", "event", "condition") and tb.idle_loops:
+        loops = tb.idle_loops
+        if any(f.f_code in loops for f in stack[chain_index:]):
+            reading.state = "idle"
 
 
 def work_item_future(tb: _Tables, stack: list[FrameType]) -> Any:
@@ -381,8 +411,8 @@ def work_item_future(tb: _Tables, stack: list[FrameType]) -> Any:
     run = tb.work_item_run
     if run is None:
         return UNKNOWN
-    for frame in stack:
+    for index, frame in enumerate(stack):
         if frame.f_code is run:
-            item = _self_of(frame)
+            item = _Frames(stack).eval(index, _SELF)
             return get_attr(item, "future") if item is not UNKNOWN else UNKNOWN
     return UNKNOWN
