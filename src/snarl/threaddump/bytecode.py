@@ -29,28 +29,44 @@ __all__ = ["Call", "Expr", "WithBlock", "call_at", "line_at", "with_blocks_at"]
 _PY311 = sys.version_info >= (3, 11)
 
 
-@dataclass(frozen=True, slots=True)
 class Expr:
     """A reference expression: ``name`` looked up in ``scope``, then ``attrs`` in order.
 
     ``scope`` is ``"fast"`` (a local), ``"deref"`` (a cell or free variable), ``"global"``
     (globals, then builtins) or ``"name"`` (locals, globals, builtins: module and class bodies).
+    ``text`` spells it as source code would (``self._state_lock``).  Immutable by convention;
+    the spelling and the receiver are computed once, since dumps ask for them per thread.
     """
 
-    scope: str
-    name: str
-    attrs: tuple[str, ...] = ()
+    __slots__ = ("_receiver", "attrs", "name", "scope", "text")
 
-    @property
-    def text(self) -> str:
-        """The expression as source code would spell it: ``self._state_lock``."""
-        return ".".join((self.name, *self.attrs))
+    def __init__(self, scope: str, name: str, attrs: tuple[str, ...] = ()) -> None:
+        self.scope = scope
+        self.name = name
+        self.attrs = attrs
+        self.text = ".".join((name, *attrs))
+        self._receiver: Expr | None = None
+
+    def __repr__(self) -> str:
+        return f"Expr({self.scope!r}, {self.text!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Expr) and (self.scope, self.name, self.attrs) == (
+            other.scope,
+            other.name,
+            other.attrs,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.scope, self.name, self.attrs))
 
     def receiver(self) -> Expr | None:
         """The expression without its last attribute (``a.b.c`` → ``a.b``), or None for a name."""
         if not self.attrs:
             return None
-        return Expr(self.scope, self.name, self.attrs[:-1])
+        if self._receiver is None:
+            self._receiver = Expr(self.scope, self.name, self.attrs[:-1])
+        return self._receiver
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,7 @@ Rules this module keeps, because a dump must never harm the program it inspects:
 
 * No lock of the ``threading`` module is taken: the thread table is copied with
   ``dict.copy()`` (atomic in C) instead of ``threading.enumerate()``, and no ``Thread`` method
-  is called (``is_alive()`` may take ``_shutdown_locks_lock`` on 3.10–3.12).
+  is called (``is_alive()`` may take ``_shutdown_locks_lock`` on 3.10 to 3.12).
 * No user code runs: objects are read through :mod:`snarl.threaddump.safe`; locals are rendered only
   on request (``locals=True``), with bounded, exception-proof reprs.
 * Threads may start and finish meanwhile: each is read from the one ``sys._current_frames()``
@@ -14,6 +14,7 @@ Rules this module keeps, because a dump must never harm the program it inspects:
 
 from __future__ import annotations
 
+import gc
 import linecache
 import os
 import platform
@@ -22,9 +23,10 @@ import time
 from _thread import LockType, get_ident
 from _thread import RLock as _CRLock
 from types import FrameType
-from typing import Any
+from typing import Any, NamedTuple
 
 from ..analysis.waitgraph import WaitGraph
+from .bytecode import Call, WithBlock, call_at, line_at, with_blocks_at
 from .model import (
     Deadlock,
     DeadlockStep,
@@ -36,9 +38,8 @@ from .model import (
     ThreadInfo,
     WaitInfo,
 )
-from .bytecode import Call, WithBlock, call_at, line_at, with_blocks_at
-from .safe import UNKNOWN, bounded_repr, get_attr, instance_dict, type_name
-from .waits import LOCK_KINDS, Reading, read_frames, tables, work_item_future
+from .safe import UNKNOWN, bounded_repr, forget, get_attr, instance_dict, type_name
+from .waits import LOCK_KINDS, Reading, last_idle_loop, read_frames, tables, work_item_future
 
 __all__ = ["snapshot"]
 
@@ -79,38 +80,61 @@ _qualname_attr = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
 
 
 class _Statics:
-    """Per (code, instruction) facts, computed once per snapshot: the frame line and withs."""
+    """Per-snapshot caches of what the bytecode says, so identical stacks cost one lookup.
 
-    __slots__ = ("cache", "with_locals")
+    A stack's signature is the (code id, instruction) of each frame; threads parked at the same
+    place (a pool) share one tuple of FrameInfo and one list of calls and with-blocks.  Ids are
+    stable here because every frame stays alive until the snapshot is done.
+    """
 
-    def __init__(self, with_locals: bool) -> None:
-        self.cache: dict[tuple[Any, int], tuple[FrameInfo, Call | None, tuple[WithBlock, ...]]]
-        self.cache = {}
+    __slots__ = ("frames", "stacks", "tables", "with_locals")
+
+    def __init__(self, with_locals: bool, tables: Any) -> None:
+        self.tables = tables
+        self.frames: dict[tuple[int, int], tuple[FrameInfo, Call | None, tuple[WithBlock, ...]]]
+        self.frames = {}
+        self.stacks: dict[tuple[int, ...], _Static] = {}
         self.with_locals = with_locals
 
-    def read(
-        self, stack: list[FrameType]
-    ) -> tuple[list[FrameInfo], list[Call | None], list[tuple[WithBlock, ...]]]:
-        infos: list[FrameInfo] = []
-        calls: list[Call | None] = []
-        withs: list[tuple[WithBlock, ...]] = []
-        cache = self.cache
+    def read(self, stack: list[FrameType]) -> _Static:
+        key = tuple([(id(f.f_code), f.f_lasti) for f in stack])
+        static = self.stacks.get(key)
+        if static is None:
+            static = self.stacks[key] = self._build(stack)
+        if self.with_locals:
+            infos = tuple(
+                info._replace(locals=_locals_of(frame))
+                for info, frame in zip(static.infos, stack, strict=True)
+            )
+            static = static._replace(infos=infos)
+        return static
+
+    def _build(self, stack: list[FrameType]) -> _Static:
+        infos, calls, withs = [], [], []
         for frame in stack:
             code = frame.f_code
-            key = (code, frame.f_lasti)
-            found = cache.get(key)
+            key = (id(code), frame.f_lasti)
+            found = self.frames.get(key)
             if found is None:
-                lineno = line_at(*key)
+                lineno = line_at(code, frame.f_lasti)
                 if lineno is None:
                     lineno = frame.f_lineno
-                found = cache[key] = (_frame_info(code, lineno), call_at(*key), with_blocks_at(*key))
-            info, call, blocks = found
-            if self.with_locals:
-                info = info._replace(locals=_locals_of(frame))
-            infos.append(info)
-            calls.append(call)
-            withs.append(blocks)
-        return infos, calls, withs
+                found = self.frames[key] = (
+                    _frame_info(code, lineno),
+                    call_at(code, frame.f_lasti),
+                    with_blocks_at(code, frame.f_lasti),
+                )
+            infos.append(found[0])
+            calls.append(found[1])
+            withs.append(found[2])
+        return _Static(tuple(infos), calls, withs, last_idle_loop(stack, self.tables))
+
+
+class _Static(NamedTuple):
+    infos: tuple[FrameInfo, ...]
+    calls: list[Call | None]
+    withs: list[tuple[WithBlock, ...]]
+    last_idle: int
 
 
 def _frame_info(code: Any, lineno: int | None) -> FrameInfo:
@@ -233,11 +257,19 @@ def snapshot(*, locals: bool = False) -> Snapshot:
     started = time.perf_counter()
     taken_at = time.time()
     current = get_ident()
-    frames = sys._current_frames()
+    # A snapshot allocates many small objects; a collection triggered meanwhile would walk
+    # every frame of every thread.  Collections wait until it is done (and none are lost).
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
-        return _snapshot(frames, current, locals, started, taken_at)
+        frames = sys._current_frames()
+        try:
+            return _snapshot(frames, current, locals, started, taken_at)
+        finally:
+            del frames
     finally:
-        del frames
+        if gc_was_enabled:
+            gc.enable()
 
 
 class _Thread:
@@ -249,7 +281,7 @@ class _Thread:
         obj: Any,
         stack: list[FrameType],
         reading: Reading,
-        frames: list[FrameInfo],
+        frames: tuple[FrameInfo, ...],
     ) -> None:
         self.ident, self.obj, self.stack, self.reading = ident, obj, stack, reading
         self.frames = frames
@@ -258,10 +290,11 @@ class _Thread:
 def _snapshot(
     frames: dict[int, FrameType], current: int, with_locals: bool, started: float, taken_at: float
 ) -> Snapshot:
+    forget()
     tb = tables()
     lock_types = tb.lock_types
     identity = _Identity()
-    statics = _Statics(with_locals)
+    statics = _Statics(with_locals, tb)
     threads: list[_Thread] = []
     names: dict[int, str | None] = {}
     # Main thread first, then threads in the order threading registered them (start order).
@@ -275,9 +308,16 @@ def _snapshot(
             while stack and stack[0].f_code.co_filename.startswith(_SNARL_DIR):
                 del stack[0]
         obj = identity.thread_of(ident, stack)
-        infos_, calls, withs = statics.read(stack)
-        reading = read_frames(stack, calls, withs, tb, waits=ident != current)
-        threads.append(_Thread(ident, obj, stack, reading, infos_))
+        static = statics.read(stack)
+        reading = read_frames(
+            stack,
+            static.calls,
+            static.withs,
+            tb,
+            waits=ident != current,
+            last_idle=static.last_idle,
+        )
+        threads.append(_Thread(ident, obj, stack, reading, static.infos))
         names[ident] = _field(obj, "_name") if obj is not None else None
 
     # Who holds what: with-blocks checked against the lock's own state, and RLock owners.
@@ -286,8 +326,11 @@ def _snapshot(
     for th in threads:
         for held in th.reading.held:
             lock = _underlying_lock(held.obj, lock_types)
-            if lock is UNKNOWN or id(lock) in th.reading.released:
+            if lock is UNKNOWN:
                 continue
+            released = th.reading.released
+            if released is not None and lock is _underlying_lock(released, lock_types):
+                continue  # inside `with cond:` but waiting in cond.wait(): the lock is let go
             locked, owner = _lock_owner(lock, lock_types)
             if not locked or (owner is not None and owner != th.ident):
                 continue  # the inference is contradicted: released by hand inside the block
@@ -311,51 +354,51 @@ def _snapshot(
 
     graph: WaitGraph[WaitInfo] = WaitGraph()
     infos: list[ThreadInfo] = []
+    dummy_cls = identity.dummy_cls
+    objects: dict[tuple[int, str | None], ObjectInfo] = {}
     for th in threads:
         r = th.reading
         wait = None
         if r.kind is not None:
             holders = _holders(th, r, holds, running_futures, names, frames, lock_types)
-            line = th.stack[min(r.wait_index, len(th.stack) - 1)]
-            code = line.f_code
-            lineno = line.f_lineno
-            src = linecache.getline(code.co_filename, lineno).strip() if lineno else ""
+            line = th.frames[min(r.wait_index, len(th.frames) - 1)]
+            obj_info = None
+            if r.obj is not None:
+                key = (id(r.obj), r.name)
+                obj_info = objects.get(key)
+                if obj_info is None:
+                    obj_info = objects[key] = _object_info(r.obj, r.name, lock_types)
             wait = WaitInfo(
                 r.kind,
-                _object_info(r.obj, r.name, lock_types) if r.obj is not None else None,
+                obj_info,
                 r.call,
-                code.co_filename,
-                lineno,
-                getattr(code, _qualname_attr),
-                src,
+                line.filename,
+                line.lineno,
+                line.function,
+                line.source,
                 holders,
             )
             for holder in holders:
                 if holder.alive:
                     graph.add(th.ident, holder.ident, wait)
         obj = th.obj
-        main = obj is not None and obj is identity.main
-        origin = (
-            "_thread"
-            if obj is None
-            else "dummy"
-            if type(obj) is identity.dummy_cls
-            else "threading"
-        )
+        fields = instance_dict(obj) if obj is not None else None
+        if fields is None:
+            fields = {}
         infos.append(
             ThreadInfo(
-                name=names[th.ident],
-                ident=th.ident,
-                native_id=_field(obj, "_native_id") if obj is not None else None,
-                daemon=_field(obj, "_daemonic") if obj is not None else None,
-                main=main,
-                current=th.ident == current,
-                origin=origin,
-                state=r.state,
-                wait=wait,
-                frames=tuple(th.frames),
-                held=tuple(held_by_thread.get(th.ident, ())),
-                in_call=r.in_call,
+                names[th.ident],
+                th.ident,
+                fields.get("_native_id"),
+                fields.get("_daemonic"),
+                obj is not None and obj is identity.main,
+                th.ident == current,
+                "_thread" if obj is None else "dummy" if type(obj) is dummy_cls else "threading",
+                r.state,
+                wait,
+                th.frames,
+                tuple(held_by_thread.get(th.ident, ())),
+                r.in_call,
             )
         )
     deadlocks = tuple(

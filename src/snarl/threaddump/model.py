@@ -2,8 +2,11 @@
 
 A :class:`Snapshot` is what :func:`snarl.snapshot` returns and what every renderer reads.  It
 holds ids and names of the objects it saw, never the objects themselves, so keeping a snapshot
-keeps nothing of the inspected program alive.  ``to_dict()`` gives the JSON form documented in
-``docs/json-schema.md`` (``"schema": 1``); ``Snapshot.from_dict`` reads it back.
+keeps nothing of the inspected program alive.  Treat every record as read-only: most are
+frozen; the two made per thread (ThreadInfo, WaitInfo) are plain slotted dataclasses only
+because frozen ones cost six times as much to build, which a 1,000-thread dump feels.
+``to_dict()`` gives the JSON form documented in ``docs/json-schema.md`` (``"schema": 1``);
+``Snapshot.from_dict`` reads it back.
 """
 
 from __future__ import annotations
@@ -163,7 +166,7 @@ class Holder:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class WaitInfo:
     """What a thread waits for, and the line that waits.
 
@@ -233,7 +236,7 @@ class HeldLock:
         return cls(ObjectInfo.from_dict(d["object"]), d["basis"], d.get("filename"), d["lineno"])
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ThreadInfo:
     """One live thread.  ``frames`` run from the most recent call to the outermost.
 

@@ -80,9 +80,10 @@ def _header(s: Snapshot) -> str:
 def _deadlock(d: Deadlock) -> Iterator[str]:
     for step in d.steps:
         waiter = f'"{step.thread_name}"' if step.thread_name else f"<thread {step.thread:#x}>"
-        yield f"  {waiter} waits for {_what(step.wait)} at {_where(step.wait)}, {_held_by(step.holder)}"
+        what, where = _what(step.wait), _where(step.wait)
+        yield f"  {waiter} waits for {what} at {where}, {_held_by(step.holder)}"
     if not d.certain:
-        yield "  (inferred from with-blocks: a lock released by hand inside its block would fool it)"
+        yield "  (inferred from with-blocks: a lock released by hand inside one would fool it)"
 
 
 def _what(w: WaitInfo) -> str:
@@ -218,7 +219,7 @@ def _frame_lines(frames: tuple[FrameInfo, ...]) -> Iterator[str]:
     places = [f"{short_path(f.filename)}:{f.lineno}" for f in frames]
     pw = max(len(p) for p in places)
     fw = max(len(f.function) for f in frames)
-    for place, f in zip(places, frames):
+    for place, f in zip(places, frames, strict=True):
         yield f"    {place:<{pw}}  {f.function:<{fw}}  {f.source}".rstrip()
         if f.locals:
             for name, value in f.locals:

@@ -18,7 +18,16 @@ from typing import Any
 
 from .bytecode import Expr
 
-__all__ = ["UNKNOWN", "bounded_repr", "get_attr", "instance_dict", "mro", "resolve", "type_name"]
+__all__ = [
+    "UNKNOWN",
+    "bounded_repr",
+    "forget",
+    "get_attr",
+    "instance_dict",
+    "mro",
+    "resolve",
+    "type_name",
+]
 
 
 class _Unknown:
@@ -76,16 +85,55 @@ def _class_lookup(tp: type, name: str) -> Any:
     return UNKNOWN
 
 
+# Per (type, name) lookup plans.  Types can change, so the cache is emptied by forget(),
+# which every snapshot calls first; within one snapshot the plans are reused.
+_plans: dict[tuple[type, str], tuple[Any, ...]] = {}
+_INSTANCE, _MODULE, _TYPE, _MEMBER, _REFUSE = range(5)
+
+
+def forget() -> None:
+    """Drop cached lookup plans (types may have changed since the last snapshot)."""
+    _plans.clear()
+
+
+def _dict_descr(tp: type) -> Any:
+    """The C getter of instances' ``__dict__`` for ``tp``, or None if it is not the plain one."""
+    key = (tp, "__dict__")
+    plan = _plans.get(key)
+    if plan is None:
+        descr = _class_lookup(tp, "__dict__")
+        plan = _plans[key] = (descr if type(descr) in (_GetSet, _Member) else None,)
+    return plan[0]
+
+
 def instance_dict(obj: object) -> dict[str, Any] | None:
     """``obj.__dict__`` when it is the plain C slot, else None."""
-    descr = _class_lookup(type(obj), "__dict__")
-    if type(descr) is not _GetSet and type(descr) is not _Member:
+    tp = type(obj)
+    descr = _dict_descr(tp)
+    if descr is None:
         return None
     try:
-        d = descr.__get__(obj, type(obj))
+        d = descr.__get__(obj, tp)
     except Exception:
         return None
     return d if type(d) is dict else None
+
+
+def _make_plan(tp: type, name: str) -> tuple[Any, ...]:
+    getattribute = _class_lookup(tp, "__getattribute__")
+    if getattribute is _module_getattribute:
+        return (_MODULE,)
+    if getattribute is _type_getattribute:
+        return (_TYPE,)
+    if getattribute is not _object_getattribute:
+        return (_REFUSE,)
+    cls_value = _class_lookup(tp, name)
+    if cls_value is not UNKNOWN and _is_data_descriptor(cls_value):
+        # A __slots__ member is a C read of the slot; any other data descriptor is user code.
+        return (_MEMBER, cls_value) if type(cls_value) is _Member else (_REFUSE,)
+    if cls_value is not UNKNOWN and _class_lookup(type(cls_value), "__get__") is not UNKNOWN:
+        cls_value = UNKNOWN  # a method or other non-data descriptor: binding is not needed here
+    return (_INSTANCE, _dict_descr(tp), cls_value)
 
 
 def get_attr(obj: object, name: str) -> Any:
@@ -96,54 +144,53 @@ def get_attr(obj: object, name: str) -> Any:
     descriptors, ``__getattr__`` fallbacks and custom ``__getattribute__`` give UNKNOWN.
     """
     tp = type(obj)
-    getattribute = _class_lookup(tp, "__getattribute__")
-    if getattribute is _module_getattribute:
+    plan = _plans.get((tp, name))
+    if plan is None:
+        plan = _plans[(tp, name)] = _make_plan(tp, name)
+    mode = plan[0]
+    if mode == _INSTANCE:
+        descr = plan[1]
+        if descr is not None:
+            try:
+                ns = descr.__get__(obj, tp)
+            except Exception:
+                ns = None
+            if type(ns) is dict:
+                value = _dict_get(ns, name, UNKNOWN)
+                if value is not UNKNOWN:
+                    return value
+        return plan[2]
+    if mode == _MODULE:
         ns = instance_dict(obj)
-        value = _dict_get(ns, name, UNKNOWN) if ns is not None else UNKNOWN
-        return value
-    if getattribute is _type_getattribute:
+        return _dict_get(ns, name, UNKNOWN) if ns is not None else UNKNOWN
+    if mode == _MEMBER:
+        try:
+            return plan[1].__get__(obj, tp)
+        except AttributeError:
+            return UNKNOWN
+    if mode == _TYPE:
         meta = _class_lookup(tp, name)
         if meta is not UNKNOWN and _is_data_descriptor(meta):
             return UNKNOWN
         value = _class_lookup(obj, name)  # type: ignore[arg-type]
-        if value is UNKNOWN or type(value) in (staticmethod, classmethod, property):
+        if value is UNKNOWN or _class_lookup(type(value), "__get__") is not UNKNOWN:
             return UNKNOWN
-        return value if _class_lookup(type(value), "__get__") is UNKNOWN else UNKNOWN
-    if getattribute is not _object_getattribute:
-        return UNKNOWN
-    cls_value = _class_lookup(tp, name)
-    if cls_value is not UNKNOWN and _is_data_descriptor(cls_value):
-        if type(cls_value) is _Member:  # a __slots__ member: a C read of the slot
-            try:
-                return cls_value.__get__(obj, tp)
-            except AttributeError:
-                return UNKNOWN
-        return UNKNOWN
-    ns = instance_dict(obj)
-    if ns is not None:
-        value = _dict_get(ns, name, UNKNOWN)
-        if value is not UNKNOWN:
-            return value
-    if cls_value is UNKNOWN:
-        return UNKNOWN
-    if _class_lookup(type(cls_value), "__get__") is not UNKNOWN:
-        return UNKNOWN  # a method or other non-data descriptor: binding is not needed here
-    return cls_value
+        return value
+    return UNKNOWN
 
 
 def resolve(expr: Expr, f_locals: Any, f_globals: dict, f_builtins: dict) -> Any:
     """The current value of a reference expression in a frame, or UNKNOWN.
 
-    ``f_locals`` is the frame's locals mapping (a dict, or 3.13's FrameLocalsProxy); class
-    bodies whose namespace is some other mapping are not read.
+    ``f_locals`` is the frame's locals mapping (a dict, or 3.13's FrameLocalsProxy; None for a
+    global-only lookup); class bodies whose namespace is some other mapping are not read.
     """
     value: Any = UNKNOWN
-    if expr.scope in ("fast", "deref", "name"):
-        if type(f_locals) in _LOCALS_TYPES:
-            try:
-                value = f_locals[expr.name] if expr.name in f_locals else UNKNOWN
-            except Exception:
-                value = UNKNOWN
+    if expr.scope != "global" and type(f_locals) in _LOCALS_TYPES:
+        try:
+            value = f_locals.get(expr.name, UNKNOWN)
+        except Exception:
+            value = UNKNOWN
     if value is UNKNOWN and expr.scope in ("global", "name"):
         value = _dict_get(f_globals, expr.name, UNKNOWN)
         if value is UNKNOWN and type(f_builtins) is dict:

@@ -26,10 +26,10 @@ from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
-from .bytecode import Call, Expr, WithBlock, call_at
+from .bytecode import Call, Expr, WithBlock
 from .safe import UNKNOWN, get_attr, mro, resolve
 
-__all__ = ["LOCK_KINDS", "Reading", "read_frames"]
+__all__ = ["LOCK_KINDS", "Reading", "last_idle_loop", "read_frames", "tables"]
 
 # Method names that make an unresolvable call look like a wait (kind "unknown").
 _WAITISH = frozenset({"acquire", "wait", "wait_for", "get", "put", "join", "result", "__enter__"})
@@ -57,7 +57,7 @@ class Reading:
     call: str | None = None  # the blocking call as spelled: "blocker.acquire", "with lock_b"
     wait_index: int = 0  # index (innermost first) of the waiting line's frame
     held: list[Held] = field(default_factory=list)
-    released: set[int] = field(default_factory=set)  # ids of locks a Condition.wait let go
+    released: Any = None  # the Condition whose wait() let go of its lock, if any
     in_call: str | None = None  # an unclassified C call the thread is in
 
 
@@ -67,7 +67,7 @@ class Reading:
 @dataclass(frozen=True, slots=True)
 class _FrameRule:
     kind: str
-    inner: frozenset  # codes of the frame just inside that continue the chain; empty: top only
+    inner: frozenset[int]  # ids of the codes just inside that continue the chain; empty: top only
 
 
 class _Tables:
@@ -77,6 +77,7 @@ class _Tables:
         "condition",
         "frames",
         "idle_loops",
+        "keep",
         "lock_types",
         "work_item_run",
     )
@@ -149,8 +150,11 @@ class _Tables:
         if ssl is not None:
             self.c_methods[ssl._SSLSocket] = {"read": "io", "write": "io", "do_handshake": "io"}
 
-        self.frames: dict[Any, _FrameRule] = {}
-        self.idle_loops: set[Any] = set()
+        # Keyed by id(code): hashing a code object hashes its constants on every lookup.  The
+        # codes stay alive in `keep`, so their ids cannot be reused while the tables exist.
+        self.frames: dict[int, _FrameRule] = {}
+        self.idle_loops: set[int] = set()
+        self.keep: list[Any] = []
         self.work_item_run: Any = None
         if threading is not None:
             self._threading_rules(threading)
@@ -175,14 +179,13 @@ class _Tables:
             self.work_item_run = self._code(worker, "_WorkItem", "run")
             fn = getattr(worker, "_worker", None)
             if fn is not None:
-                self.idle_loops.add(fn.__code__)
+                self._idle(fn.__code__)
         base_events = mods.get("asyncio.base_events")
         if base_events is not None:
-            self.idle_loops.add(self._code(base_events, "BaseEventLoop", "_run_once"))
+            self._idle(self._code(base_events, "BaseEventLoop", "_run_once"))
         socketserver = mods.get("socketserver")
         if socketserver is not None:
-            self.idle_loops.add(self._code(socketserver, "BaseServer", "serve_forever"))
-        self.idle_loops.discard(None)
+            self._idle(self._code(socketserver, "BaseServer", "serve_forever"))
 
     @staticmethod
     def _code(module: Any, cls: str, meth: str) -> Any:
@@ -192,7 +195,13 @@ class _Tables:
 
     def _add(self, code: Any, kind: str, inner: Any) -> None:
         if code is not None:
-            self.frames[code] = _FrameRule(kind, frozenset(c for c in inner if c is not None))
+            self.keep.append(code)
+            self.frames[id(code)] = _FrameRule(kind, frozenset(id(c) for c in inner if c))
+
+    def _idle(self, code: Any) -> None:
+        if code is not None:
+            self.keep.append(code)
+            self.idle_loops.add(id(code))
 
     def _threading_rules(self, threading: Any) -> None:
         c = self._code
@@ -217,7 +226,7 @@ class _Tables:
             self._add(rlock.acquire.__code__, "rlock", ())
         timer_run = c(threading, "Timer", "run")
         if timer_run is not None:
-            self.idle_loops.add(timer_run)
+            self._idle(timer_run)
 
 
 _tables_cache: tuple[frozenset[str], _Tables] | None = None
@@ -260,6 +269,8 @@ class _Frames:
         if expr is None:
             return UNKNOWN
         frame = self.stack[index]
+        if expr.scope == "global":
+            return resolve(expr, None, frame.f_globals, frame.f_builtins)
         loc = self._locals.get(index)
         if loc is None:
             try:
@@ -320,12 +331,14 @@ def read_frames(
     tb: _Tables,
     *,
     waits: bool = True,
+    last_idle: int = -1,
 ) -> Reading:
     """Read one thread's stack (innermost frame first) into a :class:`Reading`.
 
     ``calls[i]`` is the call at ``stack[i]``'s current instruction and ``withs[i]`` the
-    ``with`` blocks enclosing it (from :mod:`snarl.threaddump.bytecode`).  With ``waits=False``
-    only the held locks are read (for the thread taking the snapshot).
+    ``with`` blocks enclosing it (from :mod:`snarl.threaddump.bytecode`).  ``last_idle`` is
+    the index of the outermost frame that is an idle loop (:func:`last_idle_loop`), or -1.
+    With ``waits=False`` only the held locks are read (for the thread taking the snapshot).
     """
     reading = Reading()
     if not stack:
@@ -333,11 +346,14 @@ def read_frames(
         return reading
     frames = _Frames(stack)
     if waits:
-        _read_wait(reading, frames, calls, tb)
+        _read_wait(reading, frames, calls, tb, last_idle)
     # Locks held by being inside `with` blocks, in every frame.
     lock_types = tb.lock_types
     condition = tb.condition
-    for index, blocks in enumerate(withs):
+    # Frames of the standard-library wait chain are skipped: their `with self._cond:` holds
+    # the very lock that Condition.wait has released.
+    for index in range(reading.wait_index, len(withs)):
+        blocks = withs[index]
         if not blocks:
             continue
         for block in blocks:
@@ -349,7 +365,9 @@ def read_frames(
     return reading
 
 
-def _read_wait(reading: Reading, frames: _Frames, calls: list[Call | None], tb: _Tables) -> None:
+def _read_wait(
+    reading: Reading, frames: _Frames, calls: list[Call | None], tb: _Tables, last_idle: int
+) -> None:
     stack = frames.stack
     call = calls[0]
     if call is None:
@@ -365,18 +383,16 @@ def _read_wait(reading: Reading, frames: _Frames, calls: list[Call | None], tb: 
         kind = "unknown"
         expr = call.target.receiver() if call.kind == "call" else call.target
     chain_index = 0
-    rule = tb.frames.get(stack[0].f_code)
+    rule = tb.frames.get(id(stack[0].f_code))
     if rule is not None and not rule.inner and kind in _CHAIN_START:
         # Walk outward over standard-library wait frames; the outermost names the kind.
         kind, obj = rule.kind, frames.eval(0, _SELF)
         if kind == "condition" and obj is not UNKNOWN:
-            lock = get_attr(obj, "_lock")
-            if lock is not UNKNOWN:
-                reading.released.add(id(lock))
+            reading.released = obj
         index = 1
         while index < len(stack):
-            rule = tb.frames.get(stack[index].f_code)
-            if rule is None or stack[index - 1].f_code not in rule.inner:
+            rule = tb.frames.get(id(stack[index].f_code))
+            if rule is None or id(stack[index - 1].f_code) not in rule.inner:
                 break
             kind, obj = rule.kind, frames.eval(index, _SELF)
             index += 1
@@ -398,12 +414,17 @@ def _read_wait(reading: Reading, frames: _Frames, calls: list[Call | None], tb: 
             reading.call = ("with " if ucall.kind == "with" else "") + ucall.target.text
     if expr is not None:
         reading.name = expr.text
-    if kind == "queue-get":
+    if kind == "queue-get" or (kind in ("io", "event", "condition") and last_idle >= chain_index):
         reading.state = "idle"
-    elif kind in ("io", "event", "condition") and tb.idle_loops:
-        loops = tb.idle_loops
-        if any(f.f_code in loops for f in stack[chain_index:]):
-            reading.state = "idle"
+
+
+def last_idle_loop(stack: list[FrameType], tb: _Tables) -> int:
+    """Index of the outermost frame running a known idle loop (a pool worker, an event loop)."""
+    loops = tb.idle_loops
+    for index in range(len(stack) - 1, -1, -1):
+        if id(stack[index].f_code) in loops:
+            return index
+    return -1
 
 
 def work_item_future(tb: _Tables, stack: list[FrameType]) -> Any:
