@@ -27,8 +27,7 @@ import pstats
 import statistics
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from _parked import DEPTH, Parked, repo_src
@@ -90,56 +89,72 @@ def median_ms(fn: Callable[[], Any], rounds: int) -> tuple[float, list[float]]:
 
 
 class GCWatch:
-    """Counts collections per generation and the time they take, via gc.callbacks."""
+    """Counts collections per generation and their time, per labelled phase, via gc.callbacks.
+
+    One callback stays installed for the whole measurement; the phase is switched by plain
+    attribute assignment, which allocates nothing that could itself trigger a collection.
+    """
 
     def __init__(self) -> None:
-        self.count = [0, 0, 0]
-        self.seconds = 0.0
+        self.phase = "other"
+        self.count: dict[str, list[int]] = {}
+        self.seconds: dict[str, float] = {}
         self._start = 0.0
 
-    def __call__(self, phase: str, info: dict[str, int]) -> None:
-        if phase == "start":
+    def __call__(self, event: str, info: dict[str, int]) -> None:
+        if event == "start":
             self._start = time.perf_counter()
-        else:
-            self.seconds += time.perf_counter() - self._start
-            self.count[info["generation"]] += 1
-
-    @contextmanager
-    def watching(self) -> Iterator[GCWatch]:
-        gc.callbacks.append(self)
-        try:
-            yield self
-        finally:
-            gc.callbacks.remove(self)
+            return
+        elapsed = time.perf_counter() - self._start
+        counts = self.count.setdefault(self.phase, [0, 0, 0])
+        counts[info["generation"]] += 1
+        self.seconds[self.phase] = self.seconds.get(self.phase, 0.0) + elapsed
 
 
 def gc_section(snarl: Any, rounds: int) -> None:
     print("== 1. Cyclic GC")
     print(f"   gc thresholds {gc.get_threshold()}, tracked objects now {len(gc.get_objects()):,}")
-    gc.collect()
-    on, _ = median_ms(snarl.snapshot, rounds)
-    gc.disable()
-    try:
-        gc.collect()
-        off, _ = median_ms(snarl.snapshot, rounds)
-    finally:
-        gc.enable()
-    print(f"   snapshot() median, gc enabled:  {on:8.2f} ms")
-    print(f"   snapshot() median, gc disabled: {off:8.2f} ms   (difference {on - off:+.2f} ms)")
-
-    # Where collections actually run, per round: inside snapshot(), then in the render.
-    in_snap, in_render = GCWatch(), GCWatch()
+    # Interleaved rounds (enabled, disabled, enabled, ...) so that drift hits both alike.
+    on_times, off_times = [], []
     gc.collect()
     for _ in range(rounds):
-        with in_snap.watching():
+        for enabled, times in ((True, on_times), (False, off_times)):
+            if not enabled:
+                gc.disable()
+            try:
+                t0 = time.perf_counter()
+                snarl.snapshot()
+                times.append((time.perf_counter() - t0) * 1000)
+            finally:
+                gc.enable()
+    on, off = statistics.median(on_times), statistics.median(off_times)
+    print(f"   snapshot() median, gc enabled:             {on:8.2f} ms")
+    print(f"   snapshot() median, gc disabled by caller:  {off:8.2f} ms   ({on - off:+.2f} ms)")
+
+    # Where collections actually run: inside snapshot(), just after it returns (a collection
+    # deferred by a gc.disable() inside snapshot runs at the first allocation after it), and in
+    # the text render.  One callback, phases switched by assignment.
+    watch = GCWatch()
+    gc.collect()
+    gc.callbacks.append(watch)
+    try:
+        for _ in range(rounds):
+            watch.phase = "snapshot()"
             snap = snarl.snapshot()
-        with in_render.watching():
+            watch.phase = "first allocation after it"
+            probe = [None]
+            watch.phase = 'format_dump(snap, "text")'
             snarl.format_dump(snap, "text")
-        del snap
-    for label, w in (("inside snapshot()", in_snap), ("inside the render after it", in_render)):
+            watch.phase = "other"
+            del snap, probe
+    finally:
+        gc.callbacks.remove(watch)
+    for phase in ("snapshot()", "first allocation after it", 'format_dump(snap, "text")'):
+        c = watch.count.get(phase, [0, 0, 0])
+        ms = watch.seconds.get(phase, 0.0) * 1000 / rounds
         print(
-            f"   collections {label:<27} gen0/1/2 = {w.count[0]}/{w.count[1]}/{w.count[2]}"
-            f" in {rounds} rounds, {w.seconds * 1000 / rounds:6.2f} ms per round"
+            f"   collections in {phase:<27} gen0/1/2 = {c[0]:>3}/{c[1]:>3}/{c[2]:>3}"
+            f" over {rounds} rounds = {ms:6.2f} ms per round"
         )
     # The cost of one full collection with these threads alive, for scale.
     t0 = time.perf_counter()
@@ -317,9 +332,12 @@ def instrument_section(snarl: Any, rounds: int, n_threads: int) -> None:
                 f"   {calls[k]:>7,} calls ({per_thread:.1f}/thread)"
             )
         if title == "phases":
-            rest = total - accounted
+            wrapped_calls = sum(calls.values())
+            cost = wrapped_calls * overhead / 1000
+            rest = total - accounted - cost
             print(
                 f"      {'(rest: _snapshot body)':<28} {rest:8.2f} ms {100 * rest / total:5.1f}%"
+                f"   (after removing ~{cost:.2f} ms of overhead of {wrapped_calls:,} wrapped calls)"
             )
         if timers.skipped:
             print(f"      skipped (not found): {', '.join(timers.skipped)}")
@@ -367,10 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--top", type=int, default=25, help="cProfile rows to print (25)")
     args = parser.parse_args(argv)
     snarl = _load_snarl()
-    print(
-        f"Python {sys.version.split()[0]}; {args.threads} threads parked {DEPTH} frames deep; "
-        f"snarl from {snarl.__file__.rsplit('src', 1)[0]}src"
-    )
+    print(f"Python {sys.version.split()[0]}; {args.threads} threads parked {DEPTH} frames deep")
     print()
     with Parked(args.threads) as parked:
         for _ in range(3):  # warm the per-code bytecode caches

@@ -10,6 +10,7 @@ import runpy
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from . import __version__
 
@@ -37,12 +38,19 @@ def example_path(name: str) -> Path:
     raise FileNotFoundError(f"example {name!r} is not installed ({filename} not found)")
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line (and exit code 2), not a usage block."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="snarl", description="Control and debug Python thread behaviour."
-    )
+    parser = _Parser(prog="snarl", description="Control and debug Python thread behaviour.")
     parser.add_argument("--version", action="version", version=f"snarl {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub = parser.add_subparsers(
+        dest="command", required=True, metavar="COMMAND", parser_class=_Parser
+    )
     demo = sub.add_parser(
         "demo",
         help="run a bundled example and dump its threads",

@@ -43,9 +43,14 @@ from .waits import LOCK_KINDS, Reading, last_idle_loop, read_frames, tables, wor
 
 __all__ = ["snapshot"]
 
-_SNARL_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 _lock_locked = LockType.locked
 _rlock_repr = _CRLock.__repr__
+
+
+def _is_snarl_frame(frame: FrameType) -> bool:
+    """A frame of snarl's own modules (not of a script snarl runs, such as a bundled example)."""
+    name = frame.f_globals.get("__name__")
+    return type(name) is str and (name == "snarl" or name.startswith("snarl."))
 
 
 def _build() -> str:
@@ -305,7 +310,7 @@ def _snapshot(
         top = frames[ident]
         stack = _stack(top)
         if ident == current:
-            while stack and stack[0].f_code.co_filename.startswith(_SNARL_DIR):
+            while stack and _is_snarl_frame(stack[0]):
                 del stack[0]
         obj = identity.thread_of(ident, stack)
         static = statics.read(stack)

@@ -4,9 +4,8 @@ The text form reads like a JVM ``jstack`` or a Go goroutine dump: a header, the 
 found, then one section per thread (or per group of threads with identical stacks and waits):
 
     "Thread-3 (block)"  ident=0x7f3a…  native=5123  daemon  WAITING
-        waits for Lock `blocker` (locked; holder not known without tracking)
-          at seed_blocked.py:19 in block: blocker.acquire()
-        seed_blocked.py:19  block               blocker.acquire()
+        waits for Lock `blocker` at seed_blocked.py:26 (locked; holder not known without tracking)
+        seed_blocked.py:26  block               blocker.acquire()
         threading.py:1010   run                 self._target(*self._args, **self._kwargs)
 """
 
@@ -36,10 +35,11 @@ _BASIS = {
 
 def short_path(filename: str) -> str:
     """A path as a reader wants it: stdlib and site-packages relative, others relative to cwd."""
+    marker = os.sep + "site-packages" + os.sep
+    if marker in filename:
+        return filename.split(marker, 1)[1]
     if filename.startswith(_STDLIB):
-        rest = filename[len(_STDLIB) :]
-        marker = "site-packages" + os.sep
-        return rest.split(marker, 1)[1] if marker in rest else rest
+        return filename[len(_STDLIB) :]
     try:
         rel = os.path.relpath(filename)
     except ValueError:
@@ -198,13 +198,15 @@ def _wait_lines(w: WaitInfo) -> Iterator[str]:
     if w.since is not None:
         detail.append(f"for {w.since:.1f} s")
     holders = [_held_by(h) for h in w.holders]
-    text = f"    waits for {_what(w)}"
+    if w.kind == "sleep":
+        text = f"    sleeps in {w.call or 'sleep'} at {_where(w)}"
+    else:
+        text = f"    waits for {_what(w)} at {_where(w)}"
     if holders:
         text += ", " + "; ".join(holders)
     if detail:
         text += f" ({'; '.join(detail)})"
     yield text
-    yield f"      at {_where(w)} in {w.function}: {w.source}"
 
 
 def _held(h: HeldLock) -> str:

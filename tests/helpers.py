@@ -1,0 +1,100 @@
+"""Helpers shared by the tests: source markers, thread bookkeeping, subprocess runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import snarl
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = REPO / "examples"
+JOIN_TIMEOUT = 10.0
+
+
+def line_of(path: str | os.PathLike[str], marker: str) -> int:
+    """The number of the one line of ``path`` that contains ``marker``."""
+    lines = Path(path).read_text(encoding="utf-8").splitlines()
+    found = [i for i, line in enumerate(lines, 1) if marker in line]
+    assert len(found) == 1, f"{marker!r} occurs on lines {found} of {path}"
+    return found[0]
+
+
+class ThreadKit:
+    """Starts daemon threads for one test and guarantees they are gone after it."""
+
+    def __init__(self) -> None:
+        self.stop = threading.Event()  # most targets end when this is set
+        self.started: list[threading.Thread] = []
+        self.errors: list[tuple[str, BaseException]] = []
+        self._releases: list[Callable[[], Any]] = [self.stop.set]
+
+    def thread(
+        self, target: Callable[..., Any], *args: Any, name: str | None = None
+    ) -> threading.Thread:
+        """A daemon thread running ``target(*args)``, not started, joined at teardown."""
+
+        def run() -> None:
+            try:
+                target(*args)
+            except BaseException as exc:
+                self.errors.append((threading.current_thread().name, exc))
+
+        t = threading.Thread(target=run, name=name, daemon=True)
+        self.started.append(t)
+        return t
+
+    def start(
+        self, target: Callable[..., Any], *args: Any, name: str | None = None
+    ) -> threading.Thread:
+        """Like :meth:`thread`, started."""
+        t = self.thread(target, *args, name=name)
+        t.start()
+        return t
+
+    def on_teardown(self, release: Callable[[], Any]) -> None:
+        """Run ``release`` at teardown (last registered runs first), before the joins."""
+        self._releases.append(release)
+
+    def close(self) -> None:
+        for release in reversed(self._releases):
+            release()
+        for t in self.started:
+            if t.ident is not None:
+                t.join(JOIN_TIMEOUT)
+        leaked = [t.name for t in self.started if t.is_alive()]
+        assert not leaked, f"threads still alive after the test: {leaked}"
+        assert not self.errors, f"threads raised: {self.errors}"
+
+
+def blocked(*threads: threading.Thread) -> snarl.Snapshot:
+    """The first snapshot showing every given thread parked (waiting, sleeping or idle)."""
+    return snarl.wait_until_blocked(*threads, timeout=JOIN_TIMEOUT)
+
+
+def snarl_env() -> dict[str, str]:
+    """The environment for a subprocess that must import the same ``snarl`` as the tests."""
+    env = dict(os.environ)
+    package_parent = str(Path(snarl.__file__).resolve().parents[1])
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (package_parent, env.get("PYTHONPATH")) if p
+    )
+    env.pop("PYTHONWARNINGS", None)
+    return env
+
+
+def run_python(*args: str, timeout: float = 60.0) -> subprocess.CompletedProcess[str]:
+    """``sys.executable *args`` in the repository root, output captured as text."""
+    return subprocess.run(
+        [sys.executable, *args],
+        cwd=REPO,
+        env=snarl_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
