@@ -25,6 +25,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -175,6 +176,29 @@ def _stats(values: list[float]) -> dict[str, float]:
     }
 
 
+def source_state() -> str:
+    """The checkout's commit, and whether src/ has uncommitted changes ("?" without git)."""
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    try:
+        head = subprocess.run(
+            ["git", "-C", root, "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", root, "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "?"
+    return f"{head} + uncommitted changes in src/" if dirty else head
+
+
 def environment(snarl: Any, args: argparse.Namespace) -> dict[str, Any]:
     build = "free-threading" if "t" in getattr(sys, "abiflags", "") else "default"
     probe = getattr(sys, "_is_gil_enabled", None)
@@ -188,6 +212,7 @@ def environment(snarl: Any, args: argparse.Namespace) -> dict[str, Any]:
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
         "snarl_version": getattr(snarl, "__version__", "?"),
+        "snarl_source": source_state(),
         "repeat": args.repeat,
         "warmup": args.warmup,
         "gc": "disabled while timing" if args.no_gc else "enabled (gc.collect() between rounds)",
@@ -206,7 +231,7 @@ def report(env: dict[str, Any], results: list[dict[str, Any]], out: Any) -> None
         f"GIL {'on' if env['gil_enabled'] else 'off'}) on {env['platform']}, "
         f"{env['cpus']} CPUs"
     )
-    p(f"snarl {env['snarl_version']} from this checkout; gc {env['gc']}")
+    p(f"snarl {env['snarl_version']} from this checkout ({env['snarl_source']}); gc {env['gc']}")
     p(
         f"each parked thread: {env['depth']} frames of park() + Event.wait + Condition.wait"
         f" + Thread frames; median [min - max] of {env['repeat']} rounds after"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -18,9 +19,10 @@ JOIN_TIMEOUT = 10.0
 
 
 def line_of(path: str | os.PathLike[str], marker: str) -> int:
-    """The number of the one line of ``path`` that contains ``marker``."""
+    """The number of the one line of ``path`` that contains ``marker`` (as a whole word)."""
     lines = Path(path).read_text(encoding="utf-8").splitlines()
-    found = [i for i, line in enumerate(lines, 1) if marker in line]
+    pattern = re.compile(re.escape(marker) + r"(?![\w-])")
+    found = [i for i, line in enumerate(lines, 1) if pattern.search(line)]
     assert len(found) == 1, f"{marker!r} occurs on lines {found} of {path}"
     return found[0]
 

@@ -219,14 +219,11 @@ class _Tables:
         self._add(tstate, "thread-join", ())
         self._add(c(threading, "Thread", "join"), "thread-join", {tstate})
         shutdown = getattr(threading, "_shutdown", None)
-        if hasattr(shutdown, "__code__"):
-            self._add(shutdown.__code__, "thread-join", {tstate})
+        if hasattr(shutdown, "__code__"):  # 3.10-3.12: the main thread joining at exit
+            self._add(shutdown.__code__, "thread-join", ())
         rlock = getattr(threading, "_PyRLock", None)
         if rlock is not None and hasattr(rlock, "acquire"):
             self._add(rlock.acquire.__code__, "rlock", ())
-        timer_run = c(threading, "Timer", "run")
-        if timer_run is not None:
-            self._idle(timer_run)
 
 
 _tables_cache: tuple[frozenset[str], _Tables] | None = None
