@@ -57,8 +57,9 @@ class Parked:
     On entry it starts the threads, takes the semaphore once per thread (each releases it just
     before ``release.wait()``), then checks with ``sys._current_frames()`` that every thread's
     innermost frame is ``threading.Condition.wait`` at the line of its blocking
-    ``waiter.acquire()``, i.e. that it is blocked in C on the Event's waiter lock.  No fixed sleep is used: the check is polled
-    until true (with a timeout).  On exit the Event is set and every thread joined.
+    ``waiter.acquire()``, i.e. that it is blocked in C on the Event's waiter lock.  No fixed
+    sleep is used: the check is polled until true (with a timeout).  On exit the Event is set
+    and every thread joined.
     """
 
     def __init__(self, n: int, depth: int = DEPTH, timeout: float = 60.0) -> None:
@@ -68,24 +69,28 @@ class Parked:
 
     def __enter__(self) -> Parked:
         arrived = threading.Semaphore(0)
-        old = threading.stack_size(STACK_SIZE)
         try:
-            for i in range(self.n):
-                t = threading.Thread(
-                    target=park,
-                    args=(self.depth, arrived, self.release),
-                    name=f"parked-{i}",
-                    daemon=True,
-                )
-                t.start()
-                self.threads.append(t)
-        finally:
-            threading.stack_size(old)
-        deadline = time.monotonic() + self.timeout
-        for _ in range(self.n):
-            if not arrived.acquire(timeout=max(0.0, deadline - time.monotonic())):
-                raise TimeoutError(f"parked threads did not all arrive in {self.timeout} s")
-        self._wait_blocked(deadline)
+            old = threading.stack_size(STACK_SIZE)
+            try:
+                for i in range(self.n):
+                    t = threading.Thread(
+                        target=park,
+                        args=(self.depth, arrived, self.release),
+                        name=f"parked-{i}",
+                        daemon=True,
+                    )
+                    t.start()
+                    self.threads.append(t)
+            finally:
+                threading.stack_size(old)
+            deadline = time.monotonic() + self.timeout
+            for _ in range(self.n):
+                if not arrived.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                    raise TimeoutError(f"parked threads did not all arrive in {self.timeout} s")
+            self._wait_blocked(deadline)
+        except BaseException:
+            self.__exit__()  # release and join whatever started
+            raise
         return self
 
     def _wait_blocked(self, deadline: float) -> None:
@@ -98,9 +103,8 @@ class Parked:
             pending = 0
             for ident in idents:
                 f = frames.get(ident)
-                if f is None or f.f_code is not cond_wait:
-                    pending += 1
-                elif line is not None and f.f_lineno != line:
+                blocked = f is not None and f.f_code is cond_wait
+                if not blocked or (line is not None and f.f_lineno != line):
                     pending += 1
             frames = f = None  # keep no frame alive while timing
             if not pending:

@@ -77,7 +77,12 @@ class Bench:
         t3 = clock()
         self.sizes["snarl"] = len(text.encode())
         self.sizes["render_ungrouped"] = len(flat.encode())
-        return {"snarl": t2 - t0, "snapshot": t1 - t0, "render": t2 - t1, "render_ungrouped": t3 - t2}
+        return {
+            "snarl": t2 - t0,
+            "snapshot": t1 - t0,
+            "render": t2 - t1,
+            "render_ungrouped": t3 - t2,
+        }
 
     def run_faulthandler(self) -> dict[str, float]:
         fd = self.fd
@@ -105,9 +110,7 @@ class Bench:
         while chunk := os.read(self.fd, 1 << 20):
             data += chunk
         return sum(
-            1
-            for line in data.splitlines()
-            if line.startswith((b"Thread 0x", b"Current thread 0x"))
+            1 for line in data.splitlines() if line.startswith((b"Thread 0x", b"Current thread 0x"))
         )
 
 
@@ -249,17 +252,14 @@ def report(env: dict[str, Any], results: list[dict[str, Any]], out: Any) -> None
             note = f"  {size:>9,} bytes" if size is not None else ""
             if key == "faulthandler":
                 note += f" ({r['faulthandler_threads_shown']} threads shown)"
-            p(
-                f"  {LABELS[key]:<32} {s['median']:9.2f}  [{s['min']:8.2f} - {s['max']:8.2f}]"
-                f"{note}"
-            )
+            p(f"  {LABELS[key]:<32} {s['median']:9.2f}  [{s['min']:8.2f} - {s['max']:8.2f}]{note}")
         p(
             f"  snarl / faulthandler = {r['ratio']['snarl/faulthandler']:.1f}x   "
             f"snarl / traceback = {r['ratio']['snarl/traceback']:.1f}x   "
             f"(first snarl run {r['first_run_ms']['snarl']:.1f} ms)"
         )
     p()
-    p(f"Summary, Python {env['python']} (median ms):")
+    p(f"Summary, Python {env['python']}: median ms (min in parentheses)")
     p()
     p(
         "| N | snarl total | snapshot | render | faulthandler | traceback "
@@ -267,10 +267,10 @@ def report(env: dict[str, Any], results: list[dict[str, Any]], out: Any) -> None
     )
     p("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
-        m = {key: r["ms"][key]["median"] for key in KEYS}
+        cells = [f"{r['ms'][key]['median']:.2f} ({r['ms'][key]['min']:.2f})" for key in KEYS]
+        del cells[KEYS.index("render_ungrouped")]
         p(
-            f"| {r['threads']} | {m['snarl']:.2f} | {m['snapshot']:.2f} | {m['render']:.2f} "
-            f"| {m['faulthandler']:.2f} | {m['traceback']:.2f} "
+            f"| {r['threads']} | {' | '.join(cells)} "
             f"| {r['ratio']['snarl/faulthandler']:.1f}x | {r['ratio']['snarl/traceback']:.1f}x |"
         )
     for r in results:

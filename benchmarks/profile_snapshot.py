@@ -167,7 +167,7 @@ def gc_section(snarl: Any, rounds: int) -> None:
 
 
 def primitives_section(parked: Parked, rounds: int) -> None:
-    print("== 2. Primitives (a floor for any pure-Python snapshot), median ms")
+    print("== 2. Primitives (a floor for any pure-Python snapshot), median ms, gc disabled")
     idents = [t.ident for t in parked.threads]
 
     def current_frames() -> None:
@@ -214,9 +214,20 @@ def primitives_section(parked: Parked, rounds: int) -> None:
         ("_current_frames + f_locals of top frame", f_locals(1)),
         ("_current_frames + f_locals of top 3 frames", f_locals(3)),
     ]
-    for label, fn in rows:
-        med, _ = median_ms(fn, rounds)
-        print(f"   {label:<44} {med:8.2f}")
+    gc.disable()  # as inside snapshot(): no collection triggered by these allocations
+    try:
+        for _, fn in rows:  # warm up: specialisation, allocator arenas
+            fn()
+        times: dict[str, list[float]] = {label: [] for label, _ in rows}
+        for _ in range(rounds):  # interleaved, so that drift hits every row alike
+            for label, fn in rows:
+                t0 = time.perf_counter()
+                fn()
+                times[label].append((time.perf_counter() - t0) * 1000)
+    finally:
+        gc.enable()
+    for label, _ in rows:
+        print(f"   {label:<44} {statistics.median(times[label]):8.2f}")
     print()
 
 
@@ -224,13 +235,18 @@ def primitives_section(parked: Parked, rounds: int) -> None:
 
 
 class Timers:
-    """Replaces functions by timing wrappers; restores them on exit."""
+    """Replaces functions by timing wrappers; restores them on exit.
+
+    Each label gets [inclusive seconds, calls, self seconds]: self time excludes the time of
+    other wrapped functions it called, so self times add up without counting anything twice.
+    """
 
     def __init__(self, targets: list[tuple[str, str]]) -> None:
         self.targets = targets
         self.stats: dict[str, list[float]] = {}
         self.skipped: list[str] = []
         self._undo: list[tuple[Any, str, Any]] = []
+        self._children: list[float] = []
 
     def __enter__(self) -> Timers:
         for module_name, dotted in self.targets:
@@ -244,9 +260,9 @@ class Timers:
             except (AttributeError, KeyError, ImportError):
                 self.skipped.append(f"{module_name}.{dotted}")
                 continue
-            stat = self.stats.setdefault(label, [0.0, 0])
+            stat = self.stats.setdefault(label, [0.0, 0, 0.0])
             self._undo.append((owner, attr, original))
-            setattr(owner, attr, _timed(original, stat))
+            setattr(owner, attr, _timed(original, stat, self._children))
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -256,27 +272,32 @@ class Timers:
 
     def reset(self) -> None:
         for stat in self.stats.values():
-            stat[0], stat[1] = 0.0, 0
+            stat[0], stat[1], stat[2] = 0.0, 0, 0.0
 
 
-def _timed(fn: Any, stat: list[float]) -> Any:
+def _timed(fn: Any, stat: list[float], children: list[float]) -> Any:
     clock = time.perf_counter
 
     def timed(*args: Any, **kwargs: Any) -> Any:
+        children.append(0.0)
         t0 = clock()
         try:
             return fn(*args, **kwargs)
         finally:
-            stat[0] += clock() - t0
+            elapsed = clock() - t0
+            inner = children.pop()
+            stat[0] += elapsed
             stat[1] += 1
+            stat[2] += elapsed - inner
+            if children:
+                children[-1] += elapsed
 
     return timed
 
 
 def _wrapper_overhead_us() -> float:
     """Cost of one timing wrapper around an empty function, in microseconds."""
-    stat = [0.0, 0]
-    empty = _timed(lambda: None, stat)
+    empty = _timed(lambda: None, [0.0, 0, 0.0], [])
     plain = lambda: None  # noqa: E731
     n = 200_000
     t0 = time.perf_counter()
@@ -306,7 +327,8 @@ def instrument_section(snarl: Any, rounds: int, n_threads: int) -> None:
                 shim = _SysShim(collect_sys, collect._current_frames)  # type: ignore[attr-defined]
                 collect.sys = shim  # type: ignore[assignment]
             try:
-                per_round: dict[str, list[float]] = {k: [] for k in timers.stats}
+                incl: dict[str, list[float]] = {k: [] for k in timers.stats}
+                own: dict[str, list[float]] = {k: [] for k in timers.stats}
                 calls: dict[str, int] = {}
                 totals = []
                 for _ in range(rounds):
@@ -314,31 +336,30 @@ def instrument_section(snarl: Any, rounds: int, n_threads: int) -> None:
                     t0 = time.perf_counter()
                     snarl.snapshot()
                     totals.append((time.perf_counter() - t0) * 1000)
-                    for k, (sec, count) in timers.stats.items():
-                        per_round[k].append(sec * 1000)
+                    for k, (sec, count, self_sec) in timers.stats.items():
+                        incl[k].append(sec * 1000)
+                        own[k].append(self_sec * 1000)
                         calls[k] = int(count)
             finally:
                 collect.sys = collect_sys  # type: ignore[assignment]
         total = statistics.median(totals)
         print(f"   -- {title}: snapshot() with these wrappers {total:.2f} ms")
+        print(f"      {'function':<28} {'inclusive':>9}  {'self':>8} {'self %':>6}   calls")
         accounted = 0.0
         for k in timers.stats:
-            med = statistics.median(per_round[k])
-            if title == "phases":
-                accounted += med
-            per_thread = calls[k] / n_threads
+            med, med_self = statistics.median(incl[k]), statistics.median(own[k])
+            accounted += med_self
             print(
-                f"      {k:<28} {med:8.2f} ms {100 * med / total:5.1f}%"
-                f"   {calls[k]:>7,} calls ({per_thread:.1f}/thread)"
+                f"      {k:<28} {med:9.2f}  {med_self:8.2f} {100 * med_self / total:5.1f}%"
+                f"   {calls[k]:>7,} ({calls[k] / n_threads:.1f}/thread)"
             )
-        if title == "phases":
-            wrapped_calls = sum(calls.values())
-            cost = wrapped_calls * overhead / 1000
-            rest = total - accounted - cost
-            print(
-                f"      {'(rest: _snapshot body)':<28} {rest:8.2f} ms {100 * rest / total:5.1f}%"
-                f"   (after removing ~{cost:.2f} ms of overhead of {wrapped_calls:,} wrapped calls)"
-            )
+        wrapped_calls = sum(calls.values())
+        cost = wrapped_calls * overhead / 1000
+        rest = total - accounted - cost
+        print(
+            f"      {'(rest of snapshot)':<28} {'':>9}  {rest:8.2f} {100 * rest / total:5.1f}%"
+            f"   (less ~{cost:.2f} ms overhead of {wrapped_calls:,} wrapped calls)"
+        )
         if timers.skipped:
             print(f"      skipped (not found): {', '.join(timers.skipped)}")
     del collect._current_frames  # type: ignore[attr-defined]

@@ -38,7 +38,7 @@ def main() -> None:
     ]
     for t in threads:
         t.start()
-    snarl.wait_until_blocked(*threads)
+    snarl.wait_until_blocked(*threads, kinds={"lock"})  # past the barrier, stuck on the locks
     snarl.dump(sys.stdout, format="json" if "--json" in sys.argv else "text")
 
 

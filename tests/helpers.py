@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,22 @@ def line_of(path: str | os.PathLike[str], marker: str) -> int:
     pattern = re.compile(re.escape(marker) + r"(?![\w-])")
     found = [i for i, line in enumerate(lines, 1) if pattern.search(line)]
     assert len(found) == 1, f"{marker!r} occurs on lines {found} of {path}"
+    return found[0]
+
+
+def line_in(path: str | os.PathLike[str], function: str, code: str) -> int:
+    """The number of the one line of ``function`` in ``path`` whose code starts with ``code``."""
+    source = Path(path).read_text(encoding="utf-8")
+    lines = source.splitlines()
+    [node] = [
+        n
+        for n in ast.walk(ast.parse(source))
+        if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == function
+    ]
+    found = [
+        i for i in range(node.lineno, node.end_lineno + 1) if lines[i - 1].strip().startswith(code)
+    ]
+    assert len(found) == 1, f"{code!r} starts lines {found} of {function}() in {path}"
     return found[0]
 
 
@@ -79,13 +97,46 @@ def blocked(*threads: threading.Thread) -> snarl.Snapshot:
     return snarl.wait_until_blocked(*threads, timeout=JOIN_TIMEOUT)
 
 
+def snapshot_when(
+    predicate: Callable[[snarl.Snapshot], bool], what: str, timeout: float = JOIN_TIMEOUT
+) -> snarl.Snapshot:
+    """The first snapshot for which ``predicate`` holds; AssertionError (with a dump) after
+    ``timeout`` seconds.  A bounded poll, for states that take several threads to reach."""
+    deadline = time.monotonic() + timeout
+    while True:
+        snap = snarl.snapshot()
+        if predicate(snap):
+            return snap
+        if time.monotonic() > deadline:
+            raise AssertionError(
+                f"not reached in {timeout} s: {what}\n{snarl.format_dump(snap, 'text')}"
+            )
+        time.sleep(0.001)
+
+
+def deadlocked(*threads: threading.Thread) -> snarl.Snapshot:
+    """The first snapshot with exactly one deadlock, whose cycle is exactly these threads."""
+    idents = {t.ident for t in threads}
+
+    def found(snap: snarl.Snapshot) -> bool:
+        return len(snap.deadlocks) == 1 and {s.thread for s in snap.deadlocks[0].steps} == idents
+
+    return snapshot_when(found, f"one deadlock of {sorted(t.name for t in threads)}")
+
+
+def started(*threads: threading.Thread, timeout: float = JOIN_TIMEOUT) -> None:
+    """Wait (bounded) until threads that another thread starts have an ident."""
+    deadline = time.monotonic() + timeout
+    while any(t.ident is None for t in threads):
+        assert time.monotonic() < deadline, "threads did not start"
+        time.sleep(0.001)
+
+
 def snarl_env() -> dict[str, str]:
     """The environment for a subprocess that must import the same ``snarl`` as the tests."""
     env = dict(os.environ)
     package_parent = str(Path(snarl.__file__).resolve().parents[1])
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (package_parent, env.get("PYTHONPATH")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH")) if p)
     env.pop("PYTHONWARNINGS", None)
     return env
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Iterable
+from collections.abc import Collection
 from typing import IO, Any
 
 from .collect import snapshot
-from .model import Snapshot
+from .model import Snapshot, ThreadInfo
 from .render import FORMATS, format_json, format_text
 
 __all__ = ["dump", "format_dump", "wait_until_blocked"]
@@ -67,25 +67,45 @@ def _fileno(stream: Any) -> int | None:
         return None
 
 
-def wait_until_blocked(*threads: Any, timeout: float = 10.0, poll: float = 0.001) -> Snapshot:
-    """Wait until each given thread (a Thread or a name) is waiting, sleeping or idle.
+def wait_until_blocked(
+    *threads: Any,
+    timeout: float = 10.0,
+    kinds: Collection[str] | None = None,
+    poll: float = 0.001,
+) -> Snapshot:
+    """Wait until each given thread (a Thread, or a name) is waiting, sleeping or idle.
 
+    With ``kinds`` (wait kinds such as ``{"lock"}``), each must also be in a wait of one of
+    those kinds: a thread passing through a Barrier on its way to a lock is not there yet.
     Returns the snapshot that showed it; raises TimeoutError after ``timeout`` seconds.  This
     is how tests and examples reach a blocked state without guessing with a sleep.
     """
-    wanted = {t if isinstance(t, str) else t.name for t in threads}
+    wanted = [(t, None) if isinstance(t, str) else (t.name, t.ident) for t in threads]
     deadline = time.monotonic() + timeout
     while True:
         snap = snapshot()
-        states = {t.name: t.state for t in snap.threads if t.name in wanted}
-        if len(states) == len(wanted) and all(s != "running" for s in states.values()):
+        by_ident = {t.ident: t for t in snap.threads}
+        by_name = {t.name: t for t in snap.threads}
+        found = [
+            by_name.get(name) if ident is None else by_ident.get(ident) for name, ident in wanted
+        ]
+        if all(t is not None and _parked(t, kinds) for t in found):
             return snap
         if time.monotonic() >= deadline:
-            raise TimeoutError(
-                f"threads not blocked after {timeout} s: {_describe(wanted, states)}"
+            states = ", ".join(
+                f"{name}={_state(t)}" for (name, _), t in zip(wanted, found, strict=True)
             )
+            raise TimeoutError(f"threads not blocked after {timeout} s: {states}")
         time.sleep(poll)
 
 
-def _describe(wanted: Iterable[str], states: dict[str, str]) -> str:
-    return ", ".join(f"{name}={states.get(name, 'not found')}" for name in sorted(wanted))
+def _parked(t: ThreadInfo, kinds: Collection[str] | None) -> bool:
+    if t.state == "running":
+        return False
+    return kinds is None or (t.wait is not None and t.wait.kind in kinds)
+
+
+def _state(t: ThreadInfo | None) -> str:
+    if t is None:
+        return "not found"
+    return t.state + (f" ({t.wait.kind})" if t.wait is not None else "")

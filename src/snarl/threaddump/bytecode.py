@@ -122,7 +122,19 @@ _CALL_PREFIX = frozenset({"PRECALL", "KW_NAMES", "CACHE", "NOP", "EXTENDED_ARG"}
 class _CodeInfo:
     """Everything derived from one code object, computed once and then only read."""
 
-    __slots__ = ("_blocks", "_calls", "_lines", "_withs", "index", "instrs", "offsets", "table")
+    __slots__ = (
+        "_blocks",
+        "_calls",
+        "_depths",
+        "_lines",
+        "_sources",
+        "_withs",
+        "handlers",
+        "index",
+        "instrs",
+        "offsets",
+        "table",
+    )
 
     def __init__(self, code: object) -> None:
         self.instrs = list(dis.get_instructions(code))  # type: ignore[arg-type]
@@ -134,7 +146,12 @@ class _CodeInfo:
                 self._lines[off] = line
         self._calls: dict[int, Call | None] = {}
         self._withs: dict[int, tuple[WithBlock, ...]] = {}
-        self.table = _parse_exception_table(code) if _PY311 else []
+        entries = _parse_exception_table(code) if _PY311 else []
+        self.table = [(start, end, target) for start, end, target, _ in entries]
+        # Where an exception lands, and the stack depth it lands with (3.11+).
+        self.handlers = {target: depth for _, _, target, depth in entries}
+        self._depths: list[int | None] | None = None
+        self._sources: dict[int, list[int]] | None = None
         self._blocks: dict[int, tuple[int, ...]] | None = None
 
     # ---- calls ---------------------------------------------------------------------------
@@ -155,47 +172,103 @@ class _CodeInfo:
         if i < 0:
             return None
         ins = self.instrs[i]
+        if ins.opname == "PRECALL" and i + 1 < len(self.instrs):
+            # 3.11: a specialized PRECALL makes a builtin call itself, parking on PRECALL.
+            i += 1
+            ins = self.instrs[i]
         if ins.opname in _WITH_ENTRIES:
-            return Call("with", self._expr_ending_at(i - 1))
+            depth = self.depth(i)
+            return Call("with", None if depth is None else self._expr_of_slot(i, depth - 1))
         if ins.opname not in _CALLS:
             return None
-        above = _values_above_callee(ins)
-        j = i - 1
-        while j >= 0 and self.instrs[j].opname in _CALL_PREFIX:
-            j -= 1
-        # Walk back over the arguments: they push exactly `above` values net.
-        pushed = 0
-        while pushed != above:
-            if j < 0 or pushed > above:
-                return Call("call", None)
-            arg = self.instrs[j]
-            if arg.is_jump_target or arg.opcode in dis.hasjrel or arg.opcode in dis.hasjabs:
-                return Call("call", None)
-            pushed += _stack_effect(arg)
-            j -= 1
-        if j >= 0 and self.instrs[j].opname == "PUSH_NULL":  # 3.13 pushes NULL after the callable
-            j -= 1
-        return Call("call", self._expr_ending_at(j))
+        start = i
+        while start > 0 and self.instrs[start - 1].opname in _CALL_PREFIX:
+            start -= 1
+        depth = self.depth(start)
+        if depth is None:
+            return Call("call", None)
+        # The arguments sit above the callee: the slot just below them holds the callable
+        # (3.10), or the self/callable half of the callee pair (3.11+).
+        slot = depth - _values_above_callee(ins) - 1
+        j = self._producer(start, slot)
+        if j is not None and self.instrs[j].opname == "PUSH_NULL":  # 3.13: NULL above callable
+            j = self._producer(j, slot - 1)
+            slot -= 1
+        return Call("call", None if j is None else self._expr_from(j, slot))
 
-    def _expr_ending_at(self, j: int) -> Expr | None:
-        """The reference expression whose last instruction is ``instrs[j]``, if it is one."""
-        attrs: list[str] = []
+    def depth(self, i: int) -> int | None:
+        """Stack depth before instruction ``i`` (None where control flow gives no single depth)."""
+        if self._depths is None:
+            self._depths = _stack_depths(self.instrs, self.index, self.handlers)
+        return self._depths[i]
+
+    def _producer(self, i: int, slot: int) -> int | None:
+        """Index of the instruction that left stack slot ``slot`` as seen before ``instrs[i]``.
+
+        Whatever was evaluated after it (call arguments, say) sits above the slot, so the
+        producer is the nearest earlier instruction after which the stack is ``slot + 1`` deep,
+        passing over pure pops (a branch on a condition computed above the slot).  If a jump
+        from outside that stretch lands inside it, the slot may come from elsewhere: None.
+        """
+        if slot < 0:
+            return None
+        j = i - 1
         while j >= 0:
+            d = self.depth(j)
+            if d is None:
+                return None
+            ins = self.instrs[j]
+            effect = _stack_effect(ins)
+            after = d + effect
+            popped_only = effect < 0 and ins.opname.startswith(_POPS)
+            if after <= slot + 1 and not (after == slot + 1 and popped_only):
+                if after != slot + 1 or not self._straight(j, i):
+                    return None
+                return j
+            j -= 1
+        return None
+
+    def _straight(self, j: int, i: int) -> bool:
+        """True if no jump from outside instructions j..i-1 lands in j+1..i."""
+        if self._sources is None:
+            self._sources = _jump_sources(self.instrs, self.index)
+        for k in range(j + 1, i + 1):
+            for src in self._sources.get(k, ()):
+                if not j <= src < i:
+                    return False
+        return True
+
+    def _expr_of_slot(self, i: int, slot: int) -> Expr | None:
+        j = self._producer(i, slot)
+        return None if j is None else self._expr_from(j, slot)
+
+    def _expr_from(self, j: int, slot: int) -> Expr | None:
+        """The reference expression that ``instrs[j]`` leaves in ``slot``, if it is one."""
+        attrs: list[str] = []
+        while True:
             ins = self.instrs[j]
             name = ins.opname
             if name in _ATTR_LOADS:
                 attrs.append(ins.argval)
-                if ins.is_jump_target:
+                depth = self.depth(j)
+                if depth is None:
                     return None
-                j -= 1
+                slot = depth - 1  # the receiver, which the attribute load consumed
+                found = self._producer(j, slot)
+                if found is None:
+                    return None
+                j = found
                 continue
-            if name == "LOAD_FAST_LOAD_FAST":  # 3.13: pushes argval[0], then argval[1] (top)
+            if name == "LOAD_FAST_LOAD_FAST":  # 3.13: pushes argval[0], then argval[1]
+                depth = self.depth(j)
+                which = 0 if depth is not None and slot == depth else 1
+                return Expr("fast", ins.argval[which], tuple(reversed(attrs)))
+            if name == "STORE_FAST_LOAD_FAST":  # 3.13: stores argval[0], pushes argval[1]
                 return Expr("fast", ins.argval[1], tuple(reversed(attrs)))
             scope = _NAME_LOADS.get(name)
             if scope is None:
                 return None
             return Expr(scope, ins.argval, tuple(reversed(attrs)))
-        return None
 
     # ---- with blocks ---------------------------------------------------------------------
 
@@ -206,11 +279,14 @@ class _CodeInfo:
             pass
         offsets = self._with_offsets_311(lasti) if _PY311 else self._with_offsets_310(lasti)
         result = tuple(
-            WithBlock(self._expr_ending_at(self.index[off] - 1), self._lines.get(off))
-            for off in offsets
+            WithBlock(self._with_expr(self.index[off]), self._lines.get(off)) for off in offsets
         )
         self._withs[lasti] = result
         return result
+
+    def _with_expr(self, i: int) -> Expr | None:
+        depth = self.depth(i)
+        return None if depth is None else self._expr_of_slot(i, depth - 1)
 
     def _covering(self, offset: int) -> int | None:
         for start, end, target in self.table:
@@ -257,21 +333,24 @@ def _values_above_callee(ins: dis.Instruction) -> int:
     return arg
 
 
-def _stack_effect(ins: dis.Instruction) -> int:
+def _stack_effect(ins: dis.Instruction, jump: bool = False) -> int:
     if ins.opcode < dis.HAVE_ARGUMENT:
-        return dis.stack_effect(ins.opcode)
-    return dis.stack_effect(ins.opcode, ins.arg, jump=False)
+        return dis.stack_effect(ins.opcode, jump=jump)
+    return dis.stack_effect(ins.opcode, ins.arg, jump=jump)
 
 
-def _parse_exception_table(code: object) -> list[tuple[int, int, int]]:
-    """(start, end, target) byte offsets from a 3.11+ ``co_exceptiontable``.
+def _parse_exception_table(code: object) -> list[tuple[int, int, int, int]]:
+    """(start, end, target, handler depth) from a 3.11+ ``co_exceptiontable``, in bytes.
+
+    The handler depth is the stack depth at the target: the entry's depth, plus the saved
+    ``lasti`` when the entry says so, plus the exception itself.
 
     The format (CPython InternalDocs, "exception_handling"): each entry is four variable-length
     integers, start, length, target and depth/lasti, in code units; each varint is big-endian
     6-bit chunks with bit 6 set on every chunk but the last, and bit 7 marks an entry's start.
     """
     data: bytes = code.co_exceptiontable  # type: ignore[attr-defined]
-    entries: list[tuple[int, int, int]] = []
+    entries: list[tuple[int, int, int, int]] = []
     pos = 0
 
     def varint() -> int:
@@ -289,9 +368,71 @@ def _parse_exception_table(code: object) -> list[tuple[int, int, int]]:
         start = varint() * 2
         length = varint() * 2
         target = varint() * 2
-        varint()  # depth and lasti: not needed here
-        entries.append((start, start + length, target))
+        depth_lasti = varint()
+        depth = (depth_lasti >> 1) + (depth_lasti & 1) + 1
+        entries.append((start, start + length, target, depth))
     return entries
+
+
+_JUMPS = frozenset(dis.hasjrel) | frozenset(dis.hasjabs) | frozenset(getattr(dis, "hasjump", ()))
+_UNCONDITIONAL = frozenset(
+    {
+        "JUMP_FORWARD",
+        "JUMP_ABSOLUTE",
+        "JUMP_BACKWARD",
+        "JUMP_BACKWARD_NO_INTERRUPT",
+        "JUMP",
+        "JUMP_NO_INTERRUPT",
+    }
+)
+_TERMINAL = frozenset({"RETURN_VALUE", "RETURN_CONST", "RAISE_VARARGS", "RERAISE"})
+# Instructions that only consume: never the producer of a slot they leave on top.
+_POPS = ("POP_", "STORE_", "DELETE_", "JUMP_IF_FALSE_OR_POP", "JUMP_IF_TRUE_OR_POP")
+
+
+def _jump_sources(instrs: list[dis.Instruction], index: dict[int, int]) -> dict[int, list[int]]:
+    """For each jump target (by instruction index), the indexes of the jumps to it."""
+    sources: dict[int, list[int]] = {}
+    for i, ins in enumerate(instrs):
+        if ins.opcode in _JUMPS:
+            target = index.get(ins.argval)
+            if target is not None:
+                sources.setdefault(target, []).append(i)
+    return sources
+
+
+def _stack_depths(
+    instrs: list[dis.Instruction], index: dict[int, int], handlers: dict[int, int]
+) -> list[int | None]:
+    """The stack depth before each instruction, by propagating stack effects along control flow.
+
+    The same computation the compiler does for ``co_stacksize``.  Where two paths reach an
+    instruction with different depths (which valid bytecode never does), it is marked None.
+    """
+    depths: list[int | None] = [None] * len(instrs)
+    seen = [False] * len(instrs)
+    work = [(0, 0)] + [(index[t], d) for t, d in handlers.items() if t in index]
+    while work:
+        i, depth = work.pop()
+        while i < len(instrs):
+            if seen[i]:
+                if depths[i] != depth:
+                    depths[i] = None
+                break
+            seen[i] = True
+            depths[i] = depth
+            ins = instrs[i]
+            if ins.opcode in _JUMPS:
+                target = index.get(ins.argval)
+                if target is not None:
+                    work.append((target, depth + _stack_effect(ins, jump=True)))
+                if ins.opname in _UNCONDITIONAL:
+                    break
+            elif ins.opname in _TERMINAL:
+                break
+            depth += _stack_effect(ins)
+            i += 1
+    return depths
 
 
 _JUMP_ONLY_310 = frozenset({"JUMP_ABSOLUTE", "JUMP_FORWARD"})

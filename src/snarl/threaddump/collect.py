@@ -39,7 +39,7 @@ from .model import (
     WaitInfo,
 )
 from .safe import UNKNOWN, bounded_repr, forget, get_attr, instance_dict, type_name
-from .waits import LOCK_KINDS, Reading, last_idle_loop, read_frames, tables, work_item_future
+from .waits import LOCK_KINDS, Reading, idle_range, read_frames, tables, work_item_future
 
 __all__ = ["snapshot"]
 
@@ -132,14 +132,14 @@ class _Statics:
             infos.append(found[0])
             calls.append(found[1])
             withs.append(found[2])
-        return _Static(tuple(infos), calls, withs, last_idle_loop(stack, self.tables))
+        return _Static(tuple(infos), calls, withs, idle_range(stack, self.tables))
 
 
 class _Static(NamedTuple):
     infos: tuple[FrameInfo, ...]
     calls: list[Call | None]
     withs: list[tuple[WithBlock, ...]]
-    last_idle: int
+    idle: tuple[int, int]
 
 
 def _frame_info(code: Any, lineno: int | None) -> FrameInfo:
@@ -320,7 +320,7 @@ def _snapshot(
             static.withs,
             tb,
             waits=ident != current,
-            last_idle=static.last_idle,
+            idle=static.idle,
         )
         threads.append(_Thread(ident, obj, stack, reading, static.infos))
         names[ident] = _field(obj, "_name") if obj is not None else None
@@ -349,6 +349,14 @@ def _snapshot(
             )
             held_by_thread.setdefault(th.ident, []).append(info)
             holds.setdefault(id(lock), []).append((th.ident, info))
+
+    # A Lock has one holder: two with-block claims contradict each other (a lock released by
+    # hand inside one block and taken in another), so neither is believed.
+    for key, claims in list(holds.items()):
+        if len(claims) > 1 and all(info.basis == "with-block" for _, info in claims):
+            del holds[key]
+            for ident, info in claims:
+                held_by_thread[ident].remove(info)
 
     running_futures: dict[int, int] = {}
     if tb.work_item_run is not None:

@@ -21,7 +21,9 @@ Only modules already imported are consulted: a dump never imports anything.
 
 from __future__ import annotations
 
+import os
 import sys
+import types
 from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
@@ -29,7 +31,7 @@ from typing import Any
 from .bytecode import Call, Expr, WithBlock
 from .safe import UNKNOWN, get_attr, mro, resolve
 
-__all__ = ["LOCK_KINDS", "Reading", "last_idle_loop", "read_frames", "tables"]
+__all__ = ["LOCK_KINDS", "Reading", "idle_range", "read_frames", "tables"]
 
 # Method names that make an unresolvable call look like a wait (kind "unknown").
 _WAITISH = frozenset({"acquire", "wait", "wait_for", "get", "put", "join", "result", "__enter__"})
@@ -85,7 +87,6 @@ class _Tables:
     def __init__(self) -> None:
         mods = sys.modules
         import _thread
-        import os
         import time
 
         self.lock_types: dict[type, str] = {_thread.LockType: "lock", _thread.RLock: "rlock"}
@@ -104,6 +105,9 @@ class _Tables:
             _thread.LockType: {"acquire": "lock", "acquire_lock": "lock", "__enter__": "lock"},
             _thread.RLock: {"acquire": "rlock", "__enter__": "rlock"},
         }
+        shutdown = getattr(_thread, "_shutdown", None)  # 3.13: the main thread joining at exit
+        if shutdown is not None:
+            self.c_funcs[id(shutdown)] = "thread-join"
         handle = getattr(_thread, "_ThreadHandle", None)
         if handle is not None:
             self.c_methods[handle] = {"join": "thread-join"}
@@ -280,28 +284,58 @@ class _Frames:
 
 def _classify_call(
     tb: _Tables, frames: _Frames, index: int, call: Call
-) -> tuple[str | None, Any, Expr | None]:
-    """(kind, object, object expression) for the C call a frame is in; kind None if unknown."""
+) -> tuple[str | None, Any, Expr | None, bool]:
+    """(kind, object, object expression, unreadable) for the C call a frame is in.
+
+    ``kind`` is None when the call is not a known wait; ``unreadable`` says the callee could
+    not be read without running code (so a wait-like name means an ``unknown`` wait).
+    """
     target = call.target
     if call.kind == "with":
         obj = frames.eval(index, target)
-        return _method_kind(tb, obj, "__enter__"), obj, target
+        return _method_kind(tb, obj, "__enter__"), obj, target, obj is UNKNOWN
     if target is None:
-        return None, UNKNOWN, None
+        return None, UNKNOWN, None, True
     if not target.attrs:
         fn = frames.eval(index, target)
-        return tb.c_funcs.get(id(fn)) if fn is not UNKNOWN else None, UNKNOWN, None
+        kind, obj = _callable_kind(tb, fn)
+        return kind, obj, None, fn is UNKNOWN
     receiver_expr = target.receiver()
     receiver = frames.eval(index, receiver_expr)
     if receiver is UNKNOWN:
-        return None, UNKNOWN, receiver_expr
+        return None, UNKNOWN, receiver_expr, True
     method = target.attrs[-1]
     kind = _method_kind(tb, receiver, method)
-    if kind is None:
-        fn = get_attr(receiver, method)  # a module function: time.sleep, select.select
-        if fn is not UNKNOWN:
-            return tb.c_funcs.get(id(fn)), UNKNOWN, None
-    return kind, receiver, receiver_expr
+    if kind is not None:
+        return kind, receiver, receiver_expr, False
+    fn = get_attr(receiver, method)  # a module function (time.sleep), or a stored bound method
+    if fn is UNKNOWN:
+        return None, receiver, receiver_expr, True
+    kind, obj = _callable_kind(tb, fn)
+    if obj is UNKNOWN:
+        return kind, UNKNOWN, None, False
+    return kind, obj, None, False
+
+
+_BuiltinMethod = types.BuiltinMethodType
+_builtin_self = _BuiltinMethod.__dict__["__self__"].__get__
+_builtin_name = _BuiltinMethod.__dict__["__name__"].__get__
+
+
+def _callable_kind(tb: _Tables, fn: Any) -> tuple[str | None, Any]:
+    """The wait a C callable performs: a known function, or a bound method of a known type."""
+    if fn is UNKNOWN:
+        return None, UNKNOWN
+    kind = tb.c_funcs.get(id(fn))
+    if kind is not None:
+        return kind, UNKNOWN
+    if type(fn) is _BuiltinMethod:  # `acquire = lock.acquire; acquire()`, Thread(target=...)
+        owner = _builtin_self(fn)
+        if owner is not None and type(owner) is not types.ModuleType:
+            kind = _method_kind(tb, owner, _builtin_name(fn))
+            if kind is not None:
+                return kind, owner
+    return None, UNKNOWN
 
 
 def _method_kind(tb: _Tables, obj: Any, method: str) -> str | None:
@@ -328,13 +362,13 @@ def read_frames(
     tb: _Tables,
     *,
     waits: bool = True,
-    last_idle: int = -1,
+    idle: tuple[int, int] = (1, 0),
 ) -> Reading:
     """Read one thread's stack (innermost frame first) into a :class:`Reading`.
 
     ``calls[i]`` is the call at ``stack[i]``'s current instruction and ``withs[i]`` the
-    ``with`` blocks enclosing it (from :mod:`snarl.threaddump.bytecode`).  ``last_idle`` is
-    the index of the outermost frame that is an idle loop (:func:`last_idle_loop`), or -1.
+    ``with`` blocks enclosing it (from :mod:`snarl.threaddump.bytecode`).  ``idle`` is the
+    range of waiting-line indexes that count as waiting for work (:func:`idle_range`).
     With ``waits=False`` only the held locks are read (for the thread taking the snapshot).
     """
     reading = Reading()
@@ -343,7 +377,7 @@ def read_frames(
         return reading
     frames = _Frames(stack)
     if waits:
-        _read_wait(reading, frames, calls, tb, last_idle)
+        _read_wait(reading, frames, calls, tb, idle)
     # Locks held by being inside `with` blocks, in every frame.
     lock_types = tb.lock_types
     condition = tb.condition
@@ -363,22 +397,32 @@ def read_frames(
 
 
 def _read_wait(
-    reading: Reading, frames: _Frames, calls: list[Call | None], tb: _Tables, last_idle: int
+    reading: Reading,
+    frames: _Frames,
+    calls: list[Call | None],
+    tb: _Tables,
+    idle: tuple[int, int],
 ) -> None:
     stack = frames.stack
     call = calls[0]
     if call is None:
         return
-    kind, obj, expr = _classify_call(tb, frames, 0, call)
+    kind, obj, expr, unreadable = _classify_call(tb, frames, 0, call)
     spelled = call.target.text if call.target is not None else "?"
     reading.call = f"with {spelled}" if call.kind == "with" else spelled
     if kind is None:
-        method = call.target.attrs[-1] if call.target and call.target.attrs else None
-        if method not in _WAITISH or obj is not UNKNOWN:
+        target = call.target
+        method = (
+            "__enter__"
+            if call.kind == "with"
+            else target.attrs[-1]
+            if target and target.attrs
+            else None
+        )
+        if method not in _WAITISH or not unreadable:
             reading.in_call, reading.call = reading.call, None
             return
-        kind = "unknown"
-        expr = call.target.receiver() if call.kind == "call" else call.target
+        kind = "unknown"  # looks like a wait, on something that cannot be read safely
     chain_index = 0
     rule = tb.frames.get(id(stack[0].f_code))
     if rule is not None and not rule.inner and kind in _CHAIN_START:
@@ -411,17 +455,37 @@ def _read_wait(
             reading.call = ("with " if ucall.kind == "with" else "") + ucall.target.text
     if expr is not None:
         reading.name = expr.text
-    if kind == "queue-get" or (kind in ("io", "event", "condition") and last_idle >= chain_index):
+    if kind == "queue-get" or (
+        kind in ("io", "event", "condition") and idle[0] <= chain_index <= idle[1]
+    ):
         reading.state = "idle"
 
 
-def last_idle_loop(stack: list[FrameType], tb: _Tables) -> int:
-    """Index of the outermost frame running a known idle loop (a pool worker, an event loop)."""
+_STDLIB = os.path.dirname(os.__file__) + os.sep
+_SITE = os.sep + "site-packages" + os.sep
+
+
+def idle_range(stack: list[FrameType], tb: _Tables) -> tuple[int, int]:
+    """Frames whose wait is a wait for work: ``(first, last)`` indexes, or ``(1, 0)`` for none.
+
+    ``last`` is a known idle loop (a pool worker, an event loop, a socket server); ``first`` is
+    how far in the waiting line may be and still be that loop's own wait: only standard-library
+    frames may lie between, so a pool thread blocked inside a task's code is not idle.
+    """
     loops = tb.idle_loops
-    for index in range(len(stack) - 1, -1, -1):
-        if id(stack[index].f_code) in loops:
-            return index
-    return -1
+    for last in range(len(stack) - 1, -1, -1):
+        if id(stack[last].f_code) in loops:
+            break
+    else:
+        return (1, 0)
+    first = last
+    while first > 0:
+        code = stack[first - 1].f_code
+        filename = code.co_filename
+        if not filename.startswith(_STDLIB) or _SITE in filename or code is tb.work_item_run:
+            break
+        first -= 1
+    return (first, last)
 
 
 def work_item_future(tb: _Tables, stack: list[FrameType]) -> Any:
