@@ -6,8 +6,13 @@ Public API (everything else is internal and may change):
 * :func:`dump`: write that as text (grouped, jstack-like) or JSON (``"schema": 1``).
 * :func:`format_dump`: render a snapshot you already have.
 * :func:`wait_until_blocked`: wait until given threads are parked, without guessing a sleep.
+* :func:`install` / :func:`uninstall`: put snarl's tracked primitives into ``threading``
+  (owners, waiters, optional lock-order validation); :mod:`snarl.sync` holds the drop-in names.
 """
 
+from . import sync as sync
+from .sync import install as install
+from .sync import uninstall as uninstall
 from .threaddump import Deadlock as Deadlock
 from .threaddump import DeadlockStep as DeadlockStep
 from .threaddump import FrameInfo as FrameInfo
@@ -37,6 +42,9 @@ __all__ = [
     "__version__",
     "dump",
     "format_dump",
+    "install",
     "snapshot",
+    "sync",
+    "uninstall",
     "wait_until_blocked",
 ]

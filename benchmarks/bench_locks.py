@@ -1,0 +1,158 @@
+#!/usr/bin/env python3
+"""What tracking costs: snarl's primitives against threading's, measured in the same run.
+
+Workloads (each timed as interleaved samples; medians reported with the ratio to native):
+
+1. uncontended ``with lock: pass`` for Lock and RLock: native, snarl (tracking owners and
+   sites), and snarl with the lock-order validator attached (``install(lockorder=True)``),
+   in ns per ``with``;
+2. ``queue.Queue`` put then get in one thread, the Queue made before and after ``install()``;
+3. a Condition ping-pong between two threads (notify, then wait for the reply), per round trip;
+4. ``ThreadPoolExecutor(8)`` running 100k tiny tasks (``submit`` then ``result``), wall time,
+   native vs installed vs installed with lockorder.
+
+Run it from anywhere; snarl is imported from this checkout's ``src`` directory:
+
+    python benchmarks/bench_locks.py [--repeat 15] [--tasks 100000] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import queue
+import statistics
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import snarl
+
+NATIVE_LOCK = threading.Lock
+NATIVE_RLOCK = threading.RLock
+NATIVE_CONDITION = threading.Condition
+
+
+def per_with(lock: object, n: int) -> float:
+    """Seconds per uncontended ``with lock: pass``."""
+    t0 = time.perf_counter()
+    for _ in range(n):
+        with lock:  # type: ignore[attr-defined]
+            pass
+    return (time.perf_counter() - t0) / n
+
+
+def queue_round(q: queue.Queue[int], n: int) -> float:
+    """Seconds per put+get pair in one thread."""
+    t0 = time.perf_counter()
+    for i in range(n):
+        q.put(i)
+        q.get()
+    return (time.perf_counter() - t0) / n
+
+
+def ping_pong(make_cond: Callable[[], object], n: int) -> float:
+    """Seconds per Condition round trip between two threads."""
+    cond = make_cond()
+    state = {"turn": 0}
+
+    def other() -> None:
+        with cond:  # type: ignore[attr-defined]
+            for _ in range(n):
+                while state["turn"] != 1:
+                    cond.wait()  # type: ignore[attr-defined]
+                state["turn"] = 0
+                cond.notify()  # type: ignore[attr-defined]
+
+    t = threading.Thread(target=other)
+    t.start()
+    t0 = time.perf_counter()
+    with cond:  # type: ignore[attr-defined]
+        for _ in range(n):
+            state["turn"] = 1
+            cond.notify()  # type: ignore[attr-defined]
+            while state["turn"] != 0:
+                cond.wait()  # type: ignore[attr-defined]
+    elapsed = time.perf_counter() - t0
+    t.join()
+    return elapsed / n
+
+
+def pool(tasks: int) -> float:
+    """Wall seconds for 8 workers to run ``tasks`` tiny tasks, submitted one by one."""
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(8) as ex:
+        futures = [ex.submit(abs, i) for i in range(tasks)]
+        for f in futures:
+            f.result()
+    return time.perf_counter() - t0
+
+
+def row(label: str, samples: dict[str, list[float]], unit: float, unit_name: str) -> None:
+    native = statistics.median(samples["native"])
+    parts = []
+    for k, v in samples.items():
+        m = statistics.median(v)
+        parts.append(f"{k} {m / unit:8.1f} {unit_name} ({m / native:4.2f}x)")
+    print(f"{label:<28}" + "   ".join(parts))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument("--tasks", type=int, default=100_000)
+    parser.add_argument("--quick", action="store_true", help="fewer iterations (smoke test)")
+    args = parser.parse_args()
+    n = 20_000 if args.quick else 200_000
+    print(
+        f"snarl bench_locks · {platform.python_implementation()} {platform.python_version()} · "
+        f"{platform.machine()} · repeat {args.repeat}"
+    )
+
+    with snarl.install():
+        tracked = {"Lock": threading.Lock(), "RLock": threading.RLock()}
+        q_tracked: queue.Queue[int] = queue.Queue()
+    with snarl.install(lockorder=True):
+        ordered = {"Lock": threading.Lock(), "RLock": threading.RLock()}
+    natives = {"Lock": NATIVE_LOCK(), "RLock": NATIVE_RLOCK()}
+    q_native: queue.Queue[int] = queue.Queue()
+
+    for kind in ("Lock", "RLock"):
+        samples: dict[str, list[float]] = {"native": [], "snarl": [], "lockorder": []}
+        for _ in range(args.repeat):
+            samples["native"].append(per_with(natives[kind], n))
+            samples["snarl"].append(per_with(tracked[kind], n))
+            samples["lockorder"].append(per_with(ordered[kind], n))
+        row(f"with {kind}: (uncontended)", samples, 1e-9, "ns")
+
+    samples = {"native": [], "snarl": []}
+    for _ in range(args.repeat):
+        samples["native"].append(queue_round(q_native, n // 10))
+        samples["snarl"].append(queue_round(q_tracked, n // 10))
+    row("Queue put+get", samples, 1e-6, "us")
+
+    samples = {"native": [], "snarl": []}
+    rounds = n // 100
+    for _ in range(args.repeat):
+        samples["native"].append(ping_pong(NATIVE_CONDITION, rounds))
+        samples["snarl"].append(ping_pong(snarl.sync.Condition, rounds))
+    row("Condition ping-pong", samples, 1e-6, "us")
+
+    samples = {"native": [], "snarl": [], "lockorder": []}
+    tasks = args.tasks // 10 if args.quick else args.tasks
+    for _ in range(max(3, args.repeat // 3)):
+        samples["native"].append(pool(tasks))
+        with snarl.install():
+            samples["snarl"].append(pool(tasks))
+        with snarl.install(lockorder=True):
+            samples["lockorder"].append(pool(tasks))
+    row(f"ThreadPoolExecutor {tasks // 1000}k", samples, 1.0, "s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,118 @@
+"""The Runtime interface every snarl primitive is written against, and the current runtime.
+
+The interface is small and low-level, like the part of ``_thread`` that CPython's
+``threading.py`` is built on (see ``docs``: DESIGN.md, "One idea at the centre"):
+
+* **the base lock.**  :meth:`Runtime.allocate_lock` supplies the *inner lock* a primitive
+  wraps: an object with ``acquire(blocking=True, timeout=-1)``, ``release()`` and ``locked()``
+  whose argument checking and error messages are those of ``_thread.lock``.  A primitive's
+  uncontended fast path is ``inner.acquire(False)`` followed by recording its owner; only
+  when that fails does it call :meth:`Runtime.block`, which waits for the inner lock (or a
+  timeout) and records who waits on what.  A controlled runtime supplies an inner lock whose
+  non-blocking acquire always fails, so every acquisition reaches :meth:`block`, where it can
+  schedule; the primitives do not change.
+* **primitive lifecycle.**  :meth:`register` is told about each new primitive;
+  :attr:`hooked` says whether new primitives must report every acquire and release
+  (:meth:`acquired`, :meth:`released`); primitives choose their hooked variant once, at
+  construction, so an unhooked acquire pays nothing for hooks.
+* **threads.**  :meth:`thread_started`, :meth:`thread_exited` and :meth:`join`.
+* **time.**  :meth:`monotonic`, :meth:`sleep`, and :meth:`yield_point` (a place a scheduler may
+  preempt; the observer ignores it).
+
+Condition, Semaphore, Event and Barrier use only the base lock and ``monotonic``, so any runtime
+that implements this interface understands them with no extra code.  Primitives bind the
+runtime that is current when they are created (:func:`current_runtime`).  This module imports
+nothing of snarl beyond :mod:`snarl.identity`.
+"""
+
+from __future__ import annotations
+
+from types import FrameType
+from typing import Any, Protocol
+
+__all__ = ["InnerLock", "Runtime", "current_runtime", "set_runtime"]
+
+
+class InnerLock(Protocol):
+    """What a runtime's base lock provides (``_thread.lock`` is one)."""
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """Take the lock; arguments and errors exactly as ``_thread.lock.acquire``."""
+        ...
+
+    def release(self) -> None:
+        """Release the lock; ``RuntimeError`` if it is not locked."""
+        ...
+
+    def locked(self) -> bool:
+        """Whether the lock is taken."""
+        ...
+
+
+class Runtime:
+    """The base class of runtimes: every hook is a no-op, blocking is real blocking.
+
+    Subclasses override what they need.  ``hooked`` is read once per primitive, at creation.
+    """
+
+    hooked: bool = False
+
+    def allocate_lock(self) -> InnerLock:
+        """A new, unlocked inner lock."""
+        raise NotImplementedError
+
+    def register(self, prim: Any) -> None:
+        """A new primitive exists (called from its constructor)."""
+
+    def block(self, prim: Any, inner: InnerLock, blocking: Any, timeout: Any) -> bool:
+        """Acquire ``inner`` on behalf of ``prim`` after the fast path failed.
+
+        ``blocking`` and ``timeout`` are the caller's arguments, unchecked: the runtime must
+        check them exactly as ``_thread.lock.acquire`` does (passing them to a real lock does).
+        """
+        return inner.acquire(blocking, timeout)
+
+    def acquired(self, prim: Any, frame: FrameType) -> None:
+        """``prim`` was just taken by the current thread at ``frame`` (hooked primitives)."""
+
+    def released(self, prim: Any) -> None:
+        """``prim`` is about to be released by the current thread (hooked primitives)."""
+
+    def thread_started(self, thread: Any) -> None:
+        """``thread`` (a ``threading.Thread``) begins running, in its own context."""
+
+    def thread_exited(self, thread: Any) -> None:
+        """``thread`` finishes running, in its own context."""
+
+    def join(self, thread: Any, timeout: float | None, native_join: Any) -> None:
+        """Wait for ``thread`` to end; ``native_join(thread, timeout)`` really waits."""
+        native_join(thread, timeout)
+
+    def monotonic(self) -> float:
+        """The runtime's clock, in seconds."""
+        raise NotImplementedError
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the runtime's clock."""
+        raise NotImplementedError
+
+    def yield_point(self) -> None:
+        """A point where another thread may be scheduled (no-op for free-running threads)."""
+
+
+_current: list[Runtime] = []
+
+
+def current_runtime() -> Runtime:
+    """The runtime new primitives bind to."""
+    return _current[-1]
+
+
+def set_runtime(runtime: Runtime) -> Runtime | None:
+    """Make ``runtime`` current; return the previous one (None if there was none)."""
+    previous = _current[-1] if _current else None
+    if _current:
+        _current[-1] = runtime
+    else:
+        _current.append(runtime)
+    return previous

@@ -1,0 +1,424 @@
+"""The observer runtime: free-running real threads, with owners, waiters and exits recorded.
+
+Every primitive created while the observer is current registers itself (a weak reference in a
+plain dict).  Primitives record their own owner and acquisition site in their own slots; the
+observer records waits (one per thread: a thread waits on one thing at a time) and the locks
+each exiting thread still held.  Reading all this back takes **no lock**: only dict and
+attribute reads, so a dump works even when every thread is stuck.
+
+Query API (for dumps, watchdogs and tests)
+------------------------------------------
+``tracked_state(all_locks=False) -> dict`` returns plain data: dicts (keyed by int ids and
+idents; ``json`` turns those keys into strings), lists, ints, floats, strings and None.  It
+holds no reference to any primitive or thread, so it can be kept, compared and serialised::
+
+    {
+      "now": float,                  # time.monotonic() when read; all "since"/"at" use it
+      "locks": {                     # id(lock) -> facts; held or waited-on locks only,
+        int: {                       # unless all_locks=True
+          "id": int,
+          "type": "Lock" | "RLock",
+          "name": str | None,        # name= or inferred from the creating line
+          "created": [str, int|None] | None,   # creation site: filename, line (lockdep class)
+          "part_of": int | None,     # id of the Condition, Semaphore, Event or Barrier
+                                     # that made it as its internal lock
+          "locked": bool,
+          "owner": int | None,       # owner thread ident (None: unlocked, or not yet recorded)
+          "owner_name": str | None,  # threading name of the owner, if known
+          "owner_alive": bool | None,  # owner still running (None: no owner)
+          "owner_exited": {"ident": int, "name": str, "at": float} | None,
+                                     # owner finished while holding it (threading threads)
+          "count": int,              # RLock recursion count (Lock: 1 when locked, else 0)
+          "acquired": [str, int|None] | None,  # where the current owner took it
+          "since": float | None,     # when it took it: only with install(stacks=True), which
+                                     # times each acquisition (a clock read is too dear else)
+          "stack": [[str, int, str], ...] | None,  # (file, line, function), outermost first;
+                                     # the full acquiring stack, only with install(stacks=True)
+          "waiters": [[int, float], ...],       # (ident, since), earliest first
+        }
+      },
+      "waits": {                     # ident -> what that thread is blocked on right now
+        int: {
+          "object": int,             # id() of the Lock, RLock, Condition, ..., or Thread
+          "type": str,               # its class name: "Lock", "Condition", "Thread", ...
+          "name": str | None,
+          "kind": "lock" | "rlock" | "condition" | "semaphore" | "event" | "barrier" | "join",
+          "since": float,            # monotonic time the wait began
+          "created": [str, int|None] | None,
+          "target": int | None,      # for "join": the joined thread's ident
+          "lock": int | None,        # Condition/Event/Semaphore/Barrier waits: id() of the
+                                     # lock underneath (its entry in "locks" if held)
+        }
+      },
+      "exited": {                    # ident -> a threading thread that ended holding locks
+        int: {"name": str, "at": float, "held": [int, ...]}   # ids of locks still held
+      },
+    }
+
+``wait_edges(state)`` turns that into the edges of the wait-for graph
+(:class:`snarl.analysis.waitgraph.WaitGraph`), as ``(waiter ident, holder ident, payload)``:
+
+* a wait of kind ``lock``/``rlock`` → the lock's owner (payload: the ``waits`` entry plus
+  ``"holder_basis": "tracked"`` and the owner's ``"acquired"`` site);
+* a ``join`` → the joined thread (payload ``"holder_basis": "joined"``).
+
+Waits on a Condition, Event, Semaphore or Barrier make no edge: any thread might notify,
+set or release them, so who will is not knowable from state (a thread that waits to
+*reacquire* a Condition's lock after being notified is a ``lock`` wait and does make one).
+A lock whose owner exited has no edge either, since no thread can act; it is the
+``owner_exited`` fact of the lock ("no one can wake this").
+
+What stays unknown: a lock taken by a thread between its inner acquire and the owner store
+shows ``locked: True, owner: None`` for that instant; owners of native locks (created before
+``install()``, or by ``_thread.allocate_lock`` directly) are not tracked at all.  Exit records
+exist for threads run by ``threading.Thread`` while installed, not for ``_thread`` threads
+(their owners show ``owner_alive: False`` instead).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import time
+import weakref
+from _thread import allocate_lock, get_ident
+from types import FrameType
+from typing import Any
+
+from ..identity import Site, infer_name
+from .base import InnerLock, Runtime
+from .instruments import Instrument, Instruments, StackRecorder
+
+__all__ = ["OBSERVER", "ObserverRuntime", "Wait", "tracked_state", "wait_edges"]
+
+
+class Wait:
+    """One thread's current wait: on ``obj`` since ``since`` (monotonic seconds)."""
+
+    __slots__ = ("kind", "obj", "since")
+
+    def __init__(self, obj: Any, kind: str, since: float) -> None:
+        self.obj = obj
+        self.kind = kind
+        self.since = since
+
+
+class ObserverRuntime(Runtime):
+    """Real threads, real blocking; owners and waits recorded for :func:`tracked_state`."""
+
+    def __init__(self) -> None:
+        self.live: dict[int, weakref.ref[Any]] = {}
+        self._purge_at = 1024
+        self.waits: dict[int, Wait] = {}
+        self.exited: dict[int, dict[str, Any]] = {}
+        self.exit_records: dict[int, tuple[int, str, float, Any]] = {}
+        self.instruments = Instruments()
+        self.hooked = False
+        self._stacks: StackRecorder | None = None
+        # C functions bound directly: no wrapper call on paths Semaphore and Condition use.
+        self.allocate_lock = allocate_lock  # type: ignore[method-assign]
+        self.monotonic = time.monotonic  # type: ignore[method-assign]
+        self.sleep = time.sleep  # type: ignore[method-assign]
+
+    # -- configuration ------------------------------------------------------------------
+    def add_instrument(self, inst: Instrument) -> None:
+        """Dispatch acquire/release events to ``inst``; primitives created from now on report."""
+        self.instruments.add(inst)
+        self._rebind()
+
+    def remove_instrument(self, inst: Instrument) -> None:
+        """Stop dispatching to ``inst``."""
+        self.instruments.remove(inst)
+        self._rebind()
+
+    def _rebind(self) -> None:
+        # One trusted instrument (snarl's own, e.g. the lock-order validator): primitives call
+        # its hooks directly, saving a dispatch call per acquire and release.
+        self.hooked = bool(self.instruments.all)
+        for hook in ("acquired", "released"):
+            fns = getattr(self.instruments, hook)
+            self.__dict__.pop(hook, None)
+            if len(fns) == 1 and getattr(fns[0].__self__, "trusted", False):
+                setattr(self, hook, fns[0])
+            elif not fns:
+                setattr(self, hook, _ignore)
+
+    def record_stacks(self, on: bool) -> None:
+        """Keep the full acquiring stack of locks created from now on (costly; off by default)."""
+        if on and self._stacks is None:
+            self._stacks = StackRecorder()
+            self.add_instrument(self._stacks)
+        elif not on and self._stacks is not None:
+            self.remove_instrument(self._stacks)
+            self._stacks = None
+
+    # -- the base lock ------------------------------------------------------------------
+    def allocate_lock(self) -> InnerLock:
+        """A ``_thread`` lock."""
+        return allocate_lock()
+
+    def register(self, prim: Any) -> None:
+        """Keep a weak reference to ``prim``; purge dead entries when the table doubles."""
+        live = self.live
+        live[id(prim)] = weakref.ref(prim)
+        if len(live) > self._purge_at:
+            self._purge()
+
+    def _purge(self) -> None:
+        live = self.live
+        for key, ref in list(live.items()):
+            if ref() is None and live.get(key) is ref:
+                live.pop(key, None)
+        self._purge_at = max(1024, 2 * len(live))
+
+    def block(self, prim: Any, inner: InnerLock, blocking: Any, timeout: Any) -> bool:
+        """Wait for ``inner`` with the caller's arguments; record the wait while it lasts."""
+        if not blocking:
+            return inner.acquire(blocking, timeout)  # checks arguments; never waits
+        me = get_ident()
+        waits = self.waits
+        outer = waits.get(me)
+        waits[me] = Wait(prim, "", time.monotonic())
+        try:
+            return inner.acquire(blocking, timeout)
+        finally:
+            if outer is None:
+                waits.pop(me, None)
+            else:  # a wait inside a wait (a Condition reacquiring its lock): restore the outer
+                waits[me] = outer
+
+    def acquired(self, prim: Any, frame: FrameType) -> None:
+        """Dispatch to instruments (hooked primitives only)."""
+        for fn in self.instruments.acquired:
+            try:
+                fn(prim, frame)
+            except BaseException as exc:
+                self.instruments.failed(fn, "acquired", exc)
+
+    def released(self, prim: Any) -> None:
+        """Dispatch to instruments (hooked primitives only)."""
+        for fn in self.instruments.released:
+            try:
+                fn(prim)
+            except BaseException as exc:
+                self.instruments.failed(fn, "released", exc)
+
+    # -- threads ------------------------------------------------------------------------
+    def thread_started(self, thread: Any) -> None:
+        """Nothing to do: exit records outlive ident reuse (they are checked when read)."""
+
+    def thread_exited(self, thread: Any) -> None:
+        """Record the locks this thread still holds as it ends."""
+        me = get_ident()
+        self.waits.pop(me, None)
+        # One pass over the registry: O(live primitives) per thread exit (about 100 ns each),
+        # the price of an acquire path that keeps no per-thread list of held locks.
+        held = [
+            p for ref in list(self.live.values()) if (p := ref()) is not None and p._owner == me
+        ]
+        held = [p for p in held if _locked(p)]
+        if not held:
+            return
+        now = time.monotonic()
+        name = str(getattr(thread, "name", "?"))
+        record = self.exited.get(me)
+        ids = [id(p) for p in held]
+        if record is not None:  # the ident was reused and this thread also left locks held
+            ids = list(dict.fromkeys([*record["held"], *ids]))
+        self.exited[me] = {"name": name, "at": now, "held": ids}
+        for p in held:
+            self.exit_records[id(p)] = (me, name, now, p._site)
+
+    def join(self, thread: Any, timeout: float | None, native_join: Any) -> None:
+        """Record a join wait while ``native_join`` waits."""
+        me = get_ident()
+        self.waits[me] = Wait(thread, "join", time.monotonic())
+        try:
+            native_join(thread, timeout)
+        finally:
+            self.waits.pop(me, None)
+
+    # -- time ---------------------------------------------------------------------------
+    def monotonic(self) -> float:
+        """``time.monotonic()``."""
+        return time.monotonic()
+
+    def sleep(self, seconds: float) -> None:
+        """``time.sleep()``."""
+        time.sleep(seconds)
+
+    # -- fork ---------------------------------------------------------------------------
+    def after_fork_in_child(self) -> None:
+        """Only the forking thread survives a fork: drop every other thread's wait."""
+        me = get_ident()
+        for ident in list(self.waits):
+            if ident != me:
+                self.waits.pop(ident, None)
+
+    # -- reading ------------------------------------------------------------------------
+    def state(self, all_locks: bool = False) -> dict[str, Any]:
+        """See the module docstring: :func:`tracked_state`."""
+        now = time.monotonic()
+        running = set(sys._current_frames())
+        active = dict(threading._active)  # type: ignore[attr-defined]
+        waits_out: dict[int, dict[str, Any]] = {}
+        waiters: dict[int, list[list[float]]] = {}
+        waited: dict[int, Any] = {}
+        for ident, w in list(self.waits.items()):
+            obj = w.obj
+            entry: dict[str, Any] = {
+                "object": id(obj),
+                "type": _type_name(obj),
+                "name": _name_of(obj),
+                "kind": w.kind or getattr(obj, "_snarl_kind", "unknown"),
+                "since": w.since,
+                "created": _site_pair(getattr(obj, "_site_created", None)),
+                "target": getattr(obj, "ident", None) if w.kind == "join" else None,
+                "lock": None,
+            }
+            under = getattr(obj, "_snarl_lock", None) or getattr(obj, "_lock", None)
+            if under is not None:
+                entry["lock"] = id(under)
+            if hasattr(obj, "_inner"):
+                waiters.setdefault(id(obj), []).append([ident, w.since])
+                waited[id(obj)] = obj
+            waits_out[ident] = entry
+        locks: dict[int, dict[str, Any]] = {}
+        for key, ref in list(self.live.items()):
+            prim = ref()
+            if prim is None or not hasattr(prim, "_inner"):
+                continue
+            if not all_locks and key not in waited and not _locked(prim):
+                continue
+            locks[key] = self._lock_facts(prim, now, running, active, waiters.get(key, []))
+        for key, prim in waited.items():
+            if key not in locks:
+                locks[key] = self._lock_facts(prim, now, running, active, waiters[key])
+        exited = {}
+        for ident, rec in list(self.exited.items()):
+            still = [k for k in rec["held"] if self._still_held_from_exit(k)]
+            if still:
+                exited[ident] = {"name": rec["name"], "at": rec["at"], "held": still}
+            else:  # every lock it left has been released since: forget the thread
+                self.exited.pop(ident, None)
+                for k in rec["held"]:
+                    self.exit_records.pop(k, None)
+        return {"now": now, "locks": locks, "waits": waits_out, "exited": exited}
+
+    def _still_held_from_exit(self, key: int) -> bool:
+        rec = self.exit_records.get(key)
+        ref = self.live.get(key)
+        prim = ref() if ref is not None else None
+        return (
+            rec is not None
+            and prim is not None
+            and _locked(prim)
+            and prim._owner == rec[0]
+            and prim._site == rec[3]
+        )
+
+    def _lock_facts(
+        self,
+        prim: Any,
+        now: float,
+        running: set[int],
+        active: dict[int, Any],
+        waiting: list[list[float]],
+    ) -> dict[str, Any]:
+        owner = prim._owner
+        locked = _locked(prim)
+        if not locked:
+            owner = None
+        exited = None
+        rec = self.exit_records.get(id(prim))
+        if rec is not None and self._still_held_from_exit(id(prim)):
+            exited = {"ident": rec[0], "name": rec[1], "at": rec[2]}
+        owner_thread = active.get(owner) if owner is not None else None
+        stack = getattr(prim, "_stack", None)
+        part_of = getattr(prim, "_part_of", None)
+        return {
+            "id": id(prim),
+            "type": _type_name(prim),
+            "name": _name_of(prim),
+            "created": _site_pair(prim._site_created),
+            "part_of": part_of,
+            "locked": locked,
+            "owner": owner,
+            "owner_name": exited["name"]
+            if exited
+            else (owner_thread.name if owner_thread is not None else None),
+            "owner_alive": None if owner is None else (owner in running and exited is None),
+            "owner_exited": exited,
+            "count": getattr(prim, "_count", 1 if locked else 0) if locked else 0,
+            "acquired": _site_pair(prim._site) if owner is not None else None,
+            "since": getattr(prim, "_since", None) if stack and owner is not None else None,
+            "stack": [[f.filename, f.lineno, f.name] for f in stack] if stack else None,
+            "waiters": sorted(waiting, key=lambda w: w[1]),
+        }
+
+
+def _type_name(obj: Any) -> str:
+    """The public class name: a hooked variant reports as the class it stands for."""
+    cls = type(obj)
+    return getattr(cls, "_snarl_type", None) or cls.__name__
+
+
+def _ignore(*_: Any) -> None:
+    pass
+
+
+def _locked(prim: Any) -> bool:
+    try:
+        return bool(prim._inner.locked())
+    except Exception:
+        return False
+
+
+def _name_of(obj: Any) -> str | None:
+    name = getattr(obj, "_name", None)
+    if isinstance(name, str):
+        return name
+    site = getattr(obj, "_site_created", None)
+    if site is not None:
+        return infer_name(site)
+    if isinstance(getattr(obj, "name", None), str):  # a Thread
+        return obj.name
+    return None
+
+
+def _site_pair(site: Site | None) -> list[Any] | None:
+    if site is None:
+        return None
+    return [site.filename, site.lineno]
+
+
+OBSERVER = ObserverRuntime()
+"""The process-wide observer; the current runtime unless another is set."""
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=OBSERVER.after_fork_in_child)
+
+
+def wait_edges(state: dict[str, Any]) -> list[tuple[int, int, dict[str, Any]]]:
+    """The wait-for edges a :func:`tracked_state` result proves (see the module docstring)."""
+    edges: list[tuple[int, int, dict[str, Any]]] = []
+    locks = state["locks"]
+    for ident, wait in state["waits"].items():
+        if wait["kind"] in ("lock", "rlock"):
+            lock = locks.get(wait["object"])
+            if lock is None or lock["owner"] is None or lock["owner_exited"] is not None:
+                continue
+            payload = dict(wait, holder_basis="tracked", acquired=lock["acquired"])
+            edges.append((ident, lock["owner"], payload))
+        elif wait["kind"] == "join" and wait["target"] is not None:
+            edges.append((ident, wait["target"], dict(wait, holder_basis="joined")))
+    return edges
+
+
+def tracked_state(all_locks: bool = False) -> dict[str, Any]:
+    """The observer's owners, waiters and exits as plain data (shape in the module docstring).
+
+    Takes no lock; safe to call from a watchdog while every other thread is stuck.
+    """
+    return OBSERVER.state(all_locks)

@@ -1,0 +1,66 @@
+"""Thread lifecycle for the runtime: start, exit and join, hooked into ``threading.Thread``.
+
+Rather than a Thread subclass (which would miss ``threading.Timer``, pool workers and every
+subclass defined before install), :func:`patch_thread` swaps two methods on
+``threading.Thread`` itself, so every Thread, whenever its class was defined, reports:
+
+* ``_bootstrap_inner``: the runtime hears ``thread_started`` and ``thread_exited`` in the
+  thread's own context (the observer then records locks it still held at exit);
+* ``join``: the runtime records the join wait (kind ``join``) while the native join waits.
+
+Threads started with ``_thread.start_new_thread`` are not seen.  :class:`Thread` is
+``threading.Thread`` (re-exported so ``snarl.sync`` covers every drop-in name).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import threading
+from typing import Any
+
+from ..runtime.base import current_runtime
+
+__all__ = ["Thread", "patch_thread", "unpatch_thread"]
+
+Thread = threading.Thread
+
+_saved: dict[str, Any] = {}
+
+
+def patch_thread() -> None:
+    """Hook ``threading.Thread``'s start/exit and join (idempotent)."""
+    if _saved:
+        return
+    native_boot = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
+    native_join = threading.Thread.join
+
+    def _bootstrap_inner(self: threading.Thread) -> None:
+        rt = current_runtime()
+        with contextlib.suppress(Exception):  # observing must never stop a thread
+            rt.thread_started(self)
+        try:
+            native_boot(self)
+        finally:
+            with contextlib.suppress(Exception):
+                rt.thread_exited(self)
+
+    @functools.wraps(native_join)
+    def join(self: threading.Thread, timeout: float | None = None) -> None:
+        """Wait until the thread ends (``threading.Thread.join``, recorded as a join wait)."""
+        if self is threading.current_thread() or not self._started.is_set():  # type: ignore[attr-defined]
+            return native_join(self, timeout)  # let the native join raise its error
+        current_runtime().join(self, timeout, native_join)
+
+    _saved["_bootstrap_inner"] = native_boot
+    _saved["join"] = native_join
+    threading.Thread._bootstrap_inner = _bootstrap_inner  # type: ignore[attr-defined]
+    threading.Thread.join = join  # type: ignore[method-assign]
+
+
+def unpatch_thread() -> None:
+    """Restore ``threading.Thread``'s own methods (threads already running keep reporting)."""
+    if not _saved:
+        return
+    threading.Thread._bootstrap_inner = _saved.pop("_bootstrap_inner")  # type: ignore[attr-defined]
+    threading.Thread.join = _saved.pop("join")  # type: ignore[method-assign]
