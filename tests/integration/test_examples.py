@@ -56,7 +56,7 @@ def section_of(out: str, thread: str) -> tuple[str, str]:
 
 def json_dump(out: str) -> dict:
     """The JSON document an example prints after any lines of its own."""
-    start = re.search(r"^\{$", out, re.MULTILINE)
+    start = re.search(r'^\{"schema"', out, re.MULTILINE)
     assert start is not None, out
     data = json.loads(out[start.start() :])
     assert data["schema"] == 1

@@ -72,13 +72,17 @@ def _gil_enabled() -> bool:
 # ---- frames -----------------------------------------------------------------------------------
 
 
-def _stack(top: FrameType) -> list[FrameType]:
+def _walk(top: FrameType) -> tuple[list[FrameType], list[int]]:
+    """The frames from ``top`` outward, and the stack's signature: (code id, offset) per frame."""
     stack = []
+    key = []
     frame: FrameType | None = top
     while frame is not None:
         stack.append(frame)
+        key.append(id(frame.f_code))
+        key.append(frame.f_lasti)
         frame = frame.f_back
-    return stack
+    return stack, key
 
 
 _qualname_attr = "co_qualname" if sys.version_info >= (3, 11) else "co_name"
@@ -101,8 +105,7 @@ class _Statics:
         self.stacks: dict[tuple[int, ...], _Static] = {}
         self.with_locals = with_locals
 
-    def read(self, stack: list[FrameType]) -> _Static:
-        key = tuple([(id(f.f_code), f.f_lasti) for f in stack])
+    def read(self, stack: list[FrameType], key: tuple[int, ...]) -> _Static:
         static = self.stacks.get(key)
         if static is None:
             static = self.stacks[key] = self._build(stack)
@@ -278,7 +281,7 @@ def snapshot(*, locals: bool = False) -> Snapshot:
 
 
 class _Thread:
-    __slots__ = ("frames", "ident", "obj", "reading", "stack")
+    __slots__ = ("fields", "frames", "ident", "obj", "reading", "stack")
 
     def __init__(
         self,
@@ -287,9 +290,10 @@ class _Thread:
         stack: list[FrameType],
         reading: Reading,
         frames: tuple[FrameInfo, ...],
+        fields: dict[str, Any],
     ) -> None:
         self.ident, self.obj, self.stack, self.reading = ident, obj, stack, reading
-        self.frames = frames
+        self.frames, self.fields = frames, fields
 
 
 def _snapshot(
@@ -308,12 +312,14 @@ def _snapshot(
     idents = sorted(frames, key=lambda i: (i != main_ident, order.get(i, len(order)), i))
     for ident in idents:
         top = frames[ident]
-        stack = _stack(top)
+        stack, key = _walk(top)
         if ident == current:
             while stack and _is_snarl_frame(stack[0]):
                 del stack[0]
+                del key[:2]
         obj = identity.thread_of(ident, stack)
-        static = statics.read(stack)
+        fields = instance_dict(obj) if obj is not None else None
+        static = statics.read(stack, tuple(key))
         reading = read_frames(
             stack,
             static.calls,
@@ -322,8 +328,8 @@ def _snapshot(
             waits=ident != current,
             idle=static.idle,
         )
-        threads.append(_Thread(ident, obj, stack, reading, static.infos))
-        names[ident] = _field(obj, "_name") if obj is not None else None
+        threads.append(_Thread(ident, obj, stack, reading, static.infos, fields or {}))
+        names[ident] = fields.get("_name") if fields is not None else None
 
     # Who holds what: with-blocks checked against the lock's own state, and RLock owners.
     holds: dict[int, list[tuple[int, HeldLock]]] = {}
@@ -395,9 +401,7 @@ def _snapshot(
                 if holder.alive:
                     graph.add(th.ident, holder.ident, wait)
         obj = th.obj
-        fields = instance_dict(obj) if obj is not None else None
-        if fields is None:
-            fields = {}
+        fields = th.fields
         infos.append(
             ThreadInfo(
                 names[th.ident],
