@@ -41,9 +41,9 @@ from .condition import Condition
 from .event import Barrier, Event
 from .lock import Lock, RLock
 from .semaphore import BoundedSemaphore, Semaphore
-from .thread import patch_thread, unpatch_thread
+from .thread import patch_thread, thread_originals, unpatch_thread
 
-__all__ = ["Installation", "install", "installed", "uninstall"]
+__all__ = ["Installation", "install", "installed", "originals", "uninstall"]
 
 _REPLACEMENTS: dict[str, Any] = {
     "Lock": Lock,
@@ -126,6 +126,17 @@ def install(
     OBSERVER.record_stacks(stacks)
     _options["stacks"] = stacks
     return Installation(previous)
+
+
+def originals() -> dict[str, Any]:
+    """``threading``'s own objects that install() replaced, by name (empty when not installed).
+
+    Keys are the replaced names (``"Condition"``, ...) and ``"Thread.join"`` and
+    ``"Thread._bootstrap_inner"``; dumps use them to recognise native waits while installed.
+    """
+    found = dict(_saved)
+    found.update({f"Thread.{name}": fn for name, fn in thread_originals().items()})
+    return found
 
 
 def uninstall() -> None:

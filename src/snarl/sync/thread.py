@@ -21,7 +21,7 @@ from typing import Any
 
 from ..runtime.base import current_runtime
 
-__all__ = ["Thread", "patch_thread", "unpatch_thread"]
+__all__ = ["Thread", "patch_thread", "thread_originals", "unpatch_thread"]
 
 Thread = threading.Thread
 
@@ -56,6 +56,11 @@ def patch_thread() -> None:
     _saved["join"] = native_join
     threading.Thread._bootstrap_inner = _bootstrap_inner  # type: ignore[attr-defined]
     threading.Thread.join = join  # type: ignore[method-assign]
+
+
+def thread_originals() -> dict[str, Any]:
+    """``threading.Thread``'s own methods that :func:`patch_thread` replaced, by name."""
+    return dict(_saved)
 
 
 def unpatch_thread() -> None:

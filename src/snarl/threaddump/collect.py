@@ -72,15 +72,24 @@ def _gil_enabled() -> bool:
 # ---- frames -----------------------------------------------------------------------------------
 
 
-def _walk(top: FrameType) -> tuple[list[FrameType], list[int]]:
-    """The frames from ``top`` outward, and the stack's signature: (code id, offset) per frame."""
+def _walk(top: FrameType, hidden: dict[int, bool]) -> tuple[list[FrameType], list[int]]:
+    """The frames from ``top`` outward, and the stack's signature: (code id, offset) per frame.
+
+    snarl's own frames are left out (``hidden`` caches that per code): a thread waiting in a
+    tracked Lock shows the line of user code that waits, as it would without snarl.
+    """
     stack = []
     key = []
     frame: FrameType | None = top
     while frame is not None:
-        stack.append(frame)
-        key.append(id(frame.f_code))
-        key.append(frame.f_lasti)
+        code = frame.f_code
+        skip = hidden.get(id(code))
+        if skip is None:
+            skip = hidden[id(code)] = _is_snarl_frame(frame)
+        if not skip:
+            stack.append(frame)
+            key.append(id(code))
+            key.append(frame.f_lasti)
         frame = frame.f_back
     return stack, key
 
@@ -306,17 +315,14 @@ def _snapshot(
     statics = _Statics(with_locals, tb)
     threads: list[_Thread] = []
     names: dict[int, str | None] = {}
+    hidden: dict[int, bool] = {}
     # Main thread first, then threads in the order threading registered them (start order).
     order = {ident: i for i, ident in enumerate(identity.active)}
     main_ident = _field(identity.main, "_ident") if identity.main is not None else None
     idents = sorted(frames, key=lambda i: (i != main_ident, order.get(i, len(order)), i))
     for ident in idents:
         top = frames[ident]
-        stack, key = _walk(top)
-        if ident == current:
-            while stack and _is_snarl_frame(stack[0]):
-                del stack[0]
-                del key[:2]
+        stack, key = _walk(top, hidden)
         obj = identity.thread_of(ident, stack)
         fields = instance_dict(obj) if obj is not None else None
         static = statics.read(stack, tuple(key))
@@ -331,9 +337,14 @@ def _snapshot(
         threads.append(_Thread(ident, obj, stack, reading, static.infos, fields or {}))
         names[ident] = fields.get("_name") if fields is not None else None
 
-    # Who holds what: with-blocks checked against the lock's own state, and RLock owners.
+    # Who holds what: tracked owners (certain), then with-blocks checked against the lock's own
+    # state, and RLock owners.
     holds: dict[int, list[tuple[int, HeldLock]]] = {}
     held_by_thread: dict[int, list[HeldLock]] = {}
+    state = _tracked_state()
+    tracked = _Tracked(state, names, frames) if state is not None else None
+    if tracked is not None:
+        tracked.add_holds(holds, held_by_thread)
     for th in threads:
         for held in th.reading.held:
             lock = _underlying_lock(held.obj, lock_types)
@@ -378,15 +389,23 @@ def _snapshot(
     for th in threads:
         r = th.reading
         wait = None
+        since = None
+        if tracked is not None and th.ident != current:
+            since = tracked.overlay(th.ident, r)
         if r.kind is not None:
-            holders = _holders(th, r, holds, running_futures, names, frames, lock_types)
+            holders = tracked.holders(r) if tracked is not None else None
+            if holders is None:
+                holders = _holders(th, r, holds, running_futures, names, frames, lock_types)
             line = th.frames[min(r.wait_index, len(th.frames) - 1)]
-            obj_info = None
+            obj_info = r.tracked_object
             if r.obj is not None:
                 key = (id(r.obj), r.name)
                 obj_info = objects.get(key)
                 if obj_info is None:
-                    obj_info = objects[key] = _object_info(r.obj, r.name, lock_types)
+                    obj_info = _object_info(r.obj, r.name, lock_types)
+                    if tracked is not None:
+                        obj_info = tracked.refine(obj_info)
+                    objects[key] = obj_info
             wait = WaitInfo(
                 r.kind,
                 obj_info,
@@ -396,6 +415,7 @@ def _snapshot(
                 line.function,
                 line.source,
                 holders,
+                since,
             )
             for holder in holders:
                 if holder.alive:
@@ -433,10 +453,108 @@ def _snapshot(
         switch_interval=sys.getswitchinterval(),
         taken_at=taken_at,
         duration=time.perf_counter() - started,
-        tracked=False,
+        tracked=tracked is not None,
         threads=tuple(infos),
         deadlocks=deadlocks,
     )
+
+
+def _tracked_state() -> dict[str, Any] | None:
+    """The observer's records, when snarl's tracked primitives are in use (else None)."""
+    observer = sys.modules.get("snarl.runtime.observer")
+    if observer is None:
+        return None
+    try:
+        state = observer.tracked_state()
+    except Exception:  # a dump reports what it can; the records are a bonus
+        return None
+    patch = sys.modules.get("snarl.sync.patch")
+    if state["locks"] or state["waits"] or (patch is not None and patch.installed()):
+        return state
+    return None
+
+
+_TRACKED_KINDS = {"join": "thread-join"}
+
+
+class _Tracked:
+    """What snarl's instrumented primitives recorded, merged into a snapshot.
+
+    Owners recorded by the primitives are certain (basis ``tracked``), and cover locks taken
+    with a bare ``acquire()`` and owners that have exited; waits get how long they have lasted.
+    """
+
+    def __init__(
+        self, state: dict[str, Any], names: dict[int, str | None], frames: dict[int, Any]
+    ) -> None:
+        self.now: float = state["now"]
+        self.locks: dict[int, dict[str, Any]] = state["locks"]
+        self.waits: dict[int, dict[str, Any]] = state["waits"]
+        self.names = names
+        self.alive = frames
+
+    def _object(self, lock: dict[str, Any]) -> ObjectInfo:
+        name = lock["name"] if lock["part_of"] is None else None
+        return ObjectInfo(f"snarl.sync.{lock['type']}", lock["id"], name, lock["locked"])
+
+    def _holder(self, lock: dict[str, Any]) -> Holder | None:
+        site = lock["acquired"] or (None, None)
+        exited = lock["owner_exited"]
+        if exited is not None:
+            return Holder(exited["ident"], exited["name"], False, "tracked", site[0], site[1])
+        owner = lock["owner"]
+        if owner is None or not lock["locked"]:
+            return None
+        name = lock["owner_name"] or self.names.get(owner)
+        return Holder(owner, name, owner in self.alive, "tracked", site[0], site[1])
+
+    def add_holds(
+        self, holds: dict[int, list[tuple[int, HeldLock]]], by_thread: dict[int, list[HeldLock]]
+    ) -> None:
+        for lock_id, lock in self.locks.items():
+            holder = self._holder(lock)
+            if holder is None or not holder.alive:
+                continue
+            info = HeldLock(self._object(lock), "tracked", holder.filename, holder.lineno)
+            by_thread.setdefault(holder.ident, []).append(info)
+            holds[lock_id] = [(holder.ident, info)]
+
+    def overlay(self, ident: int, r: Reading) -> float | None:
+        """Fill a reading from the thread's recorded wait; returns seconds waited, or None."""
+        wait = self.waits.get(ident)
+        if wait is None:
+            return None
+        if r.kind is None or r.kind == "unknown":
+            r.kind = _TRACKED_KINDS.get(wait["kind"], wait["kind"])
+            r.state = "waiting"
+            r.in_call = None
+            lock = self.locks.get(wait["object"])
+            r.tracked_object = (
+                self._object(lock)
+                if lock is not None
+                else ObjectInfo(f"snarl.sync.{wait['type']}", wait["object"], wait["name"])
+            )
+            r.tracked_wait = wait
+        return max(0.0, self.now - wait["since"])
+
+    def holders(self, r: Reading) -> tuple[Holder, ...] | None:
+        """The recorded holder of what a thread waits for; None if nothing is recorded."""
+        wait = r.tracked_wait
+        if r.kind == "thread-join" and wait is not None and wait["target"] is not None:
+            target = wait["target"]
+            return (Holder(target, self.names.get(target), target in self.alive, "joined"),)
+        key = id(r.obj) if r.obj is not None else wait["object"] if wait is not None else None
+        lock = self.locks.get(key)  # type: ignore[arg-type]
+        if r.kind not in LOCK_KINDS or lock is None:
+            return None
+        holder = self._holder(lock)
+        return (holder,) if holder is not None else ()
+
+    def refine(self, info: ObjectInfo) -> ObjectInfo:
+        lock = self.locks.get(info.id)
+        if lock is None or info.locked is not None:
+            return info
+        return ObjectInfo(info.type, info.id, info.name or lock["name"], lock["locked"])
 
 
 def _holder_of(wait: WaitInfo, ident: Any) -> Holder:

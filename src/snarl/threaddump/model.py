@@ -118,6 +118,15 @@ class ObjectInfo:
 
 
 _SHORT_TYPES = {
+    "snarl.sync.Lock": "Lock",
+    "snarl.sync.RLock": "RLock",
+    "snarl.sync.lock.Lock": "Lock",
+    "snarl.sync.lock.RLock": "RLock",
+    "snarl.sync.condition.Condition": "Condition",
+    "snarl.sync.event.Event": "Event",
+    "snarl.sync.event.Barrier": "Barrier",
+    "snarl.sync.semaphore.Semaphore": "Semaphore",
+    "snarl.sync.semaphore.BoundedSemaphore": "BoundedSemaphore",
     "_thread.lock": "Lock",
     "_thread.RLock": "RLock",
     "threading._RLock": "RLock",
@@ -372,6 +381,18 @@ class Snapshot:
 
     def __len__(self) -> int:
         return len(self.threads)
+
+    @property
+    def stranded(self) -> tuple[ThreadInfo, ...]:
+        """Threads waiting for a lock whose holder has exited: no one can end those waits."""
+        return tuple(
+            t
+            for t in self.threads
+            if t.wait is not None
+            and t.wait.holders
+            and not any(h.alive for h in t.wait.holders)
+            and t.wait.kind in ("lock", "rlock")
+        )
 
     def thread(self, name: str) -> ThreadInfo:
         """The thread with this name; KeyError if there is none."""

@@ -71,6 +71,15 @@ def format_text(snapshot: Snapshot, *, group: bool = True) -> Iterator[str]:
         yield f"Found {n} deadlock{'s' if n != 1 else ''}:"
         for deadlock in snapshot.deadlocks:
             yield from _deadlock(deadlock)
+    stranded = snapshot.stranded
+    if stranded:
+        yield ""
+        n = len(stranded)
+        yield f"Found {n} wait{'s' if n != 1 else ''} no one can end (the holder has exited):"
+        for t in stranded:
+            w = t.wait
+            assert w is not None
+            yield f"  {t.label} waits for {_what(w)} at {_where(w)}, {_held_by(w.holders[0])}"
     for members in _groups(snapshot.threads, group):
         yield ""
         yield from _thread_section(members)
@@ -128,11 +137,14 @@ def _where(w: WaitInfo) -> str:
 
 def _held_by(h: Holder) -> str:
     who = f'"{h.name}"' if h.name else f"<thread {h.ident:#x}>"
-    verb = {"joined": "which is", "running-task": "run by"}.get(h.basis, "held by")
     if h.basis == "joined":
         return f"thread {who} {'is alive' if h.alive else 'has exited'}"
-    site = f" at {short_path(h.filename)}:{h.lineno}" if h.filename else ""
+    verb = "run by" if h.basis == "running-task" else "held by"
     gone = " (exited)" if not h.alive else ""
+    place = f"{short_path(h.filename)}:{h.lineno}" if h.filename else None
+    if h.basis == "tracked":  # recorded by snarl's primitives: a fact, not an inference
+        return f"{verb} {who}{gone}" + (f" since {place}" if place else "")
+    site = f" at {place}" if place else ""
     return f"{verb} {who}{gone} ({_BASIS.get(h.basis, h.basis)}{site})"
 
 
@@ -205,13 +217,12 @@ def _wait_lines(w: WaitInfo) -> Iterator[str]:
             detail.append("unlocked now: about to be granted")
         elif not w.holders:
             detail.append("locked; holder not known without tracking")
-    if w.since is not None:
-        detail.append(f"for {w.since:.1f} s")
     holders = [_held_by(h) for h in w.holders]
+    waited = f" {w.since:.1f} s" if w.since is not None else ""
     if w.kind == "sleep":
-        text = f"    sleeps in {w.call or 'sleep'} at {_where(w)}"
+        text = f"    sleeps{waited} in {w.call or 'sleep'} at {_where(w)}"
     else:
-        text = f"    waits for {_what(w)} at {_where(w)}"
+        text = f"    waits{waited} for {_what(w)} at {_where(w)}"
     if holders:
         text += ", " + "; ".join(holders)
     if detail:
@@ -220,7 +231,10 @@ def _wait_lines(w: WaitInfo) -> Iterator[str]:
 
 
 def _held(h: HeldLock) -> str:
-    site = f" at {short_path(h.filename)}:{h.lineno}" if h.filename else ""
+    place = f"{short_path(h.filename)}:{h.lineno}" if h.filename else None
+    if h.basis == "tracked":
+        return h.object.label + (f" (acquired at {place})" if place else "")
+    site = f" at {place}" if place else ""
     return f"{h.object.label} ({_BASIS.get(h.basis, h.basis)}{site})"
 
 

@@ -61,6 +61,8 @@ class Reading:
     held: list[Held] = field(default_factory=list)
     released: Any = None  # the Condition whose wait() let go of its lock, if any
     in_call: str | None = None  # an unclassified C call the thread is in
+    tracked_object: Any = None  # ObjectInfo from snarl's records, when frames could not tell
+    tracked_wait: Any = None  # the recorded wait that supplied it
 
 
 # ---- tables of known waits, built from modules already imported ----------------------------
@@ -69,7 +71,8 @@ class Reading:
 @dataclass(frozen=True, slots=True)
 class _FrameRule:
     kind: str
-    inner: frozenset[int]  # ids of the codes just inside that continue the chain; empty: top only
+    inner: frozenset[int]  # ids of the codes just inside that continue the chain
+    via: frozenset[str]  # kinds of a C (or snarl) call at this frame that start the chain
 
 
 class _Tables:
@@ -81,6 +84,7 @@ class _Tables:
         "idle_loops",
         "keep",
         "lock_types",
+        "snarl_locks",
         "work_item_run",
     )
 
@@ -96,6 +100,7 @@ class _Tables:
             py_rlock = getattr(threading, "_PyRLock", None)
             if isinstance(py_rlock, type):
                 self.lock_types[py_rlock] = "rlock"
+        self.snarl_locks: dict[type, str] = {}  # snarl's Lock and RLock: owners are tracked
         self.c_funcs: dict[int, str] = {id(time.sleep): "sleep"}
         for name in ("read", "write", "waitpid", "wait", "waitid", "wait3", "wait4"):
             fn = getattr(os, name, None)
@@ -160,24 +165,27 @@ class _Tables:
         self.idle_loops: set[int] = set()
         self.keep: list[Any] = []
         self.work_item_run: Any = None
+        # threading's own classes, even while snarl.install() has replaced the names.
+        patch = mods.get("snarl.sync.patch")
+        originals: dict[str, Any] = patch.originals() if patch is not None else {}
+        std = _Std(threading, originals)
         if threading is not None:
-            self._threading_rules(threading)
+            self._threading_rules(std)
+        cwait, ewait = std.code("Condition", "wait"), std.code("Event", "wait")
         queue = mods.get("queue")
         if queue is not None:
-            cwait = self._code(threading, "Condition", "wait") if threading else None
-            inner = frozenset({cwait})
             for meth, kind in (("get", "queue-get"), ("put", "queue-put"), ("join", "queue-join")):
-                self._add(self._code(queue, "Queue", meth), kind, inner)
+                self._add(self._code(queue, "Queue", meth), kind, {cwait}, {"condition"})
         futures = mods.get("concurrent.futures._base")
-        if futures is not None and threading is not None:
-            cwait = self._code(threading, "Condition", "wait")
-            ewait = self._code(threading, "Event", "wait")
+        if futures is not None:
             for meth in ("result", "exception"):
-                self._add(self._code(futures, "Future", meth), "future-result", {cwait})
+                code = self._code(futures, "Future", meth)
+                self._add(code, "future-result", {cwait}, {"condition"})
             for fname in ("wait", "as_completed"):
                 fn = getattr(futures, fname, None)
                 if fn is not None:
-                    self._add(fn.__code__, "future-result", {ewait})
+                    self._add(fn.__code__, "future-result", {ewait}, {"event"})
+        self._snarl_types(mods, threading)
         worker = mods.get("concurrent.futures.thread")
         if worker is not None:
             self.work_item_run = self._code(worker, "_WorkItem", "run")
@@ -197,37 +205,73 @@ class _Tables:
         fn = getattr(klass, meth, None) if klass is not None else None
         return getattr(fn, "__code__", None)
 
-    def _add(self, code: Any, kind: str, inner: Any) -> None:
+    def _add(self, code: Any, kind: str, inner: Any, via: Any = ()) -> None:
         if code is not None:
             self.keep.append(code)
-            self.frames[id(code)] = _FrameRule(kind, frozenset(id(c) for c in inner if c))
+            inner_ids = frozenset(id(c) for c in inner if c)
+            self.frames[id(code)] = _FrameRule(kind, inner_ids, frozenset(via))
 
     def _idle(self, code: Any) -> None:
         if code is not None:
             self.keep.append(code)
             self.idle_loops.add(id(code))
 
-    def _threading_rules(self, threading: Any) -> None:
-        c = self._code
-        cwait, cwait_for = c(threading, "Condition", "wait"), c(threading, "Condition", "wait_for")
-        self._add(cwait, "condition", ())
-        self._add(cwait_for, "condition", {cwait})
-        ewait = c(threading, "Event", "wait")
-        self._add(ewait, "event", {cwait, cwait_for})
-        self._add(c(threading, "Semaphore", "acquire"), "semaphore", {cwait})
-        benter, bwait_ = c(threading, "Barrier", "_enter"), c(threading, "Barrier", "_wait")
-        self._add(benter, "barrier", {cwait})
-        self._add(bwait_, "barrier", {cwait_for})
-        self._add(c(threading, "Barrier", "wait"), "barrier", {benter, bwait_})
-        tstate = c(threading, "Thread", "_wait_for_tstate_lock")
-        self._add(tstate, "thread-join", ())
-        self._add(c(threading, "Thread", "join"), "thread-join", {tstate})
-        shutdown = getattr(threading, "_shutdown", None)
+    def _threading_rules(self, std: _Std) -> None:
+        lock = LOCK_KINDS
+        cwait, cwait_for = std.code("Condition", "wait"), std.code("Condition", "wait_for")
+        self._add(cwait, "condition", (), lock)
+        self._add(cwait_for, "condition", {cwait}, {"condition"})
+        self._add(std.code("Event", "wait"), "event", {cwait, cwait_for}, {"condition"})
+        self._add(std.code("Semaphore", "acquire"), "semaphore", {cwait}, {"condition"})
+        benter, bwait_ = std.code("Barrier", "_enter"), std.code("Barrier", "_wait")
+        self._add(benter, "barrier", {cwait}, {"condition"})
+        self._add(bwait_, "barrier", {cwait_for}, {"condition"})
+        self._add(std.code("Barrier", "wait"), "barrier", {benter, bwait_})
+        tstate = std.code("Thread", "_wait_for_tstate_lock")
+        self._add(tstate, "thread-join", (), lock)
+        self._add(std.code("Thread", "join"), "thread-join", {tstate}, {"thread-join"})
+        shutdown = getattr(std.threading, "_shutdown", None)
         if hasattr(shutdown, "__code__"):  # 3.10-3.12: the main thread joining at exit
-            self._add(shutdown.__code__, "thread-join", ())
-        rlock = getattr(threading, "_PyRLock", None)
-        if rlock is not None and hasattr(rlock, "acquire"):
-            self._add(rlock.acquire.__code__, "rlock", ())
+            self._add(shutdown.__code__, "thread-join", (), lock | {"thread-join"})
+        self._add(std.code("_PyRLock", "acquire"), "rlock", (), lock)
+
+    def _snarl_types(self, mods: dict[str, Any], threading: Any) -> None:
+        """snarl's own primitives: their frames are hidden, so their callers show the wait."""
+        wait_kinds = {
+            ("snarl.sync.lock", "Lock"): {"acquire": "lock", "__enter__": "lock"},
+            ("snarl.sync.lock", "RLock"): {"acquire": "rlock", "__enter__": "rlock"},
+            ("snarl.sync.condition", "Condition"): {"wait": "condition", "wait_for": "condition"},
+            ("snarl.sync.semaphore", "Semaphore"): {
+                "acquire": "semaphore",
+                "__enter__": "semaphore",
+            },
+            ("snarl.sync.event", "Event"): {"wait": "event"},
+            ("snarl.sync.event", "Barrier"): {"wait": "barrier"},
+        }
+        for (module, name), methods in wait_kinds.items():
+            cls = getattr(mods.get(module), name, None)
+            if isinstance(cls, type):
+                self.c_methods[cls] = methods
+                if name in ("Lock", "RLock"):
+                    self.snarl_locks[cls] = methods["acquire"]
+        if "snarl.sync.thread" in mods and threading is not None:
+            # Thread.join is Python: a frame parked on `t.join()` means snarl's hook was hidden.
+            self.c_methods[threading.Thread] = {"join": "thread-join"}
+
+
+class _Std:
+    """``threading``'s own objects by name, looked through snarl's install() replacements."""
+
+    def __init__(self, threading: Any, originals: dict[str, Any]) -> None:
+        self.threading = threading
+        self.originals = originals
+
+    def code(self, cls: str, meth: str) -> Any:
+        fn = self.originals.get(f"{cls}.{meth}")
+        if fn is None:
+            klass = self.originals.get(cls, getattr(self.threading, cls, None))
+            fn = getattr(klass, meth, None) if klass is not None else None
+        return getattr(fn, "__code__", None)
 
 
 _tables_cache: tuple[frozenset[str], _Tables] | None = None
@@ -235,7 +279,8 @@ _WATCHED = frozenset(
     {
         "threading", "queue", "_queue", "select", "_socket", "signal", "_ssl", "_io",
         "concurrent.futures._base", "concurrent.futures.thread", "asyncio.base_events",
-        "socketserver",
+        "socketserver", "snarl.sync.lock", "snarl.sync.condition", "snarl.sync.semaphore",
+        "snarl.sync.event", "snarl.sync.thread", "snarl.sync.patch",
     }
 )  # fmt: skip
 
@@ -352,9 +397,6 @@ def _method_kind(tb: _Tables, obj: Any, method: str) -> str | None:
     return methods.get(method)
 
 
-_CHAIN_START = LOCK_KINDS | {"thread-join"}
-
-
 def read_frames(
     stack: list[FrameType],
     calls: list[Call | None],
@@ -425,7 +467,7 @@ def _read_wait(
         kind = "unknown"  # looks like a wait, on something that cannot be read safely
     chain_index = 0
     rule = tb.frames.get(id(stack[0].f_code))
-    if rule is not None and not rule.inner and kind in _CHAIN_START:
+    if rule is not None and kind in rule.via:
         # Walk outward over standard-library wait frames; the outermost names the kind.
         kind, obj = rule.kind, frames.eval(0, _SELF)
         if kind == "condition" and obj is not UNKNOWN:
