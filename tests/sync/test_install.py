@@ -30,7 +30,8 @@ def test_install_patches_and_uninstall_restores():
     with snarl.install() as inst:
         for name in NAMES:
             assert getattr(threading, name) is getattr(snarl.sync, name)
-        assert threading.Thread.join is not join
+        native = snarl.sync.thread.thread_originals()["join"]
+        assert threading.Thread.join is not native  # hooked
         assert inst.validator is None
         snarl.install()  # idempotent
         assert snarl.sync.installed()

@@ -158,8 +158,15 @@ class ObserverRuntime(Runtime):
         """A ``_thread`` lock."""
         return allocate_lock()
 
+    # Set by snarl.sync.thread: hooks Thread start/exit (idempotent).  A tracked lock needs
+    # to hear its owner exit, or a later thread reusing the ident would look like the owner.
+    ensure_thread_hooks: Any = None
+
     def register(self, prim: Any) -> None:
         """Keep a weak reference to ``prim``; purge dead entries when the table doubles."""
+        hooks = self.ensure_thread_hooks
+        if hooks is not None:
+            hooks()
         live = self.live
         live[id(prim)] = weakref.ref(prim)
         if len(live) > self._purge_at:

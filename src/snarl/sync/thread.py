@@ -8,8 +8,11 @@ subclass defined before install), :func:`patch_thread` swaps two methods on
   thread's own context (the observer then records locks it still held at exit);
 * ``join``: the runtime records the join wait (kind ``join``) while the native join waits.
 
-Threads started with ``_thread.start_new_thread`` are not seen.  :class:`Thread` is
-``threading.Thread`` (re-exported so ``snarl.sync`` covers every drop-in name).
+The hooks go in with :func:`snarl.install`, and also as soon as the first tracked primitive is
+created (a lock must hear its owner exit, or a thread that later reuses the ident would look
+like the owner); in that case they stay after ``uninstall()``.  Threads already running by
+then, and threads started with ``_thread.start_new_thread``, are not seen.  :class:`Thread`
+is ``threading.Thread`` (re-exported so ``snarl.sync`` covers every drop-in name).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import threading
 from typing import Any
 
 from ..runtime.base import current_runtime
+from ..runtime.observer import OBSERVER
 
 __all__ = ["Thread", "patch_thread", "thread_originals", "unpatch_thread"]
 
@@ -58,14 +62,29 @@ def patch_thread() -> None:
     threading.Thread.join = join  # type: ignore[method-assign]
 
 
+_kept: list[bool] = []  # non-empty once tracked primitives needed the hooks: they stay
+
+
+def _hook_for_tracking() -> None:
+    if not _kept:
+        patch_thread()
+        _kept.append(True)
+
+
+OBSERVER.ensure_thread_hooks = _hook_for_tracking
+
+
 def thread_originals() -> dict[str, Any]:
     """``threading.Thread``'s own methods that :func:`patch_thread` replaced, by name."""
     return dict(_saved)
 
 
 def unpatch_thread() -> None:
-    """Restore ``threading.Thread``'s own methods (threads already running keep reporting)."""
-    if not _saved:
+    """Restore ``threading.Thread``'s own methods (threads already running keep reporting).
+
+    Once tracked primitives exist the hooks stay: their owners' exits must still be heard.
+    """
+    if not _saved or _kept:
         return
     threading.Thread._bootstrap_inner = _saved.pop("_bootstrap_inner")  # type: ignore[attr-defined]
     threading.Thread.join = _saved.pop("join")  # type: ignore[method-assign]

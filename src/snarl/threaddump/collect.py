@@ -320,9 +320,12 @@ def _snapshot(
     order = {ident: i for i, ident in enumerate(identity.active)}
     main_ident = _field(identity.main, "_ident") if identity.main is not None else None
     idents = sorted(frames, key=lambda i: (i != main_ident, order.get(i, len(order)), i))
-    for ident in idents:
-        top = frames[ident]
-        stack, key = _walk(top, hidden)
+    # Walk every stack first, then read snarl's records at once: other threads may run
+    # whenever the interpreter switches, so the two views are taken as close together as can be.
+    walks = [(ident, *_walk(frames[ident], hidden)) for ident in idents]
+    state = _tracked_state()
+    tracked = _Tracked(state, names, frames) if state is not None else None
+    for ident, stack, key in walks:
         obj = identity.thread_of(ident, stack)
         fields = instance_dict(obj) if obj is not None else None
         static = statics.read(stack, tuple(key))
@@ -341,8 +344,6 @@ def _snapshot(
     # state, and RLock owners.
     holds: dict[int, list[tuple[int, HeldLock]]] = {}
     held_by_thread: dict[int, list[HeldLock]] = {}
-    state = _tracked_state()
-    tracked = _Tracked(state, names, frames) if state is not None else None
     if tracked is not None:
         tracked.add_holds(holds, held_by_thread)
     for th in threads:
@@ -390,7 +391,7 @@ def _snapshot(
         r = th.reading
         wait = None
         since = None
-        if tracked is not None and th.ident != current:
+        if tracked is not None and th.ident != current and _in_snarl(frames[th.ident], hidden):
             since = tracked.overlay(th.ident, r)
         if r.kind is not None:
             holders = tracked.holders(r) if tracked is not None else None
@@ -457,6 +458,11 @@ def _snapshot(
         threads=tuple(infos),
         deadlocks=deadlocks,
     )
+
+
+def _in_snarl(top: FrameType, hidden: dict[int, bool]) -> bool:
+    """Whether a thread's innermost frame is snarl's: only then is its recorded wait current."""
+    return bool(hidden.get(id(top.f_code)))
 
 
 def _tracked_state() -> dict[str, Any] | None:
@@ -551,10 +557,12 @@ class _Tracked:
         return (holder,) if holder is not None else ()
 
     def refine(self, info: ObjectInfo) -> ObjectInfo:
+        """A lock's own name (``name=``, or its creating line) beats a frame's local alias."""
         lock = self.locks.get(info.id)
-        if lock is None or info.locked is not None:
+        if lock is None:
             return info
-        return ObjectInfo(info.type, info.id, info.name or lock["name"], lock["locked"])
+        name = lock["name"] if lock["part_of"] is None and lock["name"] else info.name
+        return ObjectInfo(info.type, info.id, name, lock["locked"])
 
 
 def _holder_of(wait: WaitInfo, ident: Any) -> Holder:

@@ -1,0 +1,170 @@
+"""Dumps of programs using snarl's tracked primitives: recorded owners, exits and wait times.
+
+Without tracking a dump can only infer a holder from a ``with`` block; with tracking, a lock
+taken by a bare ``acquire()``, or held by a thread that has since exited, has a known owner,
+and every wait knows how long it has lasted.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+import snarl
+from snarl.sync import Lock
+
+from ..helpers import JOIN_TIMEOUT, deadlocked, line_in, snapshot_when
+
+HERE = Path(__file__)
+SNARL_DIR = str(Path(snarl.__file__).resolve().parent)
+
+
+def take(first: Lock, second: Lock, both: threading.Barrier) -> None:
+    first.acquire()
+    both.wait(JOIN_TIMEOUT)
+    second.acquire()
+    second.release()
+    if first.locked():  # the test released AB's first lock to end the deadlock
+        first.release()
+
+
+def test_abba_with_bare_acquires_is_a_certain_deadlock(threads):
+    lock_a, lock_b = Lock(name="lock_a"), Lock(name="lock_b")
+    both = threading.Barrier(2)
+    ab = threads.start(take, lock_a, lock_b, both, name="AB")
+    ba = threads.start(take, lock_b, lock_a, both, name="BA")
+    threads.on_teardown(lock_a.release)  # any thread may release a Lock: AB then finishes
+
+    snap = deadlocked(ab, ba)
+
+    [cycle] = snap.deadlocks
+    assert cycle.certain  # recorded owners, no with-block inference
+    acquire_line = line_in(HERE, "take", "second.acquire()")
+    first_line = line_in(HERE, "take", "first.acquire()")
+    by_waiter = {s.thread_name: s for s in cycle.steps}
+    assert by_waiter["AB"].wait.object.name == "lock_b"
+    assert by_waiter["AB"].holder.name == "BA"
+    assert by_waiter["BA"].wait.object.name == "lock_a"
+    assert by_waiter["BA"].holder.name == "AB"
+    text = snarl.format_dump(snap)
+    for step in cycle.steps:
+        assert step.holder.basis == "tracked"
+        assert step.holder.lineno == first_line, text  # where the holder took it
+        assert step.wait.lineno == acquire_line, text
+    assert snap.tracked
+    assert "Found 1 deadlock:" in text
+    assert 'held by "BA" since ' in text
+    assert f"test_tracked_dump.py:{first_line}" in text
+
+
+def test_lock_held_by_an_exited_thread_is_a_wait_no_one_can_end(threads):
+    blocker = Lock(name="blocker")
+    holder = threads.start(blocker.acquire, name="holder")
+    holder.join(JOIN_TIMEOUT)
+    assert not holder.is_alive()
+    threads.on_teardown(blocker.release)
+
+    def wait_for_it() -> None:
+        with blocker:
+            pass
+
+    waiter = threads.start(wait_for_it, name="waiter")
+    snap = snarl.wait_until_blocked(waiter, kinds={"lock"}, timeout=JOIN_TIMEOUT)
+
+    info = snap.thread("waiter")
+    [who] = info.wait.holders
+    assert (who.name, who.alive, who.basis) == ("holder", False, "tracked")
+    assert snap.stranded == (info,)
+    assert not snap.deadlocks
+    text = snarl.format_dump(snap)
+    assert "Found 1 wait no one can end (the holder has exited):" in text
+    assert '"waiter" waits for Lock `blocker`' in text
+    assert 'held by "holder" (exited)' in text
+
+
+def test_wait_times_grow_and_holds_list_bare_acquires(threads):
+    gate = Lock(name="gate")
+    gate.acquire()
+    threads.on_teardown(gate.release)
+    waiter = threads.start(gate.acquire, name="waiter")
+
+    first = snarl.wait_until_blocked(waiter, kinds={"lock"}, timeout=JOIN_TIMEOUT)
+    later = snapshot_when(
+        lambda s: s.thread("waiter").wait.since > first.thread("waiter").wait.since,
+        "the wait time to grow",
+    )
+
+    assert first.thread("waiter").wait.since >= 0
+    me = later.thread(threading.current_thread().name)
+    [held] = [h for h in me.held if h.object.name == "gate"]
+    assert held.basis == "tracked"
+    assert held.lineno == line_in(
+        HERE, "test_wait_times_grow_and_holds_list_bare_acquires", "gate.acquire()"
+    )
+    [holder] = later.thread("waiter").wait.holders
+    assert holder.ident == threading.get_ident()
+
+
+def test_snarl_frames_are_hidden_and_json_says_tracked(threads):
+    lock = Lock(name="lock")
+    lock.acquire()
+    threads.on_teardown(lock.release)
+    waiter = threads.start(lock.acquire, name="waiter")
+    snap = snarl.wait_until_blocked(waiter, kinds={"lock"}, timeout=JOIN_TIMEOUT)
+
+    for t in snap.threads:
+        assert not any(f.filename.startswith(SNARL_DIR) for f in t.frames), t.name
+    data = json.loads(snarl.format_dump(snap, "json"))
+    assert data["tracked"] is True
+    [waiting] = [t for t in data["threads"] if t["name"] == "waiter"]
+    assert waiting["wait"]["kind"] == "lock"
+    assert waiting["wait"]["since"] is not None
+    assert waiting["wait"]["holders"][0]["basis"] == "tracked"
+
+
+def test_installed_threading_code_is_tracked(threads):
+    with snarl.install():
+        blocker = threading.Lock()  # snarl's Lock now
+        blocker.acquire()
+        threads.on_teardown(blocker.release)
+        waiter = threads.start(blocker.acquire, name="waiter")
+        snap = snarl.wait_until_blocked(waiter, kinds={"lock"}, timeout=JOIN_TIMEOUT)
+    info = snap.thread("waiter")
+    assert info.wait.object.name == "blocker"
+    assert info.wait.holders[0].ident == threading.get_ident()
+    assert info.wait.holders[0].basis == "tracked"
+
+
+@pytest.mark.parametrize("kind", ["event", "condition", "semaphore"])
+def test_tracked_waits_on_other_primitives_have_a_kind_and_a_time(threads, kind):
+    from snarl.sync import Condition, Event, Semaphore
+
+    if kind == "event":
+        obj = Event(name="ready")
+        threads.on_teardown(obj.set)
+        target = obj.wait
+    elif kind == "condition":
+        obj = Condition(name="ready")
+
+        def target() -> None:
+            with obj:
+                obj.wait(JOIN_TIMEOUT)
+
+        def wake() -> None:
+            with obj:
+                obj.notify_all()
+
+        threads.on_teardown(wake)
+    else:
+        obj = Semaphore(0, name="ready")
+        threads.on_teardown(obj.release)
+        target = obj.acquire
+    waiter = threads.start(target, name="waiter")
+    snap = snarl.wait_until_blocked(waiter, kinds={kind}, timeout=JOIN_TIMEOUT)
+    wait = snap.thread("waiter").wait
+    assert wait.kind == kind
+    assert wait.since is not None
+    assert wait.holders == ()  # anyone could end these waits: no wait-for edge
