@@ -78,18 +78,19 @@ def _walk(top: FrameType, hidden: dict[int, bool]) -> tuple[list[FrameType], lis
     snarl's own frames are left out (``hidden`` caches that per code): a thread waiting in a
     tracked Lock shows the line of user code that waits, as it would without snarl.
     """
-    stack = []
-    key = []
+    stack: list[FrameType] = []
+    key: list[int] = []
+    push, sign, is_hidden = stack.append, key.append, hidden.get  # the dump's hottest loop
     frame: FrameType | None = top
     while frame is not None:
-        code = frame.f_code
-        skip = hidden.get(id(code))
+        cid = id(frame.f_code)
+        skip = is_hidden(cid)
         if skip is None:
-            skip = hidden[id(code)] = _is_snarl_frame(frame)
+            skip = hidden[cid] = _is_snarl_frame(frame)
         if not skip:
-            stack.append(frame)
-            key.append(id(code))
-            key.append(frame.f_lasti)
+            push(frame)
+            sign(cid)
+            sign(frame.f_lasti)
         frame = frame.f_back
     return stack, key
 
@@ -144,7 +145,8 @@ class _Statics:
             infos.append(found[0])
             calls.append(found[1])
             withs.append(found[2])
-        return _Static(tuple(infos), calls, withs, idle_range(stack, self.tables))
+        with_at = tuple(i for i, blocks in enumerate(withs) if blocks)
+        return _Static(tuple(infos), calls, withs, idle_range(stack, self.tables), with_at)
 
 
 class _Static(NamedTuple):
@@ -152,6 +154,7 @@ class _Static(NamedTuple):
     calls: list[Call | None]
     withs: list[tuple[WithBlock, ...]]
     idle: tuple[int, int]
+    with_at: tuple[int, ...]
 
 
 def _frame_info(code: Any, lineno: int | None) -> FrameInfo:
@@ -336,6 +339,7 @@ def _snapshot(
             tb,
             waits=ident != current,
             idle=static.idle,
+            with_at=static.with_at,
         )
         threads.append(_Thread(ident, obj, stack, reading, static.infos, fields or {}))
         names[ident] = fields.get("_name") if fields is not None else None

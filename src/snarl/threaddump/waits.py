@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 import sys
 import types
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
@@ -48,21 +48,39 @@ class Held:
     lineno: int | None
 
 
-@dataclass(slots=True)
 class Reading:
-    """What one thread's frames say.  Objects are live references; the caller drops them."""
+    """What one thread's frames say.  Objects are live references; the caller drops them.
 
-    state: str = "running"
-    kind: str | None = None
-    obj: Any = None  # the awaited object, or None when unknown
-    name: str | None = None  # how the waiting code names it
-    call: str | None = None  # the blocking call as spelled: "blocker.acquire", "with lock_b"
-    wait_index: int = 0  # index (innermost first) of the waiting line's frame
-    held: list[Held] = field(default_factory=list)
-    released: Any = None  # the Condition whose wait() let go of its lock, if any
-    in_call: str | None = None  # an unclassified C call the thread is in
-    tracked_object: Any = None  # ObjectInfo from snarl's records, when frames could not tell
-    tracked_wait: Any = None  # the recorded wait that supplied it
+    A plain slotted class: one is made per thread per snapshot, and class-level defaults make
+    that a bare allocation.
+    """
+
+    __slots__ = (
+        "call",
+        "held",
+        "in_call",
+        "kind",
+        "name",
+        "obj",
+        "released",
+        "state",
+        "tracked_object",
+        "tracked_wait",
+        "wait_index",
+    )
+
+    def __init__(self, state: str = "running") -> None:
+        self.state = state
+        self.kind: str | None = None
+        self.obj: Any = None  # the awaited object, or None when unknown
+        self.name: str | None = None  # how the waiting code names it
+        self.call: str | None = None  # the blocking call as spelled: "blocker.acquire"
+        self.wait_index = 0  # index (innermost first) of the waiting line's frame
+        self.held: list[Held] = []
+        self.released: Any = None  # the Condition whose wait() let go of its lock, if any
+        self.in_call: str | None = None  # an unclassified C call the thread is in
+        self.tracked_object: Any = None  # ObjectInfo from snarl's records
+        self.tracked_wait: Any = None  # the recorded wait that supplied it
 
 
 # ---- tables of known waits, built from modules already imported ----------------------------
@@ -405,12 +423,14 @@ def read_frames(
     *,
     waits: bool = True,
     idle: tuple[int, int] = (1, 0),
+    with_at: tuple[int, ...] | None = None,
 ) -> Reading:
     """Read one thread's stack (innermost frame first) into a :class:`Reading`.
 
     ``calls[i]`` is the call at ``stack[i]``'s current instruction and ``withs[i]`` the
     ``with`` blocks enclosing it (from :mod:`snarl.threaddump.bytecode`).  ``idle`` is the
-    range of waiting-line indexes that count as waiting for work (:func:`idle_range`).
+    range of waiting-line indexes that count as waiting for work (:func:`idle_range`), and
+    ``with_at`` the indexes of the frames inside any ``with`` block (all frames if None).
     With ``waits=False`` only the held locks are read (for the thread taking the snapshot).
     """
     reading = Reading()
@@ -425,10 +445,10 @@ def read_frames(
     condition = tb.condition
     # Frames of the standard-library wait chain are skipped: their `with self._cond:` holds
     # the very lock that Condition.wait has released.
-    for index in range(reading.wait_index, len(withs)):
-        blocks = withs[index]
-        if not blocks:
+    for index in with_at if with_at is not None else range(len(withs)):
+        if index < reading.wait_index:
             continue
+        blocks = withs[index]
         for block in blocks:
             if block.expr is None:
                 continue
