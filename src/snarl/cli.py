@@ -59,6 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("name", metavar="NAME", help=f"one of: {', '.join(EXAMPLES)}")
     demo.add_argument("--json", action="store_true", help="dump as JSON instead of text")
     demo.add_argument("--all", action="store_true", help="show every thread, ungrouped")
+    demo.add_argument(
+        "--tracked",
+        action="store_true",
+        help="run it with snarl.install(): recorded lock owners and wait times",
+    )
     demo.set_defaults(handler=_demo)
     return parser
 
@@ -75,7 +80,13 @@ def _demo(args: argparse.Namespace) -> int:
     saved = sys.argv
     sys.argv = argv
     try:
-        runpy.run_path(str(path), run_name="__main__")
+        if args.tracked:
+            from .sync import install
+
+            with install():
+                runpy.run_path(str(path), run_name="__main__")
+        else:
+            runpy.run_path(str(path), run_name="__main__")
     finally:
         sys.argv = saved
     return 0

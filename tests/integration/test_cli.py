@@ -44,3 +44,16 @@ def test_help_lists_the_demo_command():
     proc = run_python("-m", "snarl", "--help")
     assert proc.returncode == 0
     assert "demo" in proc.stdout
+
+
+def test_tracked_demo_names_the_holder_of_a_bare_acquire():
+    # Without tracking the seed example's `blocker` holder is unknown (it was taken by a bare
+    # acquire()); under snarl.install() the dump names it, with how long the wait has lasted.
+    proc = run_python("-m", "snarl", "demo", "seed", "--tracked")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert "· tracked ·" in out
+    [wait] = [line for line in out.splitlines() if "waits" in line and "`blocker`" in line]
+    assert 'held by "Thread-2 (block)" since ' in wait
+    assert "waits " in wait and " s for Lock `blocker`" in wait
+    assert "holds Lock `blocker` (acquired at " in out
