@@ -168,3 +168,26 @@ def test_tracked_waits_on_other_primitives_have_a_kind_and_a_time(threads, kind)
     assert wait.kind == kind
     assert wait.since is not None
     assert wait.holders == ()  # anyone could end these waits: no wait-for edge
+
+
+def test_with_acquired_tracked_lock_gets_its_line_from_the_with_block(threads):
+    # An uncontended `with` records the owner but not the line; the dump reads the line from
+    # the owner's with-block, so nothing is lost.
+    gate = Lock(name="gate")
+    inside = threading.Event()
+
+    def hold() -> None:
+        with gate:
+            inside.set()
+            threads.stop.wait(JOIN_TIMEOUT)
+
+    holder = threads.start(hold, name="holder")
+    assert inside.wait(JOIN_TIMEOUT)
+    waiter = threads.start(gate.acquire, name="waiter")  # gets it once the holder leaves
+    snap = snarl.wait_until_blocked(holder, waiter, kinds={"lock", "event"}, timeout=JOIN_TIMEOUT)
+
+    with_line = line_in(HERE, "hold", "with gate:")
+    [who] = snap.thread("waiter").wait.holders
+    assert (who.name, who.basis, who.lineno) == ("holder", "tracked", with_line)
+    [held] = [h for h in snap.thread("holder").held if h.object.name == "gate"]
+    assert (held.basis, held.lineno) == ("tracked", with_line)

@@ -186,6 +186,10 @@ def test_repr_shows_owner_and_name():
         text = repr(lock_a)
     assert text.startswith("<locked snarl.sync.Lock 'lock_a'")
     assert f"owner={threading.get_ident()}" in text and "'MainThread'" in text
+    assert "acquired in a with block" in text  # the line is the owner's with-block (dumps)
+    lock_a.acquire()
+    text = repr(lock_a)
+    lock_a.release()
     assert "acquired at test_conformance.py:" in text
     r = SNARL.RLock(name="custom")
     with r, r:

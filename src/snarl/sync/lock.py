@@ -105,8 +105,7 @@ class _Base:
             if extra is not None:
                 parts.append(f"count={extra}")
             site = self._site
-            if site is not None:
-                parts.append(f"acquired at {site}")
+            parts.append(f"acquired at {site}" if site is not None else "acquired in a with block")
         elif hasattr(self, "_count"):
             parts.append("owner=0 count=0")
         parts.append(f"created at {self._site_created} at {hex(id(self))}>")
@@ -141,6 +140,7 @@ class Lock(_Base):
         self._inner = rt.allocate_lock()
         self._owner = None
         self._acq_code = None
+        self._acq_lasti = 0
         if name is not None:
             self._name = name
         self._site_created = _site if _site is not None else caller_site(2)
@@ -165,13 +165,14 @@ class Lock(_Base):
         return True
 
     # ``with`` passes no arguments, so the defaults below are never overridden: they only turn
-    # three global lookups into local ones on the hottest path.
+    # global lookups into local ones on the hottest path.  The uncontended ``with`` records
+    # the owner but not the site: while the lock is held that way, the owner's frame is inside
+    # the ``with`` block, and a dump reads the line from there (reading the caller's frame
+    # here would cost more than the rest of the method).
     def __enter__(self, _getframe: Any = _getframe, get_ident: Any = get_ident) -> bool:
         if self._inner.acquire(False):
-            f = _getframe(1)
             self._owner = get_ident()
-            self._acq_code = f.f_code
-            self._acq_lasti = f.f_lasti
+            self._acq_code = None
             return True
         self._rt.block(self, self._inner, True, -1)
         f = _getframe(1)
@@ -314,6 +315,7 @@ class RLock(_Base):
         self._owner = None
         self._count = 0
         self._acq_code = None
+        self._acq_lasti = 0
         if name is not None:
             self._name = name
         self._site_created = _site if _site is not None else caller_site(2)
@@ -342,9 +344,13 @@ class RLock(_Base):
         if self._owner == me:
             self._count += 1
             return True
+        if self._inner.acquire(False):  # the site: as Lock.__enter__, read from the with-block
+            self._owner = me
+            self._count = 1
+            self._acq_code = None
+            return True
         f = _getframe(1)
-        if not self._inner.acquire(False):
-            self._rt.block(self, self._inner, True, -1)
+        self._rt.block(self, self._inner, True, -1)
         self._owner = me
         self._count = 1
         self._acq_code = f.f_code

@@ -244,6 +244,10 @@ def _lock_owner(lock: Any, lock_types: dict) -> tuple[bool | None, int | None]:
             return False, None
         owner = text.split(" owner=", 1)[1].split(" ", 1)[0] if " owner=" in text else ""
         return True, int(owner) if owner.isdigit() else None
+    inner = get_attr(lock, "_inner")  # snarl's Lock and RLock: a C lock underneath
+    if type(inner) is LockType:
+        owner = get_attr(lock, "_owner")
+        return bool(_lock_locked(inner)), owner if type(owner) is int else None
     if tp in lock_types:  # threading._PyRLock
         owner = get_attr(lock, "_owner")
         if owner is UNKNOWN:
@@ -348,8 +352,6 @@ def _snapshot(
     # state, and RLock owners.
     holds: dict[int, list[tuple[int, HeldLock]]] = {}
     held_by_thread: dict[int, list[HeldLock]] = {}
-    if tracked is not None:
-        tracked.add_holds(holds, held_by_thread)
     for th in threads:
         for held in th.reading.held:
             lock = _underlying_lock(held.obj, lock_types)
@@ -362,6 +364,10 @@ def _snapshot(
             if not locked or (owner is not None and owner != th.ident):
                 continue  # the inference is contradicted: released by hand inside the block
             frame = th.stack[held.frame_index]
+            if tracked is not None and id(lock) in tracked.locks:
+                # A tracked lock's owner is recorded; a `with` gives the line it was taken at.
+                tracked.sites.setdefault(id(lock), (frame.f_code.co_filename, held.lineno))
+                continue
             basis = "rlock-owner" if owner is not None else "with-block"
             info = HeldLock(
                 _object_info(held.obj, held.name, lock_types),
@@ -379,6 +385,8 @@ def _snapshot(
             del holds[key]
             for ident, info in claims:
                 held_by_thread[ident].remove(info)
+    if tracked is not None:
+        tracked.add_holds(holds, held_by_thread)
 
     running_futures: dict[int, int] = {}
     if tb.work_item_run is not None:
@@ -502,13 +510,16 @@ class _Tracked:
         self.waits: dict[int, dict[str, Any]] = state["waits"]
         self.names = names
         self.alive = frames
+        # Where owners took locks, read from their with-blocks (an uncontended `with` does not
+        # record it): lock id -> (filename, line).
+        self.sites: dict[int, tuple[str, int | None]] = {}
 
     def _object(self, lock: dict[str, Any]) -> ObjectInfo:
         name = lock["name"] if lock["part_of"] is None else None
         return ObjectInfo(f"snarl.sync.{lock['type']}", lock["id"], name, lock["locked"])
 
     def _holder(self, lock: dict[str, Any]) -> Holder | None:
-        site = lock["acquired"] or (None, None)
+        site = lock["acquired"] or self.sites.get(lock["id"]) or (None, None)
         exited = lock["owner_exited"]
         if exited is not None:
             return Holder(exited["ident"], exited["name"], False, "tracked", site[0], site[1])

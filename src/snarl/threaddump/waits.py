@@ -272,6 +272,7 @@ class _Tables:
                 self.c_methods[cls] = methods
                 if name in ("Lock", "RLock"):
                     self.snarl_locks[cls] = methods["acquire"]
+                    self.lock_types[cls] = methods["acquire"]
         if "snarl.sync.thread" in mods and threading is not None:
             # Thread.join is Python: a frame parked on `t.join()` means snarl's hook was hidden.
             self.c_methods[threading.Thread] = {"join": "thread-join"}
