@@ -1,6 +1,8 @@
 """The ``snarl`` command: argument parsing, exit codes, nothing clever.
 
-Exit codes: 0 success, 2 usage error (argparse's own), 3 an unknown example name.
+Exit codes: 0 success, 2 usage error (argparse's own), 3 an unknown example name; ``snarl
+run`` returns the program's own exit code (an uncaught exception prints its traceback and
+gives 1, as ``python`` does).
 """
 
 from __future__ import annotations
@@ -65,6 +67,20 @@ def _parser() -> argparse.ArgumentParser:
         help="run it with snarl.install(): recorded lock owners and wait times",
     )
     demo.set_defaults(handler=_demo)
+    run = sub.add_parser(
+        "run",
+        help="run a Python program with snarl's tracked primitives installed",
+        description=(
+            "Run a script (or -m module) with snarl.install() in force from its first line, so"
+            " every lock it creates records its owner.  The program's arguments, output and exit"
+            " code pass through unchanged."
+        ),
+    )
+    run.add_argument("--lockorder", action="store_true", help="also validate lock order")
+    run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
+    run.add_argument("target", nargs="?", metavar="SCRIPT", help="the script to run")
+    run.add_argument("args", nargs=argparse.REMAINDER, help="the program's own arguments")
+    run.set_defaults(handler=_run)
     return parser
 
 
@@ -89,6 +105,40 @@ def _demo(args: argparse.Namespace) -> int:
             runpy.run_path(str(path), run_name="__main__")
     finally:
         sys.argv = saved
+    return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .sync import install
+
+    if args.module is None and args.target is None:
+        print(
+            "snarl run: error: give a script, or -m MODULE (see 'snarl run --help')",
+            file=sys.stderr,
+        )
+        return 2
+    if args.module is None and not Path(args.target).is_file():
+        print(f"snarl run: error: no such script: {args.target}", file=sys.stderr)
+        return 2
+    rest = ([args.target] if args.module is not None and args.target else []) + args.args
+    saved_argv, saved_path = sys.argv[:], sys.path[:]
+    install(lockorder=args.lockorder)
+    try:
+        if args.module is not None:
+            sys.argv = [args.module, *rest]
+            runpy.run_module(args.module, run_name="__main__", alter_sys=True)
+        else:
+            sys.argv = [args.target, *rest]
+            sys.path.insert(0, str(Path(args.target).resolve().parent))
+            runpy.run_path(args.target, run_name="__main__")
+    except SystemExit as exc:  # the program's own exit code passes through
+        code = exc.code
+        if code is None or isinstance(code, int):
+            return code or 0
+        print(code, file=sys.stderr)
+        return 1
+    finally:
+        sys.argv, sys.path[:] = saved_argv, saved_path
     return 0
 
 
