@@ -191,3 +191,24 @@ def test_with_acquired_tracked_lock_gets_its_line_from_the_with_block(threads):
     assert (who.name, who.basis, who.lineno) == ("holder", "tracked", with_line)
     [held] = [h for h in snap.thread("holder").held if h.object.name == "gate"]
     assert (held.basis, held.lineno) == ("tracked", with_line)
+
+
+def test_tracked_rlock_owner_and_count_come_from_the_interpreter(threads):
+    from snarl.runtime.observer import tracked_state
+    from snarl.sync import RLock
+
+    lock = RLock(name="reentrant")
+    lock.acquire()  # first: the site a dump shows
+    lock.acquire(True)  # re-entry: count 2, same site
+    threads.on_teardown(lambda: (lock.release(), lock.release()))
+    waiter = threads.start(lock.acquire, name="waiter")
+    snap = snarl.wait_until_blocked(waiter, kinds={"rlock"}, timeout=JOIN_TIMEOUT)
+
+    wait = snap.thread("waiter").wait
+    assert (wait.object.name, wait.object.locked) == ("reentrant", True)
+    [holder] = wait.holders
+    assert (holder.ident, holder.basis) == (threading.get_ident(), "tracked")
+    here = "test_tracked_rlock_owner_and_count_come_from_the_interpreter"
+    assert holder.lineno == line_in(HERE, here, "lock.acquire()  # first")
+    facts = tracked_state()["locks"][id(lock)]
+    assert (facts["owner"], facts["count"]) == (threading.get_ident(), 2)

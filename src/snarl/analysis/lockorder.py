@@ -166,7 +166,9 @@ class LockOrderValidator(Instrument):
 
     def released(self, prim: Any) -> None:
         """Remove ``prim`` from its owner's held stack."""
-        owner = prim._owner
+        # Any thread may release a Lock; an RLock only its owner, the caller (and reading an
+        # RLock's owner means asking the interpreter: skip it).
+        owner = prim._owner if prim._snarl_kind == "lock" else None
         held = self._held.get(owner if owner is not None else get_ident())
         if not held:
             return

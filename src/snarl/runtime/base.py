@@ -61,6 +61,11 @@ class Runtime:
         """A new, unlocked inner lock."""
         raise NotImplementedError
 
+    def allocate_rlock(self) -> Any:
+        """A new, unlocked reentrant inner lock (``_thread.RLock``'s interface, incl. the
+        ``_is_owned``/``_release_save``/``_at_fork_reinit`` protocol and its repr)."""
+        raise NotImplementedError
+
     def register(self, prim: Any) -> None:
         """A new primitive exists (called from its constructor)."""
 

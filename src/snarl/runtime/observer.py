@@ -82,6 +82,7 @@ import sys
 import threading
 import time
 import weakref
+from _thread import RLock as _CRLock
 from _thread import allocate_lock, get_ident
 from types import FrameType
 from typing import Any
@@ -158,6 +159,10 @@ class ObserverRuntime(Runtime):
         """A ``_thread`` lock."""
         return allocate_lock()
 
+    def allocate_rlock(self) -> Any:
+        """A ``_thread.RLock``."""
+        return _CRLock()
+
     # Set by snarl.sync.thread: hooks Thread start/exit (idempotent).  A tracked lock needs
     # to hear its owner exit, or a later thread reusing the ident would look like the owner.
     ensure_thread_hooks: Any = None
@@ -221,10 +226,7 @@ class ObserverRuntime(Runtime):
         self.waits.pop(me, None)
         # One pass over the registry: O(live primitives) per thread exit (about 100 ns each),
         # the price of an acquire path that keeps no per-thread list of held locks.
-        held = [
-            p for ref in list(self.live.values()) if (p := ref()) is not None and p._owner == me
-        ]
-        held = [p for p in held if _locked(p)]
+        held = [p for ref in list(self.live.values()) if (p := ref()) is not None and p._mine()]
         if not held:
             return
         now = time.monotonic()
@@ -377,7 +379,7 @@ def _ignore(*_: Any) -> None:
 
 def _locked(prim: Any) -> bool:
     try:
-        return bool(prim._inner.locked())
+        return bool(prim.locked())  # the primitive's own answer (an RLock asks its C lock)
     except Exception:
         return False
 

@@ -24,6 +24,7 @@ protocol ``Condition`` and ``threading`` use: ``_is_owned``, ``_release_save``,
 from __future__ import annotations
 
 import sys
+from _thread import RLock as _CRLock
 from _thread import get_ident
 from types import CodeType, TracebackType
 from typing import Any
@@ -34,6 +35,7 @@ from ..runtime.base import _current as _runtimes
 __all__ = ["Lock", "RLock"]
 
 _getframe = sys._getframe
+_crlock_repr = _CRLock.__repr__  # C code: the interpreter's record of owner and count
 _DEFAULT = -1  # the default timeout; an ``is`` test against it keeps the fast path cheap
 
 
@@ -80,6 +82,10 @@ class _Base:
         """Whether the lock is held by some thread."""
         return self._inner.locked()
 
+    def _mine(self) -> bool:
+        """Whether the calling thread holds it (cheap: read at every thread exit)."""
+        return self._owner == get_ident() and self._inner.locked()
+
     def _at_fork_reinit(self) -> None:
         reinit = getattr(self._inner, "_at_fork_reinit", None)
         if reinit is not None:
@@ -90,7 +96,7 @@ class _Base:
         self._acq_code = None
 
     def _describe(self) -> str:
-        locked = self._inner.locked()
+        locked = self.locked()
         parts = [f"<{'locked' if locked else 'unlocked'} snarl.sync.{_public(self)}"]
         name = self.name
         if name:
@@ -301,19 +307,23 @@ class _HookedLock(Lock):
 
 
 class RLock(_Base):
-    """Drop-in ``threading.RLock``: reentrant, owned by one thread; owner, count, site, name."""
+    """Drop-in ``threading.RLock``: reentrant, owned by one thread; owner, count, site, name.
+
+    The inner lock is a reentrant C lock the runtime supplies
+    (:meth:`~snarl.runtime.base.Runtime.allocate_rlock`): the interpreter keeps the owner and
+    the recursion count, so an uncontended ``with`` is one C call each way, and snarl reads
+    both back from it (``_owner``, ``_count``) only when asked.
+    """
 
     _snarl_kind = "rlock"  # what a wait on it is (read by the observer)
     _snarl_type = "RLock"
 
-    __slots__ = ("_count",)
+    __slots__ = ()
 
     def __init__(self, name: str | None = None, *, _site: Site | None = None) -> None:
         rt = _runtimes[-1]  # as Lock.__init__
         self._rt = rt
-        self._inner = rt.allocate_lock()
-        self._owner = None
-        self._count = 0
+        self._inner = rt.allocate_rlock()
         self._acq_code = None
         self._acq_lasti = 0
         if name is not None:
@@ -323,81 +333,75 @@ class RLock(_Base):
         if rt.hooked:
             self.__class__ = _HookedRLock
 
+    # -- owner and count, as the interpreter's RLock records them ----------------------------
+    def _state(self) -> tuple[int | None, int]:
+        text = _crlock_repr(self._inner)
+        if not text.startswith("<locked"):
+            return None, 0
+        owner = text.partition(" owner=")[2].partition(" ")[0]
+        count = text.partition(" count=")[2].partition(" ")[0]
+        return (int(owner) if owner.isdigit() else None), (int(count) if count.isdigit() else 0)
+
+    @property  # type: ignore[override]
+    def _owner(self) -> int | None:
+        return self._state()[0]
+
+    @property
+    def _count(self) -> int:
+        return self._state()[1]
+
+    def locked(self) -> bool:
+        """Whether some thread holds it."""
+        return _crlock_repr(self._inner).startswith("<locked")
+
+    @property
+    def owner(self) -> int | None:
+        """The ident of the thread holding the lock, or None."""
+        return self._state()[0]
+
+    # -- acquire and release -----------------------------------------------------------------
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire, or re-enter if the calling thread owns it; arguments as ``threading.RLock``."""
+        inner = self._inner
         if timeout is _DEFAULT:
-            me = get_ident()
-            if self._owner == me:
-                self._count += 1
-                return True
-            if self._inner.acquire(False):
+            if inner._is_owned():
+                return inner.acquire(blocking)  # re-entry never waits
+            if inner.acquire(False):
                 f = _getframe(1)
-                self._owner = me
-                self._count = 1
                 self._acq_code = f.f_code
                 self._acq_lasti = f.f_lasti
                 return True
         return self._acquire_slow(blocking, timeout, _getframe(1))
 
-    def __enter__(self, _getframe: Any = _getframe, get_ident: Any = get_ident) -> bool:
-        me = get_ident()
-        if self._owner == me:
-            self._count += 1
+    # As Lock.__enter__: an uncontended `with` leaves the site to the dump (the with-block).
+    def __enter__(self) -> bool:
+        if self._inner.acquire(False):
             return True
-        if self._inner.acquire(False):  # the site: as Lock.__enter__, read from the with-block
-            self._owner = me
-            self._count = 1
-            self._acq_code = None
-            return True
-        f = _getframe(1)
-        self._rt.block(self, self._inner, True, -1)
-        self._owner = me
-        self._count = 1
+        return self._acquire_slow(True, -1, _getframe(1))
+
+    def _acquire_slow(self, blocking: Any, timeout: Any, f: Any) -> bool:
+        inner = self._inner
+        if inner._is_owned():
+            return inner.acquire(blocking, timeout)  # re-entry: checks arguments, never waits
+        if not self._rt.block(self, inner, blocking, timeout):
+            return False
         self._acq_code = f.f_code
         self._acq_lasti = f.f_lasti
         return True
 
     def _acquire_at(self, f: Any) -> bool:
         """Block until acquired (or re-entered), recording frame ``f`` as the site."""
-        me = get_ident()
-        if self._owner == me:
-            self._count += 1
-            return True
-        if not self._inner.acquire(False):
-            self._rt.block(self, self._inner, True, -1)
-        self._owner = me
-        self._count = 1
-        self._acq_code = f.f_code
-        self._acq_lasti = f.f_lasti
-        return True
-
-    def _acquire_slow(self, blocking: Any, timeout: Any, f: Any) -> bool:
-        me = get_ident()
-        if self._owner == me:
-            # The native RLock checks its arguments before re-entering: so do we.
-            probe = self._rt.allocate_lock()
-            if probe.acquire(blocking, timeout):
-                probe.release()
-            self._count += 1
-            return True
-        if not self._rt.block(self, self._inner, blocking, timeout):
-            return False
-        self._owner = me
-        self._count = 1
+        inner = self._inner
+        if inner._is_owned():
+            return inner.acquire()
+        if not inner.acquire(False):
+            self._rt.block(self, inner, True, -1)
         self._acq_code = f.f_code
         self._acq_lasti = f.f_lasti
         return True
 
     def release(self) -> None:
         """Leave one level; the last one releases.  ``RuntimeError`` if not the owner."""
-        if self._owner != get_ident() or not self._count:
-            raise RuntimeError("cannot release un-acquired lock")
-        count = self._count - 1
-        if count:
-            self._count = count
-            return
-        self._count = 0
-        self._owner = None
         self._inner.release()
 
     def __exit__(
@@ -405,38 +409,37 @@ class RLock(_Base):
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-        get_ident: Any = get_ident,  # never passed: a local lookup on the hot path
     ) -> None:
-        if self._count == 1 and self._owner == get_ident():
-            self._count = 0
-            self._owner = None
-            self._inner.release()
-            return
-        self.release()
+        self._inner.release()
 
     def _is_owned(self) -> bool:
-        return self._count > 0 and self._owner == get_ident()
+        return self._inner._is_owned()
+
+    _mine = _is_owned
 
     def _recursion_count(self) -> int:
-        return self._count if self._owner == get_ident() else 0
+        owner, count = self._state()
+        return count if owner == get_ident() else 0
 
     def _release_save(self) -> Any:
-        if not self._count:
+        if not self._inner._is_owned():
             raise RuntimeError("cannot release un-acquired lock")
-        saved = (self._count, self._owner, self._acq_code, self._acq_lasti)
-        self._count = 0
-        self._owner = None
-        self._inner.release()
+        saved = (self._inner._release_save(), self._acq_code, self._acq_lasti)
+        self._acq_code = None
         return saved
 
     def _acquire_restore(self, saved: Any) -> None:
-        if not self._inner.acquire(False):
-            self._rt.block(self, self._inner, True, -1)
-        self._count, self._owner, self._acq_code, self._acq_lasti = saved
+        (count, _owner), code, lasti = saved
+        inner = self._inner
+        if not inner.acquire(False):
+            self._rt.block(self, inner, True, -1)  # a recorded wait, like any other
+        for _ in range(count - 1):
+            inner.acquire()  # the owner's re-entries: never wait
+        self._acq_code, self._acq_lasti = code, lasti
 
     def _at_fork_reinit(self) -> None:
-        super()._at_fork_reinit()
-        self._count = 0
+        self._inner._at_fork_reinit()
+        self._acq_code = None
 
 
 class _HookedRLock(RLock):
@@ -447,45 +450,24 @@ class _HookedRLock(RLock):
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """As :meth:`RLock.acquire`, telling the runtime of a first acquisition."""
         f = _getframe(1)
-        if timeout is _DEFAULT:
-            me = get_ident()
-            if self._owner == me:
-                self._count += 1
-                return True
-            if not self._inner.acquire(False):
-                return self._acquire_slow(blocking, timeout, f)
-            self._owner = me
-            self._count = 1
-            self._acq_code = f.f_code
-            self._acq_lasti = f.f_lasti
-            self._tell_acquired(f)
-            return True
-        return self._acquire_slow(blocking, timeout, f)
+        if self._inner._is_owned():
+            return RLock._acquire_slow(self, blocking, timeout, f)
+        if not RLock._acquire_slow(self, blocking, timeout, f):
+            return False
+        self._tell_acquired(f)
+        return True
 
-    def __enter__(self, _getframe: Any = _getframe, get_ident: Any = get_ident) -> bool:
-        me = get_ident()
-        if self._owner == me:
-            self._count += 1
-            return True
+    def __enter__(self) -> bool:
         f = _getframe(1)
-        if not self._inner.acquire(False):
-            self._rt.block(self, self._inner, True, -1)
-        self._owner = me
-        self._count = 1
-        self._acq_code = f.f_code
-        self._acq_lasti = f.f_lasti
-        try:
-            self._rt.acquired(self, f)
-        except BaseException:  # an instrument refuses it (lock order, raise mode): undo
-            self._count = 0
-            self._owner = None
-            self._inner.release()
-            raise
+        reentry = self._inner._is_owned()
+        RLock._acquire_at(self, f)
+        if not reentry:
+            self._tell_acquired(f)
         return True
 
     def _acquire_at(self, f: Any) -> bool:
         """As :meth:`RLock._acquire_at`, telling the runtime of a first acquisition."""
-        reentry = self._owner == get_ident()
+        reentry = self._inner._is_owned()
         RLock._acquire_at(self, f)
         if not reentry:
             self._tell_acquired(f)
@@ -495,41 +477,25 @@ class _HookedRLock(RLock):
         try:
             self._rt.acquired(self, f)
         except BaseException:  # an instrument refuses it (lock order, raise mode): undo
-            self._count = 1
-            self.release()
+            self._inner.release()
             raise
 
-    def _acquire_slow(self, blocking: Any, timeout: Any, f: Any) -> bool:
-        reentry = self._owner == get_ident()
-        if not RLock._acquire_slow(self, blocking, timeout, f):
-            return False
-        if not reentry:
-            self._tell_acquired(f)
-        return True
-
     def release(self) -> None:
-        """As :meth:`RLock.release`, telling the runtime before the final release."""
-        if self._count == 1 and self._owner == get_ident():
+        """As :meth:`RLock.release`, telling the runtime after the final release."""
+        self._inner.release()
+        if not self._inner._is_owned():
             self._rt.released(self)
-        RLock.release(self)
 
     def __exit__(
         self,
         exc_type: type[BaseException] | None,
         exc: BaseException | None,
         tb: TracebackType | None,
-        get_ident: Any = get_ident,  # never passed: a local lookup on the hot path
     ) -> None:
-        if self._count == 1 and self._owner == get_ident():
-            self._rt.released(self)
-            self._count = 0
-            self._owner = None
-            self._inner.release()
-            return
-        RLock.release(self)
+        self.release()
 
     def _release_save(self) -> Any:
-        if self._count:
+        if self._inner._is_owned():
             self._rt.released(self)
         return RLock._release_save(self)
 
