@@ -170,10 +170,13 @@ def test_tracked_waits_on_other_primitives_have_a_kind_and_a_time(threads, kind)
     assert wait.holders == ()  # anyone could end these waits: no wait-for edge
 
 
-def test_with_acquired_tracked_lock_gets_its_line_from_the_with_block(threads):
+@pytest.mark.parametrize("kind", ["lock", "rlock"])
+def test_with_acquired_tracked_lock_gets_its_line_from_the_with_block(threads, kind):
     # An uncontended `with` records the owner but not the line; the dump reads the line from
     # the owner's with-block, so nothing is lost.
-    gate = Lock(name="gate")
+    from snarl.sync import RLock
+
+    gate = Lock(name="gate") if kind == "lock" else RLock(name="gate")
     inside = threading.Event()
 
     def hold() -> None:
@@ -184,7 +187,9 @@ def test_with_acquired_tracked_lock_gets_its_line_from_the_with_block(threads):
     holder = threads.start(hold, name="holder")
     assert inside.wait(JOIN_TIMEOUT)
     waiter = threads.start(gate.acquire, name="waiter")  # gets it once the holder leaves
-    snap = snarl.wait_until_blocked(holder, waiter, kinds={"lock", "event"}, timeout=JOIN_TIMEOUT)
+    snap = snarl.wait_until_blocked(
+        holder, waiter, kinds={"lock", "rlock", "event"}, timeout=JOIN_TIMEOUT
+    )
 
     with_line = line_in(HERE, "hold", "with gate:")
     [who] = snap.thread("waiter").wait.holders

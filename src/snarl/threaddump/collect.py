@@ -248,6 +248,8 @@ def _lock_owner(lock: Any, lock_types: dict) -> tuple[bool | None, int | None]:
     if type(inner) is LockType:
         owner = get_attr(lock, "_owner")
         return bool(_lock_locked(inner)), owner if type(owner) is int else None
+    if type(inner) is _CRLock:  # the interpreter keeps a snarl RLock's owner
+        return _lock_owner(inner, lock_types)
     if tp in lock_types:  # threading._PyRLock
         owner = get_attr(lock, "_owner")
         if owner is UNKNOWN:
