@@ -170,13 +170,13 @@ def test_tracked_waits_on_other_primitives_have_a_kind_and_a_time(threads, kind)
     assert wait.holders == ()  # anyone could end these waits: no wait-for edge
 
 
-@pytest.mark.parametrize("kind", ["lock", "rlock"])
+@pytest.mark.parametrize("kind", ["lock", "rlock", "condition"])
 def test_with_acquired_tracked_lock_gets_its_line_from_the_with_block(threads, kind):
     # An uncontended `with` records the owner but not the line; the dump reads the line from
-    # the owner's with-block, so nothing is lost.
-    from snarl.sync import RLock
+    # the owner's with-block, so nothing is lost (a Condition's `with` holds its RLock).
+    from snarl.sync import Condition, RLock
 
-    gate = Lock(name="gate") if kind == "lock" else RLock(name="gate")
+    gate = {"lock": Lock, "rlock": RLock, "condition": Condition}[kind](name="gate")
     inside = threading.Event()
 
     def hold() -> None:

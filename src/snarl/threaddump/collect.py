@@ -369,6 +369,10 @@ def _snapshot(
             if tracked is not None and id(lock) in tracked.locks:
                 # A tracked lock's owner is recorded; a `with` gives the line it was taken at.
                 tracked.sites.setdefault(id(lock), (frame.f_code.co_filename, held.lineno))
+                if held.obj is not lock:  # `with cond:` holds the Condition's own lock
+                    tracked.labels.setdefault(
+                        id(lock), _object_info(held.obj, held.name, lock_types)
+                    )
                 continue
             basis = "rlock-owner" if owner is not None else "with-block"
             info = HeldLock(
@@ -515,8 +519,13 @@ class _Tracked:
         # Where owners took locks, read from their with-blocks (an uncontended `with` does not
         # record it): lock id -> (filename, line).
         self.sites: dict[int, tuple[str, int | None]] = {}
+        # A Condition's internal lock is shown as the Condition its owner's `with` names.
+        self.labels: dict[int, ObjectInfo] = {}
 
     def _object(self, lock: dict[str, Any]) -> ObjectInfo:
+        label = self.labels.get(lock["id"])
+        if label is not None:
+            return label
         name = lock["name"] if lock["part_of"] is None else None
         return ObjectInfo(f"snarl.sync.{lock['type']}", lock["id"], name, lock["locked"])
 

@@ -51,8 +51,8 @@ class Held:
 class Reading:
     """What one thread's frames say.  Objects are live references; the caller drops them.
 
-    A plain slotted class: one is made per thread per snapshot, and class-level defaults make
-    that a bare allocation.
+    A plain slotted class, not a dataclass: one is made per thread per snapshot, and a plain
+    ``__init__`` is the cheapest way to build it.
     """
 
     __slots__ = (
@@ -97,12 +97,11 @@ class _Tables:
     __slots__ = (
         "c_funcs",
         "c_methods",
-        "condition",
+        "conditions",
         "frames",
         "idle_loops",
         "keep",
         "lock_types",
-        "snarl_locks",
         "work_item_run",
     )
 
@@ -113,12 +112,13 @@ class _Tables:
 
         self.lock_types: dict[type, str] = {_thread.LockType: "lock", _thread.RLock: "rlock"}
         threading = mods.get("threading")
-        self.condition: Any = getattr(threading, "Condition", None)
+        # Condition types whose `with` holds their lock: threading's own and snarl's, whichever
+        # threading.Condition names now (filled below, once install() has been seen through).
+        self.conditions: set[type] = set()
         if threading is not None:
             py_rlock = getattr(threading, "_PyRLock", None)
             if isinstance(py_rlock, type):
                 self.lock_types[py_rlock] = "rlock"
-        self.snarl_locks: dict[type, str] = {}  # snarl's Lock and RLock: owners are tracked
         self.c_funcs: dict[int, str] = {id(time.sleep): "sleep"}
         for name in ("read", "write", "waitpid", "wait", "waitid", "wait3", "wait4"):
             fn = getattr(os, name, None)
@@ -187,6 +187,9 @@ class _Tables:
         patch = mods.get("snarl.sync.patch")
         originals: dict[str, Any] = patch.originals() if patch is not None else {}
         std = _Std(threading, originals)
+        condition = originals.get("Condition", getattr(threading, "Condition", None))
+        if isinstance(condition, type):
+            self.conditions.add(condition)
         if threading is not None:
             self._threading_rules(std)
         cwait, ewait = std.code("Condition", "wait"), std.code("Event", "wait")
@@ -271,8 +274,9 @@ class _Tables:
             if isinstance(cls, type):
                 self.c_methods[cls] = methods
                 if name in ("Lock", "RLock"):
-                    self.snarl_locks[cls] = methods["acquire"]
-                    self.lock_types[cls] = methods["acquire"]
+                    self.lock_types[cls] = methods["acquire"]  # their `with` holds them
+                elif name == "Condition":
+                    self.conditions.add(cls)
         if "snarl.sync.thread" in mods and threading is not None:
             # Thread.join is Python: a frame parked on `t.join()` means snarl's hook was hidden.
             self.c_methods[threading.Thread] = {"join": "thread-join"}
@@ -443,7 +447,7 @@ def read_frames(
         _read_wait(reading, frames, calls, tb, idle)
     # Locks held by being inside `with` blocks, in every frame.
     lock_types = tb.lock_types
-    condition = tb.condition
+    conditions = tb.conditions
     # Frames of the standard-library wait chain are skipped: their `with self._cond:` holds
     # the very lock that Condition.wait has released.
     for index in with_at if with_at is not None else range(len(withs)):
@@ -454,7 +458,7 @@ def read_frames(
             if block.expr is None:
                 continue
             value = frames.eval(index, block.expr)
-            if value is not UNKNOWN and (type(value) in lock_types or type(value) is condition):
+            if value is not UNKNOWN and (type(value) in lock_types or type(value) in conditions):
                 reading.held.append(Held(value, block.expr.text, index, block.lineno))
     return reading
 
