@@ -123,6 +123,10 @@ def test_snarl_frames_are_hidden_and_json_says_tracked(threads):
     assert waiting["wait"]["kind"] == "lock"
     assert waiting["wait"]["since"] is not None
     assert waiting["wait"]["holders"][0]["basis"] == "tracked"
+    # one spelling of the type, whether frames or snarl's records supplied the object
+    [me] = [t for t in data["threads"] if t["current"]]
+    [held] = [h for h in me["held"] if h["object"]["name"] == "lock"]
+    assert waiting["wait"]["object"]["type"] == held["object"]["type"] == "snarl.sync.lock.Lock"
 
 
 def test_installed_threading_code_is_tracked(threads):

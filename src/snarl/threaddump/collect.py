@@ -501,6 +501,14 @@ def _tracked_state() -> dict[str, Any] | None:
 _TRACKED_KINDS = {"join": "thread-join"}
 
 
+def _tracked_type(name: str) -> str:
+    """The records' class name (``"Lock"``) spelled as frames spell it: snarl.sync.lock.Lock."""
+    cls = getattr(sys.modules.get("snarl.sync"), name, None)
+    if isinstance(cls, type):
+        return f"{cls.__module__}.{cls.__qualname__}"
+    return f"snarl.sync.{name}"
+
+
 class _Tracked:
     """What snarl's instrumented primitives recorded, merged into a snapshot.
 
@@ -527,7 +535,7 @@ class _Tracked:
         if label is not None:
             return label
         name = lock["name"] if lock["part_of"] is None else None
-        return ObjectInfo(f"snarl.sync.{lock['type']}", lock["id"], name, lock["locked"])
+        return ObjectInfo(_tracked_type(lock["type"]), lock["id"], name, lock["locked"])
 
     def _holder(self, lock: dict[str, Any]) -> Holder | None:
         site = lock["acquired"] or self.sites.get(lock["id"]) or (None, None)
@@ -564,7 +572,7 @@ class _Tracked:
             r.tracked_object = (
                 self._object(lock)
                 if lock is not None
-                else ObjectInfo(f"snarl.sync.{wait['type']}", wait["object"], wait["name"])
+                else ObjectInfo(_tracked_type(wait["type"]), wait["object"], wait["name"])
             )
             r.tracked_wait = wait
         return max(0.0, self.now - wait["since"])

@@ -118,15 +118,6 @@ class ObjectInfo:
 
 
 _SHORT_TYPES = {
-    "snarl.sync.Lock": "Lock",
-    "snarl.sync.RLock": "RLock",
-    "snarl.sync.lock.Lock": "Lock",
-    "snarl.sync.lock.RLock": "RLock",
-    "snarl.sync.condition.Condition": "Condition",
-    "snarl.sync.event.Event": "Event",
-    "snarl.sync.event.Barrier": "Barrier",
-    "snarl.sync.semaphore.Semaphore": "Semaphore",
-    "snarl.sync.semaphore.BoundedSemaphore": "BoundedSemaphore",
     "_thread.lock": "Lock",
     "_thread.RLock": "RLock",
     "threading._RLock": "RLock",
