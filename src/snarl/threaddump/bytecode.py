@@ -435,10 +435,6 @@ def _stack_depths(
     return depths
 
 
-_JUMP_ONLY_310 = frozenset({"JUMP_ABSOLUTE", "JUMP_FORWARD"})
-_NO_FALLTHROUGH_310 = frozenset({"RETURN_VALUE", "RAISE_VARARGS", "RERAISE"})
-
-
 def _block_stacks_310(instrs: list[dis.Instruction], index: dict[int, int]) -> dict[int, tuple]:
     """Python 3.10: the block stack at each reachable instruction, as a tuple of entries.
 
@@ -463,13 +459,13 @@ def _block_stacks_310(instrs: list[dis.Instruction], index: dict[int, int]) -> d
                 stack = (*stack, ins.offset if op == "SETUP_WITH" else finally_block)
             elif op in ("POP_BLOCK", "POP_EXCEPT"):
                 stack = stack[:-1]
-            elif ins.opcode in dis.hasjrel or ins.opcode in dis.hasjabs:
+            elif ins.opcode in _JUMPS:
                 target = index.get(ins.argval)
                 if target is not None:
                     work.append((target, stack))
-                if op in _JUMP_ONLY_310:
+                if op in _UNCONDITIONAL:
                     break
-            elif op in _NO_FALLTHROUGH_310:
+            elif op in _TERMINAL:
                 break
             i += 1
     return stacks
