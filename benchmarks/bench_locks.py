@@ -4,8 +4,10 @@
 Workloads (each timed as interleaved samples; medians reported with the ratio to native):
 
 1. uncontended ``with lock: pass`` for Lock and RLock: native, snarl (tracking owners and
-   sites), and snarl with the lock-order validator attached (``install(lockorder=True)``),
-   in ns per ``with``;
+   sites), snarl with the lock-order validator attached (``install(lockorder=True)``), and two
+   pure-Python floors: "forward" only forwards ``__enter__``/``__exit__`` to a C lock (the
+   least any Python-level lock costs), "stack" also pushes and pops a per-thread held stack
+   (the least a lock-order check costs in Python), in ns per ``with``;
 2. ``queue.Queue`` put then get in one thread, the Queue made before and after ``install()``;
 3. a Condition ping-pong between two threads (notify, then wait for the reply), per round trip;
 4. ``ThreadPoolExecutor(8)`` running 100k tiny tasks (``submit`` then ``result``), wall time,
@@ -36,6 +38,49 @@ import snarl
 NATIVE_LOCK = threading.Lock
 NATIVE_RLOCK = threading.RLock
 NATIVE_CONDITION = threading.Condition
+
+
+class _ForwardingLock:
+    """The least any pure-Python lock does: ``with`` forwards to the C lock, records nothing."""
+
+    __slots__ = ("_inner",)
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+
+    def __enter__(self) -> bool:
+        return self._inner.acquire()  # type: ignore[attr-defined, no-any-return]
+
+    def __exit__(self, *exc: object) -> None:
+        self._inner.release()  # type: ignore[attr-defined]
+
+
+class _StackOnlyLock:
+    """The least a pure-Python lock with a per-thread held stack can do (the validator's floor):
+    take the C lock, note the owner, push itself; on exit pop itself and release."""
+
+    __slots__ = ("_inner", "_owner")
+    _stacks: dict[int, list[object]] = {}
+
+    def __init__(self, inner: object) -> None:
+        self._inner = inner
+        self._owner: int | None = None
+
+    def __enter__(self) -> bool:
+        self._inner.acquire()  # type: ignore[attr-defined]
+        me = self._owner = threading.get_ident()
+        held = self._stacks.get(me)
+        if held is None:
+            held = self._stacks[me] = []
+        held.append(self)
+        return True
+
+    def __exit__(self, *exc: object) -> None:
+        held = self._stacks[self._owner]  # type: ignore[index]
+        if held[-1] is self:
+            held.pop()
+        self._owner = None
+        self._inner.release()  # type: ignore[attr-defined]
 
 
 def per_with(lock: object, n: int) -> float:
@@ -117,18 +162,27 @@ def main() -> None:
     with snarl.install():
         tracked = {"Lock": threading.Lock(), "RLock": threading.RLock()}
         q_tracked: queue.Queue[int] = queue.Queue()
-    with snarl.install(lockorder=True):
-        ordered = {"Lock": threading.Lock(), "RLock": threading.RLock()}
     natives = {"Lock": NATIVE_LOCK(), "RLock": NATIVE_RLOCK()}
     q_native: queue.Queue[int] = queue.Queue()
 
-    for kind in ("Lock", "RLock"):
-        samples: dict[str, list[float]] = {"native": [], "snarl": [], "lockorder": []}
-        for _ in range(args.repeat):
-            samples["native"].append(per_with(natives[kind], n))
-            samples["snarl"].append(per_with(tracked[kind], n))
-            samples["lockorder"].append(per_with(ordered[kind], n))
-        row(f"with {kind}: (uncontended)", samples, 1e-9, "ns")
+    # The validator stays attached while its locks are timed (detached, they would only call
+    # no-op hooks).
+    with snarl.install(lockorder=True):
+        ordered = {"Lock": threading.Lock(), "RLock": threading.RLock()}
+        for kind in ("Lock", "RLock"):
+            make = {"Lock": NATIVE_LOCK, "RLock": NATIVE_RLOCK}[kind]
+            locks = {
+                "native": natives[kind],
+                "forward": _ForwardingLock(make()),
+                "snarl": tracked[kind],
+                "stack": _StackOnlyLock(make()),
+                "lockorder": ordered[kind],
+            }
+            samples: dict[str, list[float]] = {name: [] for name in locks}
+            for _ in range(args.repeat):
+                for name, lock in locks.items():
+                    samples[name].append(per_with(lock, n))
+            row(f"with {kind}: (uncontended)", samples, 1e-9, "ns")
 
     samples = {"native": [], "snarl": []}
     for _ in range(args.repeat):

@@ -19,6 +19,7 @@ import dis
 import os
 import sys
 from types import CodeType, FrameType
+from typing import Any
 
 __all__ = ["INTERNAL_FILES", "Site", "caller_site", "infer_name", "line_of"]
 
@@ -94,25 +95,27 @@ def line_of(code: CodeType, lasti: int) -> int | None:
     return line
 
 
-def caller_site(depth: int = 2) -> Site:
+def caller_site(
+    depth: int = 2, _getframe: Any = sys._getframe, _sites: Any = _sites, _id: Any = id
+) -> Site:
     """The site of the first frame at least ``depth`` up that is not in ``snarl.sync``.
 
     Skipping snarl's own primitives means a Lock made inside ``Condition()`` is attributed to
     the line that made the Condition.  Sites are interned: one object per (code, offset).
+    (Every primitive's constructor calls this: the defaults make its globals locals.)
     """
-    f: FrameType | None = sys._getframe(depth)
+    f: FrameType | None = _getframe(depth)
     code = f.f_code
     if code.co_filename in _sync_files:
         while f is not None and f.f_code.co_filename in _sync_files:
             f = f.f_back
         if f is None:  # only snarl frames: attribute to the outermost one
-            f = sys._getframe(depth)
+            f = _getframe(depth)
         code = f.f_code
-    lasti = f.f_lasti
-    key = (id(code), lasti)
+    key = (_id(code), f.f_lasti)
     site = _sites.get(key)
     if site is None:
-        site = _sites[key] = Site(code, lasti)
+        site = _sites[key] = Site(code, key[1])
     return site
 
 

@@ -202,6 +202,57 @@ def test_with_acquired_tracked_lock_gets_its_line_from_the_with_block(threads, k
     assert (held.basis, held.lineno) == ("tracked", with_line)
 
 
+@pytest.mark.parametrize("kind", ["lock", "rlock", "condition"])
+def test_lock_held_by_with_is_listed_with_no_waiter(threads, kind):
+    # The observer records only bare holds; a `with` hold is found on the owner's stack and
+    # its owner read from the lock itself, so it is still certain ("tracked").
+    from snarl.sync import Condition, RLock
+
+    gate = {"lock": Lock, "rlock": RLock, "condition": Condition}[kind](name="gate")
+    inside = threading.Event()
+
+    def keep() -> None:
+        with gate:
+            inside.set()
+            threads.stop.wait(JOIN_TIMEOUT)
+
+    holder = threads.start(keep, name="holder")
+    assert inside.wait(JOIN_TIMEOUT)
+    snap = snarl.wait_until_blocked(holder, kinds={"event"}, timeout=JOIN_TIMEOUT)
+    [held] = snap.thread("holder").held
+    assert (held.basis, held.lineno) == ("tracked", line_in(HERE, "keep", "with gate:"))
+    assert held.object.name == "gate" and snap.tracked
+
+
+@pytest.mark.parametrize("kind", ["lock", "rlock", "condition"])
+def test_a_released_bare_acquire_leaves_no_stale_line(threads, kind):
+    # A bare acquire records its line; after the final release that line is history, and a
+    # later uncontended `with` (which records none) must not inherit it.
+    from snarl.runtime.observer import OBSERVER
+    from snarl.sync import Condition, RLock
+
+    gate = {"lock": Lock, "rlock": RLock, "condition": Condition}[kind](name="gate")
+    gate.acquire()  # bare: the line is recorded
+    gate.release()
+    inside = threading.Event()
+
+    def hold_fresh() -> None:
+        with gate:
+            inside.set()
+            threads.stop.wait(JOIN_TIMEOUT)
+
+    holder = threads.start(hold_fresh, name="holder")
+    assert inside.wait(JOIN_TIMEOUT)
+    lock = gate._lock if kind == "condition" else gate
+    assert OBSERVER.lock_facts(lock)["acquired"] is None
+    waiter = threads.start(gate.acquire, name="waiter")
+    snap = snarl.wait_until_blocked(
+        holder, waiter, kinds={"lock", "rlock", "event"}, timeout=JOIN_TIMEOUT
+    )
+    [who] = snap.thread("waiter").wait.holders
+    assert who.lineno == line_in(HERE, "hold_fresh", "with gate:")
+
+
 def test_tracked_rlock_owner_and_count_come_from_the_interpreter(threads):
     from snarl.runtime.observer import tracked_state
     from snarl.sync import RLock

@@ -13,7 +13,7 @@ import pytest
 
 import snarl
 import snarl.sync
-from snarl.runtime.observer import tracked_state
+from snarl.runtime.observer import OBSERVER, tracked_state
 
 from .conftest import NATIVE, TIMEOUT, wait_until
 
@@ -157,7 +157,7 @@ def _fork_while_held(threads):
             rl.release()
             assert theirs.locked()  # held by a thread that does not exist here
             state = tracked_state()
-            assert state["locks"][id(theirs)]["owner_alive"] is False
+            assert OBSERVER.lock_facts(theirs)["owner_alive"] is False  # held by `with`
             assert all(ident == threading.get_ident() for ident in state["waits"])
             theirs._at_fork_reinit()
             with theirs, mine, rl, cond:
@@ -227,7 +227,7 @@ def test_full_stacks_on_request():
     with snarl.install(stacks=True):
         lock = threading.Lock()
         with lock:
-            facts = tracked_state()["locks"][id(lock)]
+            facts = OBSERVER.lock_facts(lock)  # held by `with`: not in tracked_state()
     assert facts["stack"][-1][0] == __file__
     assert facts["since"] is not None and facts["since"] <= tracked_state()["now"]
     assert facts["stack"][-1][2] == sys._getframe().f_code.co_name

@@ -11,6 +11,7 @@ import snarl
 from snarl.analysis.lockorder import Inversion
 from snarl.errors import LockOrderViolation, LockOrderWarning
 
+from ..helpers import line_of
 from .conftest import TIMEOUT
 
 
@@ -47,6 +48,47 @@ def test_abba_reported_from_a_run_that_did_not_hang(reports, threads):
         assert marker in text  # both acquisition stacks, with their source lines
     run(threads, ab, ba)
     assert len(reports) == 1  # each cycle once
+
+
+@pytest.mark.parametrize("kind", ["Lock", "RLock"])
+@pytest.mark.parametrize("how", ["with", "bare", "outer frame"])
+def test_report_says_where_each_held_lock_was_taken(reports, threads, kind, how):
+    # A bare acquire records its line; a `with` records none (the fast path), and the report
+    # reads it from the with-block on the stack, in the acquiring frame or a caller.
+    make = getattr(threading, kind)
+    first, second = make(), make()
+
+    def inner(lock):
+        with lock:  # taken in a callee
+            pass
+
+    def ab():
+        if how == "with":
+            with first:  # noqa: SIM117  (held A with)
+                with second:
+                    pass
+        elif how == "bare":
+            first.acquire()  # held A bare
+            with second:
+                pass
+            first.release()
+        else:
+            with first:  # held A outer
+                inner(second)
+
+    def ba():
+        with second:  # noqa: SIM117  (held B)
+            with first:
+                pass
+
+    run(threads, ab, ba)
+    [inv] = reports
+    closing, earlier = inv.edges
+    marker = {"with": "(held A " + "with", "bare": "# held A " + "bare"}
+    marker["outer frame"] = "# held A " + "outer"
+    assert earlier.held_at == (__file__, line_of(__file__, marker[how]))
+    assert closing.held_at == (__file__, line_of(__file__, "(held " + "B"))
+    assert f"(acquired at test_lockorder.py:{line_of(__file__, marker[how])})" in inv.message()
 
 
 def test_consistent_order_is_not_reported(reports, threads):
@@ -150,6 +192,38 @@ def test_condition_wait_is_not_an_inversion(reports, threads):
                 cond.notify()
                 break
     t.join(TIMEOUT)
+    assert reports == []
+
+
+@pytest.mark.parametrize("lock", ["Lock", "RLock", "default"])
+def test_waits_leave_the_held_stack_as_they_found_it(reports, threads, lock):
+    # A wait lets the Condition's lock go and takes it back; timed-out waits included, the
+    # thread's held stack must end as it began, or later acquisitions see phantom edges.
+    from snarl.runtime.observer import OBSERVER
+
+    made = {"Lock": threading.Lock, "RLock": threading.RLock}.get(lock)
+    cond = threading.Condition(made() if made else None)
+    other = threading.Lock()
+
+    def body():
+        with cond:
+            cond.wait(0)  # times out at once
+            cond.wait(0.001)
+        with other, cond:  # other -> cond
+            pass
+        assert not OBSERVER.held.get(threading.get_ident())
+
+    run(threads, body, body)
+    assert reports == []
+
+
+def test_a_thread_pool_makes_no_report(reports):
+    # concurrent.futures nests its shutdown lock, idle semaphore and Events consistently.
+    from concurrent.futures import ThreadPoolExecutor
+
+    for _ in range(3):
+        with ThreadPoolExecutor(4) as pool:
+            assert sum(pool.map(abs, range(-200, 0))) == sum(range(1, 201))
     assert reports == []
 
 

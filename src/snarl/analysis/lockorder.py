@@ -70,14 +70,18 @@ class EdgeInfo:
     to_class: Site
     from_name: str | None
     to_name: str | None
-    held_at: Site | None  # where the held lock was acquired
+    held_at: tuple[str, int | None] | None  # where the held lock was acquired
     acquired_at: tuple[str, int | None]  # where the second lock was acquired
     thread: str
     stack: traceback.StackSummary
 
     def describe(self) -> str:
         """Several lines: what was taken while holding what, by whom, and the stack."""
-        held = f" (acquired at {self.held_at})" if self.held_at is not None else ""
+        held = (
+            f" (acquired at {os.path.basename(self.held_at[0])}:{self.held_at[1]})"
+            if self.held_at is not None
+            else ""
+        )
         head = (
             f"  {_label(self.to_name, self.to_class)} acquired at "
             f"{os.path.basename(self.acquired_at[0])}:{self.acquired_at[1]} by {self.thread!r}"
@@ -136,7 +140,8 @@ class LockOrderValidator(Instrument):
             raise ValueError(f"report must be 'warn', 'log', 'raise' or a callable, not {report!r}")
         self.report = report
         self.inversions: list[Inversion] = []
-        self._held: dict[int, list[list[Any]]] = {}  # ident -> [[prim, class key, chain], ...]
+        # ident -> [[prim, class key, chain], ...]; primitives push and pop lone locks themselves
+        self.held: dict[int, list[list[Any]]] = {}
         self._chains: set[int] = set()
         self._graph = _Graph()
         self._sites: dict[int, Site] = {}
@@ -151,11 +156,11 @@ class LockOrderValidator(Instrument):
     def acquired(self, prim: Any, frame: FrameType) -> None:
         """Push ``prim`` on the thread's held stack; check the chain if it is new."""
         me = get_ident()
-        held = self._held.get(me)
+        held = self.held.get(me)
         cls = prim._site_created.key
         if not held:
             if held is None:
-                held = self._held[me] = []
+                held = self.held[me] = []
             held.append([prim, cls, cls])
             return
         chain = hash((held[-1][2], cls))
@@ -169,7 +174,7 @@ class LockOrderValidator(Instrument):
         # Any thread may release a Lock; an RLock only its owner, the caller (and reading an
         # RLock's owner means asking the interpreter: skip it).
         owner = prim._owner if prim._snarl_kind == "lock" else None
-        held = self._held.get(owner if owner is not None else get_ident())
+        held = self.held.get(owner if owner is not None else get_ident())
         if not held:
             return
         if held[-1][0] is prim:
@@ -233,7 +238,7 @@ class LockOrderValidator(Instrument):
             to_class=prim._site_created,
             from_name=_name(held_prim),
             to_name=_name(prim),
-            held_at=held_prim._site,
+            held_at=_held_at(held_prim, frame),
             acquired_at=(frame.f_code.co_filename, frame.f_lineno),
             thread=threading.current_thread().name,
             stack=stack,
@@ -294,8 +299,8 @@ def _after_fork_in_child() -> None:
     me = get_ident()
     for validator in list(_validators):
         validator._mutex = allocate_lock()
-        for ident in [i for i in validator._held if i != me]:
-            validator._held.pop(ident, None)
+        for ident in [i for i in validator.held if i != me]:
+            validator.held.pop(ident, None)
 
 
 if hasattr(os, "register_at_fork"):
@@ -305,3 +310,14 @@ if hasattr(os, "register_at_fork"):
 def _name(prim: Any) -> str | None:
     name = getattr(prim, "_name", None)
     return name if isinstance(name, str) else infer_name(prim._site_created)
+
+
+def _held_at(prim: Any, frame: FrameType) -> tuple[str, int | None] | None:
+    # A bare acquire records its site; a `with` does not (it is on the thread's stack, still
+    # inside the block, and read from there as a dump reads it).
+    site = prim._site
+    if site is not None:
+        return site.filename, site.lineno
+    from ..threaddump.waits import with_line
+
+    return with_line(prim, frame)

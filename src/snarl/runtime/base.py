@@ -11,7 +11,10 @@ The interface is small and low-level, like the part of ``_thread`` that CPython'
   timeout) and records who waits on what.  A controlled runtime supplies an inner lock whose
   non-blocking acquire always fails, so every acquisition reaches :meth:`block`, where it can
   schedule; the primitives do not change.
-* **primitive lifecycle.**  :meth:`register` is told about each new primitive;
+* **holds.**  A primitive keeps its owner and site in its own slots; the runtime keeps no
+  registry of primitives (creating one must stay cheap: ``concurrent.futures`` makes a
+  Condition per Future).  Only a lock held through a bare ``acquire()`` is put in the
+  :meth:`hold_bare` set until released, since no ``with`` block on its owner's stack shows it.
   :attr:`hooked` says whether new primitives must report every acquire and release
   (:meth:`acquired`, :meth:`released`); primitives choose their hooked variant once, at
   construction, so an unhooked acquire pays nothing for hooks.
@@ -56,6 +59,12 @@ class Runtime:
     """
 
     hooked: bool = False
+    held: dict[int, list[list[Any]]] | None = None
+    """The held-lock stacks of the one instrument attached, if it keeps them (the lock-order
+    validator): thread ident -> ``[[prim, class key, chain key], ...]``, innermost last.  A
+    hooked primitive then pushes itself when the thread holds nothing else (no order to
+    check) and pops itself when it is on top, calling :meth:`acquired` / :meth:`released`
+    only otherwise: the common single-lock case makes no hook call."""
 
     def allocate_lock(self) -> InnerLock:
         """A new, unlocked inner lock."""
@@ -66,8 +75,16 @@ class Runtime:
         ``_is_owned``/``_release_save``/``_at_fork_reinit`` protocol and its repr)."""
         raise NotImplementedError
 
-    def register(self, prim: Any) -> None:
-        """A new primitive exists (called from its constructor)."""
+    bare: set[Any] | None = None
+    """Primitives held through a bare ``acquire()`` (None until the first): see
+    :meth:`hold_bare`."""
+
+    def hold_bare(self) -> set[Any]:
+        """The set a primitive adds itself to when a bare ``acquire()`` takes it, and leaves at
+        its release (a ``with`` needs no record: the block is on the owner's stack)."""
+        if self.bare is None:
+            self.bare = set()
+        return self.bare
 
     def block(self, prim: Any, inner: InnerLock, blocking: Any, timeout: Any) -> bool:
         """Acquire ``inner`` on behalf of ``prim`` after the fast path failed.

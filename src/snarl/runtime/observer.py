@@ -1,9 +1,11 @@
 """The observer runtime: free-running real threads, with owners, waiters and exits recorded.
 
-Every primitive created while the observer is current registers itself (a weak reference in a
-plain dict).  Primitives record their own owner and acquisition site in their own slots; the
-observer records waits (one per thread: a thread waits on one thing at a time) and the locks
-each exiting thread still held.  Reading all this back takes **no lock**: only dict and
+Primitives record their own owner and acquisition site in their own slots.  The observer keeps
+no registry of them (a weak reference per lock made a ``concurrent.futures`` pool measurably
+slower, mostly in garbage collection); it records only waits (one per thread: a thread waits
+on one thing at a time), the locks held through a bare ``acquire()`` (:meth:`hold_bare`: a
+lock held by ``with`` is on its owner's stack, where a dump finds it), and the locks each
+exiting thread still held.  Reading all this back takes **no lock**: only dict, set and
 attribute reads, so a dump works even when every thread is stuck.
 
 Query API (for dumps, watchdogs and tests)
@@ -14,8 +16,9 @@ holds no reference to any primitive or thread, so it can be kept, compared and s
 
     {
       "now": float,                  # time.monotonic() when read; all "since"/"at" use it
-      "locks": {                     # id(lock) -> facts; held or waited-on locks only,
-        int: {                       # unless all_locks=True
+      "locks": {                     # id(lock) -> facts: locks held by a bare acquire() or
+        int: {                       # waited on (all_locks=True: every snarl lock alive,
+                                     # found by a scan of gc.get_objects(): slow)
           "id": int,
           "type": "Lock" | "RLock",
           "name": str | None,        # name= or inferred from the creating line
@@ -77,6 +80,7 @@ exist for threads run by ``threading.Thread`` while installed, not for ``_thread
 
 from __future__ import annotations
 
+import gc
 import os
 import sys
 import threading
@@ -109,16 +113,21 @@ class ObserverRuntime(Runtime):
     """Real threads, real blocking; owners and waits recorded for :func:`tracked_state`."""
 
     def __init__(self) -> None:
-        self.live: dict[int, weakref.ref[Any]] = {}
-        self._purge_at = 1024
+        self.bare: set[Any] | None = None  # see hold_bare()
         self.waits: dict[int, Wait] = {}
         self.exited: dict[int, dict[str, Any]] = {}
-        self.exit_records: dict[int, tuple[int, str, float, Any]] = {}
+        self.exit_records: dict[int, tuple[int, str, float, Any, weakref.ref[Any]]] = {}
         self.instruments = Instruments()
         self.hooked = False
         self._stacks: StackRecorder | None = None
+        # Every attribute the hot paths read is set here, once, and later only reassigned:
+        # deleting a key from an instance dict makes every attribute read on it slower.
+        self.held: dict[int, list[list[Any]]] | None = None
+        self.acquired = _ignore  # type: ignore[method-assign]
+        self.released = _ignore  # type: ignore[method-assign]
         # C functions bound directly: no wrapper call on paths Semaphore and Condition use.
         self.allocate_lock = allocate_lock  # type: ignore[method-assign]
+        self.allocate_rlock = _CRLock  # type: ignore[method-assign]
         self.monotonic = time.monotonic  # type: ignore[method-assign]
         self.sleep = time.sleep  # type: ignore[method-assign]
 
@@ -137,13 +146,18 @@ class ObserverRuntime(Runtime):
         # One trusted instrument (snarl's own, e.g. the lock-order validator): primitives call
         # its hooks directly, saving a dispatch call per acquire and release.
         self.hooked = bool(self.instruments.all)
-        for hook in ("acquired", "released"):
+        for hook, dispatch in (("acquired", self._acquired), ("released", self._released)):
             fns = getattr(self.instruments, hook)
-            self.__dict__.pop(hook, None)
             if len(fns) == 1 and getattr(fns[0].__self__, "trusted", False):
                 setattr(self, hook, fns[0])
             elif not fns:
                 setattr(self, hook, _ignore)
+            else:
+                setattr(self, hook, dispatch)
+        alone = self.instruments.all
+        self.held = (
+            alone[0].held if len(alone) == 1 and getattr(alone[0], "trusted", False) else None
+        )
 
     def record_stacks(self, on: bool) -> None:
         """Keep the full acquiring stack of locks created from now on (costly; off by default)."""
@@ -163,26 +177,23 @@ class ObserverRuntime(Runtime):
         """A ``_thread.RLock``."""
         return _CRLock()
 
-    # Set by snarl.sync.thread: hooks Thread start/exit (idempotent).  A tracked lock needs
-    # to hear its owner exit, or a later thread reusing the ident would look like the owner.
+    # Set by snarl.sync.thread: hooks Thread start/exit (idempotent; the hooks then stay).
     ensure_thread_hooks: Any = None
 
-    def register(self, prim: Any) -> None:
-        """Keep a weak reference to ``prim``; purge dead entries when the table doubles."""
-        hooks = self.ensure_thread_hooks
-        if hooks is not None:
-            hooks()
-        live = self.live
-        live[id(prim)] = weakref.ref(prim)
-        if len(live) > self._purge_at:
-            self._purge()
+    def hold_bare(self) -> set[Any]:
+        """The set primitives add themselves to while held through a bare ``acquire()``.
 
-    def _purge(self) -> None:
-        live = self.live
-        for key, ref in list(live.items()):
-            if ref() is None and live.get(key) is ref:
-                live.pop(key, None)
-        self._purge_at = max(1024, 2 * len(live))
+        A ``with`` needs no record: the owner's frames show the block, and a dump reads it
+        there.  A bare acquire may be released in another function, or never, so those
+        primitives are kept here (strongly: a held lock is worth keeping alive) until a bare
+        ``release()``.  The first bare hold hooks thread exits: a lock must hear its owner
+        exit, or a later thread reusing the ident would look like the owner.
+        """
+        if self.bare is None:
+            if self.ensure_thread_hooks is not None:
+                self.ensure_thread_hooks()
+            self.bare = set()
+        return self.bare
 
     def block(self, prim: Any, inner: InnerLock, blocking: Any, timeout: Any) -> bool:
         """Wait for ``inner`` with the caller's arguments; record the wait while it lasts."""
@@ -202,14 +213,20 @@ class ObserverRuntime(Runtime):
 
     def acquired(self, prim: Any, frame: FrameType) -> None:
         """Dispatch to instruments (hooked primitives only)."""
+        self._acquired(prim, frame)
+
+    def released(self, prim: Any) -> None:
+        """Dispatch to instruments (hooked primitives only)."""
+        self._released(prim)
+
+    def _acquired(self, prim: Any, frame: FrameType) -> None:
         for fn in self.instruments.acquired:
             try:
                 fn(prim, frame)
             except BaseException as exc:
                 self.instruments.failed(fn, "acquired", exc)
 
-    def released(self, prim: Any) -> None:
-        """Dispatch to instruments (hooked primitives only)."""
+    def _released(self, prim: Any) -> None:
         for fn in self.instruments.released:
             try:
                 fn(prim)
@@ -224,9 +241,9 @@ class ObserverRuntime(Runtime):
         """Record the locks this thread still holds as it ends."""
         me = get_ident()
         self.waits.pop(me, None)
-        # One pass over the registry: O(live primitives) per thread exit (about 100 ns each),
-        # the price of an acquire path that keeps no per-thread list of held locks.
-        held = [p for ref in list(self.live.values()) if (p := ref()) is not None and p._mine()]
+        # Locks still held at exit were taken by a bare acquire (a `with` has ended by now):
+        # one pass over those held that way, by any thread.
+        held = [p for p in list(self.bare or ()) if p._mine()]
         if not held:
             return
         now = time.monotonic()
@@ -237,7 +254,7 @@ class ObserverRuntime(Runtime):
             ids = list(dict.fromkeys([*record["held"], *ids]))
         self.exited[me] = {"name": name, "at": now, "held": ids}
         for p in held:
-            self.exit_records[id(p)] = (me, name, now, p._site)
+            self.exit_records[id(p)] = (me, name, now, p._site, weakref.ref(p))
 
     def join(self, thread: Any, timeout: float | None, native_join: Any) -> None:
         """Record a join wait while ``native_join`` waits."""
@@ -294,13 +311,10 @@ class ObserverRuntime(Runtime):
                 waited[id(obj)] = obj
             waits_out[ident] = entry
         locks: dict[int, dict[str, Any]] = {}
-        for key, ref in list(self.live.items()):
-            prim = ref()
-            if prim is None or not hasattr(prim, "_inner"):
-                continue
-            if not all_locks and key not in waited and not _locked(prim):
-                continue
-            locks[key] = self._lock_facts(prim, now, running, active, waiters.get(key, []))
+        for prim in _all_locks() if all_locks else list(self.bare or ()):
+            key = id(prim)
+            if all_locks or key in waited or _locked(prim):
+                locks[key] = self._lock_facts(prim, now, running, active, waiters.get(key, []))
         for key, prim in waited.items():
             if key not in locks:
                 locks[key] = self._lock_facts(prim, now, running, active, waiters[key])
@@ -315,10 +329,20 @@ class ObserverRuntime(Runtime):
                     self.exit_records.pop(k, None)
         return {"now": now, "locks": locks, "waits": waits_out, "exited": exited}
 
+    def lock_facts(self, prim: Any) -> dict[str, Any]:
+        """One lock's entry of :func:`tracked_state` (for a lock found some other way: a dump
+        finds locks held by ``with`` on the owner's stack)."""
+        return self._lock_facts(
+            prim,
+            time.monotonic(),
+            set(sys._current_frames()),
+            dict(threading._active),  # type: ignore[attr-defined]
+            [],
+        )
+
     def _still_held_from_exit(self, key: int) -> bool:
         rec = self.exit_records.get(key)
-        ref = self.live.get(key)
-        prim = ref() if ref is not None else None
+        prim = rec[4]() if rec is not None else None
         return (
             rec is not None
             and prim is not None
@@ -375,6 +399,16 @@ def _type_name(obj: Any) -> str:
 
 def _ignore(*_: Any) -> None:
     pass
+
+
+def _all_locks() -> list[Any]:
+    """Every snarl Lock and RLock alive (a scan of the garbage collector's objects: slow, for
+    ``tracked_state(all_locks=True)`` only)."""
+    lock_module = sys.modules.get("snarl.sync.lock")
+    if lock_module is None:
+        return []
+    base = lock_module._Base
+    return [o for o in gc.get_objects() if issubclass(type(o), base)]
 
 
 def _locked(prim: Any) -> bool:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from _thread import get_ident
 from collections import deque
 from collections.abc import Callable
 from types import TracebackType
@@ -19,7 +20,7 @@ from typing import Any, TypeVar
 
 from ..identity import Site, caller_site, infer_name
 from ..runtime.base import _current as _runtimes
-from .lock import RLock
+from .lock import Lock, RLock
 
 __all__ = ["Condition"]
 
@@ -44,7 +45,8 @@ class Condition:
         if lock is None:
             lock = RLock(_site=self._site_created)
             lock._part_of = id(self)
-            self._enter_at = lock._acquire_at
+            if type(lock) is RLock:  # not hooked: `with` may take the C lock directly
+                self._fast = lock._inner
             self._lock = lock
             self.acquire = lock.acquire
             self.release = lock.release
@@ -52,7 +54,8 @@ class Condition:
             self._acquire_restore = lock._acquire_restore
             self._is_owned = lock._is_owned
             return
-        self._enter_at = getattr(lock, "_acquire_at", None)
+        if type(lock) is Lock:  # not hooked: `with` may take the C lock, then store the owner
+            self._fast_lock = lock
         self._lock = lock
         self.acquire = lock.acquire
         self.release = lock.release
@@ -73,11 +76,26 @@ class Condition:
         self._lock._at_fork_reinit()
         self._waiters.clear()
 
+    # The uncontended ``with`` on a plain snarl lock is that lock's own uncontended ``with``,
+    # inlined (a Future makes a Condition and enters it several times): the C lock is taken
+    # directly and no site is read, as the dump takes the line from the ``with`` block.
+    _fast: Any = None  # the C lock inside a plain snarl RLock this Condition made
+    _fast_lock: Any = None  # a plain snarl Lock given as ``lock``
+
     def __enter__(self) -> bool:
-        enter_at = self._enter_at
+        fast = self._fast
+        if fast is not None and fast.acquire(False):
+            return True
+        lock = self._fast_lock
+        if lock is not None and lock._inner.acquire(False):
+            lock._owner = get_ident()
+            lock._acq_code = None
+            return True
+        lock = self._lock
+        enter_at = getattr(type(lock), "_acquire_at", None)
         if enter_at is not None:  # a snarl lock: record the ``with`` line, not this one
-            return enter_at(_getframe(1))
-        return self._lock.__enter__()
+            return enter_at(lock, _getframe(1))  # type: ignore[no-any-return]
+        return lock.__enter__()
 
     def __exit__(
         self,
@@ -85,6 +103,10 @@ class Condition:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> Any:
+        fast = self._fast
+        if fast is not None and self._lock._acq_code is None:
+            fast.release()
+            return None
         return self._lock.__exit__(exc_type, exc, tb)
 
     def __repr__(self) -> str:

@@ -150,24 +150,21 @@ class Lock(_Base):
         if name is not None:
             self._name = name
         self._site_created = _site if _site is not None else caller_site(2)
-        rt.register(self)
         if rt.hooked:
             self.__class__ = _HookedLock
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """Acquire the lock; ``blocking`` and ``timeout`` exactly as ``threading.Lock``."""
-        if timeout is _DEFAULT and self._inner.acquire(False):
-            f = _getframe(1)
-            self._owner = get_ident()
-            self._acq_code = f.f_code
-            self._acq_lasti = f.f_lasti
-            return True
-        if not self._rt.block(self, self._inner, blocking, timeout):
+        if not (timeout is _DEFAULT and self._inner.acquire(False)) and not self._rt.block(
+            self, self._inner, blocking, timeout
+        ):
             return False
         f = _getframe(1)
         self._owner = get_ident()
         self._acq_code = f.f_code
         self._acq_lasti = f.f_lasti
+        bare = self._rt.bare  # held with no `with` block to show it: recorded (see hold_bare)
+        (self._rt.hold_bare() if bare is None else bare).add(self)
         return True
 
     # ``with`` passes no arguments, so the defaults below are never overridden: they only turn
@@ -199,6 +196,9 @@ class Lock(_Base):
     def release(self) -> None:
         """Release the lock (any thread may); ``RuntimeError`` if it is not locked."""
         self._owner = None
+        bare = self._rt.bare
+        if bare is not None:
+            bare.discard(self)  # before the release: no new owner can have added it yet
         self._inner.release()
 
     def __exit__(
@@ -216,8 +216,10 @@ class Lock(_Base):
         return self._inner.locked()
 
     def _release_save(self) -> Any:
+        # A wait lets the lock go and takes it back: a bare holder stays recorded as one.
         saved = (self._acq_code, self._acq_lasti)
-        self.release()
+        self._owner = None
+        self._inner.release()
         return saved
 
     def _acquire_restore(self, saved: Any) -> None:
@@ -232,7 +234,12 @@ class Lock(_Base):
 
 
 class _HookedLock(Lock):
-    """Lock that reports acquisitions and releases to its runtime (lock order, stacks)."""
+    """Lock that reports acquisitions and releases to its runtime (lock order, stacks).
+
+    When the runtime exposes held stacks (:attr:`snarl.runtime.base.Runtime.held`), a lock
+    taken while its thread holds nothing pushes itself, and a lock on top of its owner's stack
+    pops itself: the common case calls no hook.
+    """
 
     __slots__ = ()
 
@@ -242,8 +249,27 @@ class _HookedLock(Lock):
             self, self._inner, blocking, timeout
         ):
             return False
+        self._took(_getframe(1))
+        bare = self._rt.bare
+        (self._rt.hold_bare() if bare is None else bare).add(self)
+        return True
+
+    def __enter__(self, _getframe: Any = _getframe, get_ident: Any = get_ident) -> bool:
+        if not self._inner.acquire(False):
+            self._rt.block(self, self._inner, True, -1)
+        me = self._owner = get_ident()
+        table = self._rt.held
+        if table is not None:
+            held = table.get(me)
+            if not held:  # the thread's only lock: no order to check
+                self._acq_code = None
+                key = self._site_created.key
+                if held is None:
+                    table[me] = [[self, key, key]]
+                else:
+                    held.append([self, key, key])
+                return True
         f = _getframe(1)
-        self._owner = get_ident()
         self._acq_code = f.f_code
         self._acq_lasti = f.f_lasti
         try:
@@ -253,35 +279,47 @@ class _HookedLock(Lock):
             raise
         return True
 
-    def __enter__(self, _getframe: Any = _getframe, get_ident: Any = get_ident) -> bool:
-        if not self._inner.acquire(False):
-            self._rt.block(self, self._inner, True, -1)
-        f = _getframe(1)
-        self._owner = get_ident()
+    def _took(self, f: Any) -> None:
+        """Record the acquisition at frame ``f`` and tell the runtime (undo if it refuses)."""
+        me = self._owner = get_ident()
         self._acq_code = f.f_code
         self._acq_lasti = f.f_lasti
+        table = self._rt.held
+        if table is not None:
+            held = table.get(me)
+            if not held:
+                key = self._site_created.key
+                if held is None:
+                    table[me] = [[self, key, key]]
+                else:
+                    held.append([self, key, key])
+                return
         try:
             self._rt.acquired(self, f)
         except BaseException:
             self.release()
             raise
-        return True
 
     def _acquire_at(self, f: Any) -> bool:
         """As :meth:`Lock._acquire_at`, then tell the runtime."""
-        Lock._acquire_at(self, f)
-        try:
-            self._rt.acquired(self, f)
-        except BaseException:
-            self.release()
-            raise
+        if not self._inner.acquire(False):
+            self._rt.block(self, self._inner, True, -1)
+        self._took(f)
         return True
 
     def release(self) -> None:
         """As :meth:`Lock.release`, telling the runtime first."""
         if self._inner.locked():
-            self._rt.released(self)
+            table = self._rt.held
+            held = None if table is None else table.get(self._owner)
+            if held and held[-1][0] is self:
+                held.pop()
+            else:
+                self._rt.released(self)
         self._owner = None
+        bare = self._rt.bare
+        if bare is not None:
+            bare.discard(self)
         self._inner.release()
 
     def __exit__(
@@ -290,17 +328,37 @@ class _HookedLock(Lock):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        table = self._rt.held
+        if table is not None:
+            held = table.get(self._owner)
+            if held and held[-1][0] is self:
+                held.pop()
+                self._owner = None
+                self._inner.release()
+                return
         if self._inner.locked():
             self._rt.released(self)
         self._owner = None
         self._inner.release()
 
+    def _release_save(self) -> Any:
+        # As Lock._release_save (a bare holder stays recorded), telling the runtime first.
+        saved = (self._acq_code, self._acq_lasti)
+        table = self._rt.held
+        held = None if table is None else table.get(self._owner)
+        if held and held[-1][0] is self:
+            held.pop()
+        else:
+            self._rt.released(self)
+        self._owner = None
+        self._inner.release()
+        return saved
+
     def _acquire_restore(self, saved: Any) -> None:
         if not self._inner.acquire(False):
             self._rt.block(self, self._inner, True, -1)
-        self._owner = get_ident()
+        self._took(_getframe(1))
         self._acq_code, self._acq_lasti = saved
-        self._rt.acquired(self, _getframe(1))
 
     acquire_lock = acquire
     release_lock = release
@@ -329,7 +387,6 @@ class RLock(_Base):
         if name is not None:
             self._name = name
         self._site_created = _site if _site is not None else caller_site(2)
-        rt.register(self)
         if rt.hooked:
             self.__class__ = _HookedRLock
 
@@ -370,8 +427,15 @@ class RLock(_Base):
                 f = _getframe(1)
                 self._acq_code = f.f_code
                 self._acq_lasti = f.f_lasti
+                bare = self._rt.bare  # held with no `with` block to show it (see hold_bare)
+                (self._rt.hold_bare() if bare is None else bare).add(self)
                 return True
-        return self._acquire_slow(blocking, timeout, _getframe(1))
+        if not self._acquire_slow(blocking, timeout, _getframe(1)):
+            return False
+        if self._acq_code is not None:  # a first acquisition (a re-entry records no site)
+            bare = self._rt.bare
+            (self._rt.hold_bare() if bare is None else bare).add(self)
+        return True
 
     # As Lock.__enter__: an uncontended `with` leaves the site to the dump (the with-block).
     def __enter__(self) -> bool:
@@ -402,7 +466,11 @@ class RLock(_Base):
 
     def release(self) -> None:
         """Leave one level; the last one releases.  ``RuntimeError`` if not the owner."""
-        self._inner.release()
+        inner = self._inner
+        code = self._acq_code
+        inner.release()
+        if code is not None:
+            self._forget_site(code)
 
     def __exit__(
         self,
@@ -410,7 +478,20 @@ class RLock(_Base):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        code = self._acq_code
         self._inner.release()
+        if code is not None:
+            self._forget_site(code)
+
+    def _forget_site(self, code: CodeType) -> None:
+        # After the final release the recorded site is stale: drop it, and the bare hold,
+        # unless a new owner has recorded its own meanwhile (if that was the same code, it is
+        # dropped too: the dump then shows no line rather than a wrong one).
+        if self._acq_code is code and not self._inner._is_owned():
+            self._acq_code = None
+            bare = self._rt.bare
+            if bare is not None:
+                bare.discard(self)
 
     def _is_owned(self) -> bool:
         return self._inner._is_owned()
@@ -443,34 +524,89 @@ class RLock(_Base):
 
 
 class _HookedRLock(RLock):
-    """RLock that reports first acquisitions and final releases to its runtime."""
+    """RLock that reports acquisitions and releases to its runtime.
+
+    With held stacks (:attr:`snarl.runtime.base.Runtime.held`) every acquisition, first or
+    re-entry, pushes an entry and every release pops one, so the stack mirrors the thread's
+    acquisitions without asking the interpreter for the count.  A re-entry (the lock is already
+    on the thread's stack) repeats the chain below it and calls no hook.  The runtime hears of
+    a first acquisition made while other locks are held, and of a release not on top.
+    Without held stacks (other instruments attached) it hears of every first acquisition and
+    final release.
+    """
 
     __slots__ = ()
 
     def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
         """As :meth:`RLock.acquire`, telling the runtime of a first acquisition."""
         f = _getframe(1)
-        if self._inner._is_owned():
+        table = self._rt.held
+        if table is not None:
+            if not self._ordered(table, blocking, timeout, f):
+                return False
+        elif self._inner._is_owned():
             return RLock._acquire_slow(self, blocking, timeout, f)
-        if not RLock._acquire_slow(self, blocking, timeout, f):
+        elif RLock._acquire_slow(self, blocking, timeout, f):
+            self._tell_acquired(f)
+        else:
             return False
-        self._tell_acquired(f)
+        if self._acq_code is not None:  # a first acquisition: a bare hold (see hold_bare)
+            bare = self._rt.bare
+            (self._rt.hold_bare() if bare is None else bare).add(self)
         return True
 
     def __enter__(self) -> bool:
-        f = _getframe(1)
+        table = self._rt.held
+        if table is not None:
+            me = get_ident()
+            held = table.get(me)
+            if not held and self._inner.acquire(False):  # the thread's only lock: no order
+                key = self._site_created.key
+                if held is None:
+                    table[me] = [[self, key, key]]
+                else:
+                    held.append([self, key, key])
+                return True
+        return self._acquire_at(_getframe(1))
+
+    def _acquire_at(self, f: Any) -> bool:
+        """As :meth:`RLock._acquire_at`, telling the runtime of a first acquisition."""
+        table = self._rt.held
+        if table is not None:
+            return self._ordered(table, True, -1, f)
         reentry = self._inner._is_owned()
         RLock._acquire_at(self, f)
         if not reentry:
             self._tell_acquired(f)
         return True
 
-    def _acquire_at(self, f: Any) -> bool:
-        """As :meth:`RLock._acquire_at`, telling the runtime of a first acquisition."""
-        reentry = self._inner._is_owned()
-        RLock._acquire_at(self, f)
-        if not reentry:
-            self._tell_acquired(f)
+    def _ordered(
+        self, table: dict[int, list[list[Any]]], blocking: Any, timeout: Any, f: Any
+    ) -> bool:
+        """Acquire with held stacks: push a re-entry, or check a first acquisition's order."""
+        me = get_ident()
+        held = table.get(me)
+        if held:
+            for entry in held:
+                if entry[0] is self:  # re-entry: never waits, makes no edge
+                    if not self._inner.acquire(blocking, timeout):
+                        return False
+                    held.append([self, entry[1], held[-1][2]])
+                    return True
+        if not RLock._acquire_slow(self, blocking, timeout, f):
+            return False
+        if not held:
+            key = self._site_created.key
+            if held is None:
+                table[me] = [[self, key, key]]
+            else:
+                held.append([self, key, key])
+            return True
+        try:
+            self._rt.acquired(self, f)
+        except BaseException:  # an instrument refuses it (lock order, raise mode): undo
+            self._inner.release()
+            raise
         return True
 
     def _tell_acquired(self, f: Any) -> None:
@@ -481,9 +617,22 @@ class _HookedRLock(RLock):
             raise
 
     def release(self) -> None:
-        """As :meth:`RLock.release`, telling the runtime after the final release."""
-        self._inner.release()
-        if not self._inner._is_owned():
+        """As :meth:`RLock.release`, telling the runtime as the class docstring says."""
+        code = self._acq_code
+        inner = self._inner
+        inner.release()
+        table = self._rt.held
+        if table is not None:
+            if code is not None:
+                self._forget_site(code)
+            held = table.get(get_ident())
+            if held and held[-1][0] is self:
+                held.pop()
+            else:
+                self._rt.released(self)
+        elif not inner._is_owned():
+            if code is not None:
+                self._forget_site(code)
             self._rt.released(self)
 
     def __exit__(
@@ -492,13 +641,41 @@ class _HookedRLock(RLock):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self.release()
+        table = self._rt.held
+        if table is None or self._acq_code is not None:
+            self.release()
+            return
+        self._inner.release()  # as release(), inlined for the common `with`
+        held = table.get(get_ident())
+        if held and held[-1][0] is self:
+            held.pop()
+        else:
+            self._rt.released(self)
 
     def _release_save(self) -> Any:
         if self._inner._is_owned():
-            self._rt.released(self)
+            table = self._rt.held
+            if table is None:
+                self._rt.released(self)
+            else:  # every level goes: drop each of its entries
+                held = table.get(get_ident()) or ()
+                for _ in range(sum(entry[0] is self for entry in held)):
+                    self._rt.released(self)
         return RLock._release_save(self)
 
     def _acquire_restore(self, saved: Any) -> None:
         RLock._acquire_restore(self, saved)
-        self._rt.acquired(self, _getframe(1))
+        f = _getframe(1)
+        table = self._rt.held
+        if table is None:
+            self._tell_acquired(f)
+            return
+        me = get_ident()
+        held = table.get(me)
+        if not held:
+            key = self._site_created.key
+            held = table[me] = [[self, key, key]]
+        else:
+            self._tell_acquired(f)
+        top = held[-1]  # the re-entries the wait gave up come back too
+        held.extend([self, top[1], top[2]] for _ in range(saved[0][0] - 1))

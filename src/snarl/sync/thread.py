@@ -69,6 +69,7 @@ def _hook_for_tracking() -> None:
     if not _kept:
         patch_thread()
         _kept.append(True)
+    OBSERVER.ensure_thread_hooks = None  # done for good: registering need not call again
 
 
 OBSERVER.ensure_thread_hooks = _hook_for_tracking

@@ -366,6 +366,12 @@ def _snapshot(
             if not locked or (owner is not None and owner != th.ident):
                 continue  # the inference is contradicted: released by hand inside the block
             frame = th.stack[held.frame_index]
+            if id(lock) not in (tracked.locks if tracked is not None else ()) and _is_tracked(
+                lock
+            ):  # a snarl lock held by `with`: the observer keeps no record, the lock does
+                if tracked is None:
+                    tracked = _Tracked(_empty_state(), names, frames)
+                tracked.locks[id(lock)] = _observer().lock_facts(lock)
             if tracked is not None and id(lock) in tracked.locks:
                 # A tracked lock's owner is recorded; a `with` gives the line it was taken at.
                 tracked.sites.setdefault(id(lock), (frame.f_code.co_filename, held.lineno))
@@ -481,6 +487,20 @@ def _snapshot(
 def _in_snarl(top: FrameType, hidden: dict[int, bool]) -> bool:
     """Whether a thread's innermost frame is snarl's: only then is its recorded wait current."""
     return bool(hidden.get(id(top.f_code)))
+
+
+def _observer() -> Any:
+    return sys.modules["snarl.runtime.observer"].OBSERVER
+
+
+def _empty_state() -> dict[str, Any]:
+    return {"now": time.monotonic(), "locks": {}, "waits": {}, "exited": {}}
+
+
+def _is_tracked(lock: Any) -> bool:
+    """Whether ``lock`` is one of snarl's Lock/RLock classes (checked on its type alone)."""
+    module = sys.modules.get("snarl.sync.lock")
+    return module is not None and issubclass(type(lock), module._Base)
 
 
 def _tracked_state() -> dict[str, Any] | None:

@@ -31,7 +31,7 @@ from typing import Any
 from .bytecode import Call, Expr, WithBlock
 from .safe import UNKNOWN, get_attr, mro, resolve
 
-__all__ = ["LOCK_KINDS", "Reading", "idle_range", "read_frames", "tables"]
+__all__ = ["LOCK_KINDS", "Reading", "idle_range", "read_frames", "tables", "with_line"]
 
 # Method names that make an unresolvable call look like a wait (kind "unknown").
 _WAITISH = frozenset({"acquire", "wait", "wait_for", "get", "put", "join", "result", "__enter__"})
@@ -323,6 +323,28 @@ def tables() -> _Tables:
 # ---- reading one thread ---------------------------------------------------------------------
 
 _SELF = Expr("fast", "self")
+
+
+def with_line(lock: Any, frame: FrameType | None) -> tuple[str, int | None] | None:
+    """Where ``lock`` was entered: the innermost ``with`` statement, in ``frame`` or a caller,
+    whose manager is ``lock`` or an object built on it (a Condition's ``_lock``); else None.
+
+    For locks whose uncontended ``with`` records no site (snarl's); like a dump, it reads the
+    frames without running user code.
+    """
+    from .bytecode import with_blocks_at
+
+    stack: list[FrameType] = []
+    while frame is not None:
+        stack.append(frame)
+        frame = frame.f_back
+    frames = _Frames(stack)
+    for index, f in enumerate(stack):
+        for block in reversed(with_blocks_at(f.f_code, f.f_lasti)):
+            obj = frames.eval(index, block.expr)
+            if obj is lock or (obj is not UNKNOWN and get_attr(obj, "_lock") is lock):
+                return f.f_code.co_filename, block.lineno
+    return None
 
 
 class _Frames:
