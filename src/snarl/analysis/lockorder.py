@@ -25,10 +25,11 @@ edge of the cycle, the thread and stack that first took the locks in that order.
 
 Cost
 ----
-Per thread, the validator keeps a stack of held locks, each with a *chain key*: a hash of the
-classes held below it and its own, computed incrementally (``hash((key_below, class))``).  An
-acquisition made while holding locks looks its chain key up in a set; only a chain never seen
-before takes the slow path (a mutex, edge and gate updates, stacks captured).  The cycle
+Per thread, the validator keeps a stack of the locks held (the locks push and pop themselves,
+so taking a lock while holding none calls no hook at all; a reentered RLock is pushed again).
+An acquisition made while holding locks hashes the classes on the stack with its own into a
+*chain key* and looks it up in a set; only a chain never seen before takes the slow path (a
+mutex, edge and gate updates, stacks captured).  The cycle
 check is incremental: it runs only when an edge is new or its gate set shrank, and searches
 only from the new edge's target back to its source.  Chain keys are 64-bit hashes; a collision
 could hide one chain (not produce a false report).
@@ -140,8 +141,8 @@ class LockOrderValidator(Instrument):
             raise ValueError(f"report must be 'warn', 'log', 'raise' or a callable, not {report!r}")
         self.report = report
         self.inversions: list[Inversion] = []
-        # ident -> [[prim, class key, chain], ...]; primitives push and pop lone locks themselves
-        self.held: dict[int, list[list[Any]]] = {}
+        # ident -> the locks it holds, innermost last (the locks push and pop themselves)
+        self.held: dict[int, list[Any]] = {}
         self._chains: set[int] = set()
         self._graph = _Graph()
         self._sites: dict[int, Site] = {}
@@ -157,50 +158,44 @@ class LockOrderValidator(Instrument):
         """Push ``prim`` on the thread's held stack; check the chain if it is new."""
         me = get_ident()
         held = self.held.get(me)
-        cls = prim._site_created.key
         if not held:
             if held is None:
-                held = self.held[me] = []
-            held.append([prim, cls, cls])
+                self.held[me] = [prim]
+            else:
+                held.append(prim)
             return
-        chain = hash((held[-1][2], cls))
-        held.append([prim, cls, chain])
+        chain = hash((*[p._site_created.key for p in held], prim._site_created.key))
+        held.append(prim)
         if chain in self._chains:
             return
         self._new_chain(held, prim, frame, chain)
 
     def released(self, prim: Any) -> None:
-        """Remove ``prim`` from its owner's held stack."""
+        """Remove ``prim`` (its innermost entry) from its owner's held stack."""
         # Any thread may release a Lock; an RLock only its owner, the caller (and reading an
         # RLock's owner means asking the interpreter: skip it).
         owner = prim._owner if prim._snarl_kind == "lock" else None
         held = self.held.get(owner if owner is not None else get_ident())
         if not held:
             return
-        if held[-1][0] is prim:
-            held.pop()
-            return
-        for i in range(len(held) - 2, -1, -1):
-            if held[i][0] is prim:
+        for i in range(len(held) - 1, -1, -1):
+            if held[i] is prim:
                 del held[i]
-                below = held[i - 1][2] if i else None
-                for entry in held[i:]:  # re-key the chains above the removed lock
-                    below = entry[1] if below is None else hash((below, entry[1]))
-                    entry[2] = below
                 return
 
     # -- slow path ------------------------------------------------------------------------
-    def _new_chain(self, held: list[list[Any]], prim: Any, frame: FrameType, chain: int) -> None:
+    def _new_chain(self, held: list[Any], prim: Any, frame: FrameType, chain: int) -> None:
         found: list[Inversion] = []
         with self._mutex:
             if chain in self._chains:
                 return
             self._chains.add(chain)
-            new_cls = held[-1][1]
+            new_cls = prim._site_created.key
             self._sites[new_cls] = prim._site_created
             stack: traceback.StackSummary | None = None
             below: list[int] = []
-            for held_prim, held_cls, _ in held[:-1]:
+            for held_prim in held[:-1]:
+                held_cls = held_prim._site_created.key
                 if held_cls == new_cls or held_prim is prim:
                     below.append(held_cls)
                     continue

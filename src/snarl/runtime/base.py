@@ -59,9 +59,9 @@ class Runtime:
     """
 
     hooked: bool = False
-    held: dict[int, list[list[Any]]] | None = None
+    held: dict[int, list[Any]] | None = None
     """The held-lock stacks of the one instrument attached, if it keeps them (the lock-order
-    validator): thread ident -> ``[[prim, class key, chain key], ...]``, innermost last.  A
+    validator): thread ident -> the locks it holds, innermost last.  A
     hooked primitive then pushes itself when the thread holds nothing else (no order to
     check) and pops itself when it is on top, calling :meth:`acquired` / :meth:`released`
     only otherwise: the common single-lock case makes no hook call."""

@@ -28,7 +28,7 @@ class Instrument:
     passthrough: ClassVar[tuple[type[BaseException], ...]] = ()
     trusted: ClassVar[bool] = False
     """snarl's own instruments set this: their hooks may be called without the safety net."""
-    held: dict[int, list[list[Any]]] | None = None
+    held: dict[int, list[Any]] | None = None
     """A trusted instrument's per-thread held-lock stacks, which primitives may push and pop
     themselves (see :attr:`snarl.runtime.base.Runtime.held`); None: always call the hooks."""
 

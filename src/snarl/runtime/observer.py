@@ -122,7 +122,7 @@ class ObserverRuntime(Runtime):
         self._stacks: StackRecorder | None = None
         # Every attribute the hot paths read is set here, once, and later only reassigned:
         # deleting a key from an instance dict makes every attribute read on it slower.
-        self.held: dict[int, list[list[Any]]] | None = None
+        self.held: dict[int, list[Any]] | None = None
         self.acquired = _ignore  # type: ignore[method-assign]
         self.released = _ignore  # type: ignore[method-assign]
         # C functions bound directly: no wrapper call on paths Semaphore and Condition use.

@@ -263,11 +263,10 @@ class _HookedLock(Lock):
             held = table.get(me)
             if not held:  # the thread's only lock: no order to check
                 self._acq_code = None
-                key = self._site_created.key
                 if held is None:
-                    table[me] = [[self, key, key]]
+                    table[me] = [self]
                 else:
-                    held.append([self, key, key])
+                    held.append(self)
                 return True
         f = _getframe(1)
         self._acq_code = f.f_code
@@ -288,11 +287,10 @@ class _HookedLock(Lock):
         if table is not None:
             held = table.get(me)
             if not held:
-                key = self._site_created.key
                 if held is None:
-                    table[me] = [[self, key, key]]
+                    table[me] = [self]
                 else:
-                    held.append([self, key, key])
+                    held.append(self)
                 return
         try:
             self._rt.acquired(self, f)
@@ -312,7 +310,7 @@ class _HookedLock(Lock):
         if self._inner.locked():
             table = self._rt.held
             held = None if table is None else table.get(self._owner)
-            if held and held[-1][0] is self:
+            if held and held[-1] is self:
                 held.pop()
             else:
                 self._rt.released(self)
@@ -331,7 +329,7 @@ class _HookedLock(Lock):
         table = self._rt.held
         if table is not None:
             held = table.get(self._owner)
-            if held and held[-1][0] is self:
+            if held and held[-1] is self:
                 held.pop()
                 self._owner = None
                 self._inner.release()
@@ -346,7 +344,7 @@ class _HookedLock(Lock):
         saved = (self._acq_code, self._acq_lasti)
         table = self._rt.held
         held = None if table is None else table.get(self._owner)
-        if held and held[-1][0] is self:
+        if held and held[-1] is self:
             held.pop()
         else:
             self._rt.released(self)
@@ -527,9 +525,9 @@ class _HookedRLock(RLock):
     """RLock that reports acquisitions and releases to its runtime.
 
     With held stacks (:attr:`snarl.runtime.base.Runtime.held`) every acquisition, first or
-    re-entry, pushes an entry and every release pops one, so the stack mirrors the thread's
+    re-entry, pushes the lock and every release pops it, so the stack mirrors the thread's
     acquisitions without asking the interpreter for the count.  A re-entry (the lock is already
-    on the thread's stack) repeats the chain below it and calls no hook.  The runtime hears of
+    on the thread's stack) calls no hook.  The runtime hears of
     a first acquisition made while other locks are held, and of a release not on top.
     Without held stacks (other instruments attached) it hears of every first acquisition and
     final release.
@@ -561,11 +559,10 @@ class _HookedRLock(RLock):
             me = get_ident()
             held = table.get(me)
             if not held and self._inner.acquire(False):  # the thread's only lock: no order
-                key = self._site_created.key
                 if held is None:
-                    table[me] = [[self, key, key]]
+                    table[me] = [self]
                 else:
-                    held.append([self, key, key])
+                    held.append(self)
                 return True
         return self._acquire_at(_getframe(1))
 
@@ -580,27 +577,22 @@ class _HookedRLock(RLock):
             self._tell_acquired(f)
         return True
 
-    def _ordered(
-        self, table: dict[int, list[list[Any]]], blocking: Any, timeout: Any, f: Any
-    ) -> bool:
+    def _ordered(self, table: dict[int, list[Any]], blocking: Any, timeout: Any, f: Any) -> bool:
         """Acquire with held stacks: push a re-entry, or check a first acquisition's order."""
         me = get_ident()
         held = table.get(me)
-        if held:
-            for entry in held:
-                if entry[0] is self:  # re-entry: never waits, makes no edge
-                    if not self._inner.acquire(blocking, timeout):
-                        return False
-                    held.append([self, entry[1], held[-1][2]])
-                    return True
+        if held and self in held:  # re-entry: never waits, makes no edge
+            if not self._inner.acquire(blocking, timeout):
+                return False
+            held.append(self)
+            return True
         if not RLock._acquire_slow(self, blocking, timeout, f):
             return False
         if not held:
-            key = self._site_created.key
             if held is None:
-                table[me] = [[self, key, key]]
+                table[me] = [self]
             else:
-                held.append([self, key, key])
+                held.append(self)
             return True
         try:
             self._rt.acquired(self, f)
@@ -626,7 +618,7 @@ class _HookedRLock(RLock):
             if code is not None:
                 self._forget_site(code)
             held = table.get(get_ident())
-            if held and held[-1][0] is self:
+            if held and held[-1] is self:
                 held.pop()
             else:
                 self._rt.released(self)
@@ -647,7 +639,7 @@ class _HookedRLock(RLock):
             return
         self._inner.release()  # as release(), inlined for the common `with`
         held = table.get(get_ident())
-        if held and held[-1][0] is self:
+        if held and held[-1] is self:
             held.pop()
         else:
             self._rt.released(self)
@@ -659,7 +651,7 @@ class _HookedRLock(RLock):
                 self._rt.released(self)
             else:  # every level goes: drop each of its entries
                 held = table.get(get_ident()) or ()
-                for _ in range(sum(entry[0] is self for entry in held)):
+                for _ in range(held.count(self)):
                     self._rt.released(self)
         return RLock._release_save(self)
 
@@ -673,9 +665,7 @@ class _HookedRLock(RLock):
         me = get_ident()
         held = table.get(me)
         if not held:
-            key = self._site_created.key
-            held = table[me] = [[self, key, key]]
+            held = table[me] = [self]
         else:
             self._tell_acquired(f)
-        top = held[-1]  # the re-entries the wait gave up come back too
-        held.extend([self, top[1], top[2]] for _ in range(saved[0][0] - 1))
+        held.extend([self] * (saved[0][0] - 1))  # the re-entries the wait gave up come back
