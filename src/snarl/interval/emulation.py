@@ -1,0 +1,247 @@
+"""Counting hooks: every N instructions, call ``on_interval()`` (the GIL offer by default).
+
+One budget for the process, decremented by whichever thread runs: Python 2's ``_Py_Ticker``
+was exactly that (a thread that blocks in I/O leaves the rest of the budget to the next).  The
+hooks add the weights of :mod:`snarl.interval.counting` where execution goes:
+
+* 3.12+ (``sys.monitoring``, a tool id of its own): ``JUMP`` (loop back-edges and ``else``
+  jumps), ``PY_START`` and ``PY_RESUME``.  Process-wide: threads already running and threads
+  started later are counted.  Code that is not counted (``user_only``) has its events
+  disabled where they fire, so it costs nothing after the first time.
+* 3.10-3.11 (``sys.settrace``): line events, in the calling thread and, through
+  ``threading.settrace``, in threads started later.  A trace function (debugger, coverage)
+  already set is an error: the hook would replace it.  When the emulation stops, each thread's
+  tracer removes itself at its next event.
+
+The ``on_interval`` callable is what happens when the budget runs out: the GIL offer here, a
+scheduler's switch in the interleaving explorer.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import sysconfig
+import threading
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any
+
+from .counting import block_weights, line_weights
+from .offer import Handoff
+
+__all__ = ["Emulation", "is_library_file"]
+
+MONITORING = sys.version_info >= (3, 12)
+_HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _library_prefixes() -> tuple[str, ...]:
+    paths = sysconfig.get_paths()
+    found = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    try:
+        import site
+
+        found.update(site.getsitepackages())
+        found.add(site.getusersitepackages())
+    except Exception:  # a site module without these (virtualenv's old one)
+        pass
+    return tuple(os.path.join(os.path.realpath(p), "") for p in found if p)
+
+
+_LIBRARY = _library_prefixes()
+
+
+def is_library_file(filename: str) -> bool:
+    """Whether ``filename`` belongs to the standard library or an installed package (or is
+    frozen or generated code): what ``user_only`` does not count."""
+    if filename.startswith("<"):
+        return True  # <frozen ...>, <string> is user code but has no file: count it below
+    path = os.path.realpath(filename)
+    return path.startswith(_LIBRARY)
+
+
+class Emulation:
+    """The counting hooks and the budget; :meth:`start` and :meth:`stop` install and remove."""
+
+    def __init__(
+        self,
+        interval: int,
+        on_interval: Callable[[], None] | None = None,
+        *,
+        user_only: bool = False,
+    ) -> None:
+        self.interval = interval
+        self.handoff = Handoff() if on_interval is None else None
+        self.on_interval = on_interval if on_interval is not None else self.handoff.offer  # type: ignore[union-attr]
+        self.user_only = user_only
+        self.left = interval
+        self.active = False
+        self._tool: int | None = None
+        self._tables: dict[int, tuple[CodeType, list[int] | None]] = {}
+
+    # -- which code counts -----------------------------------------------------------------
+    def _skip(self, code: CodeType) -> bool:
+        name = code.co_filename
+        if name.startswith(_HERE):
+            return True  # the emulation's own code
+        if not self.user_only:
+            return False
+        if name == "<string>" or name.startswith("<stdin"):
+            return False
+        return is_library_file(name)
+
+    def _table(self, code: CodeType, weights: Callable[[CodeType], list[int]]) -> list[int] | None:
+        entry = self._tables.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = (code, None if self._skip(code) else weights(code))
+            self._tables[id(code)] = entry  # keeps the code alive: its id is not reused
+        return entry[1]
+
+    # -- install ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Install the hooks (``RuntimeError`` if another tool holds what they need)."""
+        if MONITORING:
+            self._start_monitoring()
+        else:
+            self._start_settrace()
+        self.active = True
+
+    def stop(self) -> None:
+        """Remove the hooks; no hook of this emulation stays installed in this thread."""
+        self.active = False
+        if MONITORING:
+            self._stop_monitoring()
+        else:
+            self._stop_settrace()
+        self._tables.clear()
+        if self.handoff is not None:
+            self.handoff.forget()
+
+    # -- sys.monitoring (3.12+) ------------------------------------------------------------
+    def _start_monitoring(self) -> None:
+        mon = sys.monitoring
+        for tool in (4, 3, 5):  # ids 0-2 are the debugger's, coverage's and profiler's
+            if mon.get_tool(tool) is None:
+                break
+        else:
+            raise RuntimeError(
+                "snarl: no free sys.monitoring tool id (3, 4 and 5 are all in use): "
+                "the check interval needs one"
+            )
+        mon.use_tool_id(tool, "snarl check interval")
+        self._tool = tool
+        events = mon.events
+        disable = mon.DISABLE
+        interval = self.interval
+        table_of = self._table
+        on_interval = self.on_interval
+        handoff = self.handoff
+        last_code: Any = None
+        last_weights: Any = None
+        emulation = self
+
+        def weights_of(code: CodeType) -> Any:
+            nonlocal last_code, last_weights
+            last_weights = table_of(code, block_weights)
+            last_code = code
+            return last_weights
+
+        def on_jump(code: CodeType, src: int, dst: int) -> Any:
+            if handoff is not None and handoff.pending is not None:
+                handoff.ack()
+            weights = last_weights if code is last_code else weights_of(code)
+            if weights is None:
+                return disable
+            emulation.left -= weights[dst >> 1]
+            if emulation.left <= 0:
+                emulation.left = interval
+                on_interval()
+            return None
+
+        def on_start(code: CodeType, offset: int) -> Any:
+            if handoff is not None and handoff.pending is not None:
+                handoff.ack()
+            weights = last_weights if code is last_code else weights_of(code)
+            if weights is None:
+                return disable
+            emulation.left -= weights[offset >> 1]
+            if emulation.left <= 0:
+                emulation.left = interval
+                on_interval()
+            return None
+
+        mon.register_callback(tool, events.JUMP, on_jump)
+        mon.register_callback(tool, events.PY_START, on_start)
+        mon.register_callback(tool, events.PY_RESUME, on_start)
+        mon.set_events(tool, events.JUMP | events.PY_START | events.PY_RESUME)
+
+    def _stop_monitoring(self) -> None:
+        tool = self._tool
+        if tool is None:
+            return
+        mon = sys.monitoring
+        mon.set_events(tool, 0)
+        for event in (mon.events.JUMP, mon.events.PY_START, mon.events.PY_RESUME):
+            mon.register_callback(tool, event, None)
+        mon.free_tool_id(tool)
+        mon.restart_events()  # locations this tool disabled count again for the next one
+        self._tool = None
+
+    # -- sys.settrace (3.10, 3.11) ---------------------------------------------------------
+    def _start_settrace(self) -> None:
+        current = sys.gettrace()
+        if current is not None:
+            raise RuntimeError(
+                f"snarl: a trace function is already set ({current!r}: a debugger or "
+                "coverage?); on Python < 3.12 the check interval needs sys.settrace and would "
+                "replace it"
+            )
+        interval = self.interval
+        table_of = self._table
+        on_interval = self.on_interval
+        handoff = self.handoff
+        emulation = self
+
+        def local(frame: FrameType, event: str, arg: Any) -> Any:
+            if not emulation.active:
+                sys.settrace(None)  # the emulation stopped: remove this thread's hook
+                return None
+            if event == "line":
+                if handoff is not None and handoff.pending is not None:
+                    handoff.ack()
+                weights = table_of(frame.f_code, line_weights)
+                if weights is not None:
+                    emulation.left -= weights[frame.f_lasti >> 1]
+                    if emulation.left <= 0:
+                        emulation.left = interval
+                        on_interval()
+            return local
+
+        def global_trace(frame: FrameType, event: str, arg: Any) -> Any:
+            if not emulation.active:
+                sys.settrace(None)
+                return None
+            if table_of(frame.f_code, line_weights) is None:
+                return None  # not counted: no line events for this frame
+            return local
+
+        self._global_trace = global_trace
+        threading.settrace(global_trace)
+        sys.settrace(global_trace)
+        # Line events in the frames already running in this thread (from their next line).
+        frame = sys._getframe(1)
+        while frame is not None:
+            if table_of(frame.f_code, line_weights) is not None:
+                frame.f_trace = local
+            frame = frame.f_back
+
+    def _stop_settrace(self) -> None:
+        if threading.gettrace() is getattr(self, "_global_trace", None):  # type: ignore[attr-defined]
+            threading.settrace(None)  # type: ignore[arg-type]
+        if sys.gettrace() is getattr(self, "_global_trace", None):
+            sys.settrace(None)
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None:
+            frame.f_trace = None
+            frame = frame.f_back

@@ -1,0 +1,99 @@
+"""The GIL offer: let a thread that waits for the GIL run now, and cost little when none does.
+
+Measured (``benchmarks/bench_offer.py``, RESULTS.md): ``time.sleep(0)`` hands over almost
+every time but costs ~100 µs even alone (the kernel's timer slack); ``os.sched_yield()`` costs
+~1 µs but a waiter gets the GIL only 3-8 % of the time (it is still waking when the offering
+thread takes the GIL back).  snarl's offer is a *handoff*:
+
+* The offering thread publishes a pending offer and releases the GIL by blocking on its own
+  lock for at most :data:`PROBE` seconds.  A thread waiting for the GIL now gets it (the
+  offerer is blocked, not competing); the first counting hook that runs in another thread
+  *acknowledges* the offer by releasing that lock, so the offerer only waits as long as the
+  handover takes, then queues for the GIL like any waiter.
+* When a probe times out (no thread wanted the GIL) the thread backs off: its next offers
+  are a plain ``os.sched_yield()`` for a number of offers that doubles after each empty probe
+  (up to :data:`MAX_SKIP`), and drops back to zero as soon as another thread has run Python
+  code since the last offer.  A single-threaded program pays about one ``sched_yield`` per
+  offer; competing threads hand over at every offer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from _thread import allocate_lock, get_ident
+from typing import Any
+
+__all__ = ["MAX_SKIP", "PROBE", "Handoff"]
+
+PROBE = 0.0005
+"""Seconds an offer waits for another thread to take the GIL before deciding none wants it."""
+MAX_SKIP = 4096
+"""The longest run of cheap offers (``sched_yield``) between two probes."""
+
+
+class _ThreadState:
+    __slots__ = ("backoff", "lock", "skip")
+
+    def __init__(self) -> None:
+        self.lock = allocate_lock()
+        self.lock.acquire()  # held: waiting on it blocks until another thread releases it
+        self.skip = 0
+        self.backoff = 1
+
+
+class Handoff:
+    """One emulation's offers: :meth:`offer` from a thread whose budget ran out, :meth:`ack`
+    from the counting hook of whichever thread runs next."""
+
+    def __init__(self) -> None:
+        self.pending: tuple[int, Any] | None = None  # (ident, lock) of a thread mid-offer
+        self.offers = 0
+        self.handovers = 0
+        self._states: dict[int, _ThreadState] = {}
+        self._last = 0  # ident of the thread that made the last offer
+
+    def ack(self) -> None:
+        """Called by a hook while an offer is pending: if another thread made it, release it."""
+        pending = self.pending
+        if pending is not None and pending[0] != get_ident():
+            self.pending = None
+            pending[1].release()
+
+    def offer(self) -> None:
+        """Let a thread waiting for the GIL run (see the module docstring)."""
+        me = get_ident()
+        state = self._states.get(me)
+        if state is None:
+            state = self._states[me] = _ThreadState()
+        self.offers += 1
+        if self._last != me:  # another thread ran since the last offer: competition
+            state.skip = 0
+            state.backoff = 1
+            self._last = me
+        if state.skip > 0:
+            state.skip -= 1
+            os.sched_yield()
+            return
+        mine = (me, state.lock)
+        self.pending = mine
+        got = state.lock.acquire(True, PROBE)  # the GIL is released while this waits
+        if got:
+            self.handovers += 1
+            return
+        if self.pending is mine:  # nobody ran: back off
+            self.pending = None
+            state.skip = state.backoff
+            state.backoff = min(MAX_SKIP, state.backoff * 2)
+        else:  # acknowledged just after the timeout: re-arm the lock
+            state.lock.acquire()
+            self.handovers += 1
+
+    def forget(self) -> None:
+        """Drop per-thread state (the emulation is off); a pending offer is released."""
+        pending = self.pending
+        self.pending = None
+        if pending is not None:
+            with contextlib.suppress(RuntimeError):  # already released
+                pending[1].release()
+        self._states.clear()
