@@ -8,9 +8,16 @@ Public API (everything else is internal and may change):
 * :func:`wait_until_blocked`: wait until given threads are parked, without guessing a sleep.
 * :func:`install` / :func:`uninstall`: put snarl's tracked primitives into ``threading``
   (owners, waiters, optional lock-order validation); :mod:`snarl.sync` holds the drop-in names.
+* :func:`setcheckinterval` / :func:`getcheckinterval` / :func:`checkinterval`: Python 2's
+  check interval (offer the GIL every N bytecodes); :func:`switchinterval` scopes
+  ``sys.setswitchinterval``.
 """
 
 from . import sync as sync
+from .interval import checkinterval as checkinterval
+from .interval import getcheckinterval as getcheckinterval
+from .interval import setcheckinterval as setcheckinterval
+from .interval import switchinterval as switchinterval
 from .sync import install as install
 from .sync import uninstall as uninstall
 from .threaddump import Deadlock as Deadlock
@@ -40,10 +47,14 @@ __all__ = [
     "ThreadInfo",
     "WaitInfo",
     "__version__",
+    "checkinterval",
     "dump",
     "format_dump",
+    "getcheckinterval",
     "install",
+    "setcheckinterval",
     "snapshot",
+    "switchinterval",
     "sync",
     "uninstall",
     "wait_until_blocked",

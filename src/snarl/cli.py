@@ -23,6 +23,7 @@ EXAMPLES = {
     "abba": "abba_deadlock.py",
     "condition": "condition_no_notify.py",
     "pool": "idle_pool.py",
+    "checkinterval": "checkinterval.py",
 }
 """Bundled examples runnable with ``snarl demo NAME``."""
 
@@ -55,8 +56,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo = sub.add_parser(
         "demo",
-        help="run a bundled example and dump its threads",
-        description="Run a bundled example program; each ends by dumping its threads.",
+        help="run a bundled example",
+        description=(
+            "Run a bundled example program.  seed, abba, condition and pool end by dumping"
+            " their threads; checkinterval runs the seed document's check-interval"
+            " demonstrations."
+        ),
     )
     demo.add_argument("name", metavar="NAME", help=f"one of: {', '.join(EXAMPLES)}")
     demo.add_argument("--json", action="store_true", help="dump as JSON instead of text")
@@ -77,11 +82,48 @@ def _parser() -> argparse.ArgumentParser:
         ),
     )
     run.add_argument("--lockorder", action="store_true", help="also validate lock order")
+    run.add_argument(
+        "--check-interval",
+        type=_interval,
+        metavar="N",
+        help="offer the GIL every N bytecodes, as Python 2's sys.setcheckinterval(N)",
+    )
+    run.add_argument(
+        "--user-only",
+        action="store_true",
+        help="with --check-interval: count only code outside the stdlib and site-packages",
+    )
+    run.add_argument(
+        "--switch-interval",
+        type=_seconds,
+        metavar="SECONDS",
+        help="sys.setswitchinterval(SECONDS) for the run",
+    )
     run.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
     run.add_argument("target", nargs="?", metavar="SCRIPT", help="the script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="the program's own arguments")
     run.set_defaults(handler=_run)
     return parser
+
+
+def _interval(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0 (0 turns it off), not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be strictly positive, not {text}")
+    return value
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -122,7 +164,18 @@ def _run(args: argparse.Namespace) -> int:
         return 2
     rest = ([args.target] if args.module is not None and args.target else []) + args.args
     saved_argv, saved_path = sys.argv[:], sys.path[:]
+    saved_switch = sys.getswitchinterval()
     install(lockorder=args.lockorder)
+    if args.check_interval:
+        from .interval import setcheckinterval
+
+        try:
+            setcheckinterval(args.check_interval, user_only=args.user_only)
+        except RuntimeError as exc:  # another tool holds the hook it needs
+            print(f"snarl run: error: {exc}", file=sys.stderr)
+            return 2
+    if args.switch_interval is not None:
+        sys.setswitchinterval(args.switch_interval)
     try:
         if args.module is not None:
             sys.argv = [args.module, *rest]
@@ -139,6 +192,11 @@ def _run(args: argparse.Namespace) -> int:
         return 1
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
+        if args.check_interval:
+            from .interval import setcheckinterval
+
+            setcheckinterval(0)
+        sys.setswitchinterval(saved_switch)
     return 0
 
 

@@ -101,11 +101,15 @@ class Emulation:
     # -- install ---------------------------------------------------------------------------
     def start(self) -> None:
         """Install the hooks (``RuntimeError`` if another tool holds what they need)."""
-        if MONITORING:
-            self._start_monitoring()
-        else:
-            self._start_settrace()
-        self.active = True
+        self.active = True  # before the hooks: the first event may come while installing
+        try:
+            if MONITORING:
+                self._start_monitoring()
+            else:
+                self._start_settrace()
+        except BaseException:
+            self.active = False
+            raise
 
     def stop(self) -> None:
         """Remove the hooks; no hook of this emulation stays installed in this thread."""
@@ -155,7 +159,7 @@ class Emulation:
                 return disable
             emulation.left -= weights[dst >> 1]
             if emulation.left <= 0:
-                emulation.left = interval
+                emulation.left = max(emulation.left + interval, 1)
                 on_interval()
             return None
 
@@ -167,7 +171,7 @@ class Emulation:
                 return disable
             emulation.left -= weights[offset >> 1]
             if emulation.left <= 0:
-                emulation.left = interval
+                emulation.left = max(emulation.left + interval, 1)
                 on_interval()
             return None
 
@@ -214,7 +218,7 @@ class Emulation:
                 if weights is not None:
                     emulation.left -= weights[frame.f_lasti >> 1]
                     if emulation.left <= 0:
-                        emulation.left = interval
+                        emulation.left = max(emulation.left + interval, 1)
                         on_interval()
             return local
 
@@ -227,14 +231,15 @@ class Emulation:
             return local
 
         self._global_trace = global_trace
-        threading.settrace(global_trace)
-        sys.settrace(global_trace)
         # Line events in the frames already running in this thread (from their next line).
+        # Their tables are read first: once the hook is in, that reading would be counted.
         frame = sys._getframe(1)
         while frame is not None:
             if table_of(frame.f_code, line_weights) is not None:
                 frame.f_trace = local
             frame = frame.f_back
+        threading.settrace(global_trace)
+        sys.settrace(global_trace)
 
     def _stop_settrace(self) -> None:
         if threading.gettrace() is getattr(self, "_global_trace", None):  # type: ignore[attr-defined]

@@ -1,0 +1,66 @@
+"""The check interval's effect, asserted over repeated runs (never one): the seed demo.
+
+Three threads each put their name on a Queue five times, with ``extra`` loop iterations before
+each put.  Thresholds come from measured runs on 3.10-3.13 (see the closing note of the
+check-interval issue): at interval 10 with 1000 extra iterations every measured run
+interleaved; the number of switches falls as the interval grows; at 100000 every run was
+sequential (a thread's whole run is about 15000 instructions).
+"""
+
+from __future__ import annotations
+
+import itertools
+import queue
+import statistics
+import threading
+
+import snarl
+
+RUNS = 20
+
+
+def show_thread(q: queue.Queue[str], extra: int) -> None:
+    for _ in range(5):
+        for _ in range(extra):
+            pass
+        q.put(threading.current_thread().name)
+
+
+def demo(interval: int, extra: int) -> list[str]:
+    """One run of the seed demo: the names in the order they were put."""
+    q: queue.Queue[str] = queue.Queue()
+    threads = [
+        threading.Thread(target=show_thread, args=(q, extra), name=f"T{i}") for i in range(3)
+    ]
+    with snarl.checkinterval(interval):
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    return [q.get_nowait() for _ in range(15)]
+
+
+def switches(names: list[str]) -> int:
+    return sum(a != b for a, b in itertools.pairwise(names))
+
+
+SEQUENTIAL = ["T0"] * 5 + ["T1"] * 5 + ["T2"] * 5
+
+
+def test_small_interval_with_extra_work_interleaves_in_most_runs():
+    runs = [demo(10, 1000) for _ in range(RUNS)]
+    interleaved = [r for r in runs if switches(r) > 2]
+    assert len(interleaved) >= RUNS * 3 // 4, runs
+    assert all(sorted(r) == sorted(SEQUENTIAL) for r in runs)  # nothing lost or doubled
+
+
+def test_switches_fall_as_the_interval_grows():
+    means = {
+        n: statistics.mean(switches(demo(n, 1000)) for _ in range(RUNS)) for n in (10, 1000, 100000)
+    }
+    assert means[10] > means[1000] > means[100000], means
+
+
+def test_an_interval_longer_than_a_run_runs_each_thread_to_completion():
+    runs = [demo(100000, 1000) for _ in range(RUNS)]
+    assert all(r == SEQUENTIAL for r in runs), [r for r in runs if r != SEQUENTIAL]
