@@ -33,6 +33,16 @@ from .offer import Handoff
 __all__ = ["Emulation", "is_library_file"]
 
 MONITORING = sys.version_info >= (3, 12)
+
+
+class _NoHandoff:
+    pending = None  # never an offer to acknowledge (a custom on_interval)
+
+    def ack(self) -> None:
+        pass
+
+
+_NO_HANDOFF = _NoHandoff()
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -75,7 +85,6 @@ class Emulation:
         self.handoff = Handoff() if on_interval is None else None
         self.on_interval = on_interval if on_interval is not None else self.handoff.offer  # type: ignore[union-attr]
         self.user_only = user_only
-        self.left = interval
         self.active = False
         self._tool: int | None = None
         self._tables: dict[int, tuple[CodeType, list[int] | None]] = {}
@@ -140,10 +149,11 @@ class Emulation:
         interval = self.interval
         table_of = self._table
         on_interval = self.on_interval
-        handoff = self.handoff
+        handoff = self.handoff or _NO_HANDOFF
+        emulation = self
+        left = interval  # Python 2's ticker: one budget for every thread
         last_code: Any = None
         last_weights: Any = None
-        emulation = self
 
         def weights_of(code: CodeType) -> Any:
             nonlocal last_code, last_weights
@@ -151,28 +161,34 @@ class Emulation:
             last_code = code
             return last_weights
 
+        def spent() -> None:
+            nonlocal left
+            left = max(left + interval, 1)
+            if emulation.active:
+                on_interval()
+
         def on_jump(code: CodeType, src: int, dst: int) -> Any:
-            if handoff is not None and handoff.pending is not None:
+            nonlocal left
+            if handoff.pending is not None:
                 handoff.ack()
             weights = last_weights if code is last_code else weights_of(code)
             if weights is None:
                 return disable
-            emulation.left -= weights[dst >> 1]
-            if emulation.left <= 0:
-                emulation.left = max(emulation.left + interval, 1)
-                on_interval()
+            left -= weights[dst >> 1]
+            if left <= 0:
+                spent()
             return None
 
         def on_start(code: CodeType, offset: int) -> Any:
-            if handoff is not None and handoff.pending is not None:
+            nonlocal left
+            if handoff.pending is not None:
                 handoff.ack()
             weights = last_weights if code is last_code else weights_of(code)
             if weights is None:
                 return disable
-            emulation.left -= weights[offset >> 1]
-            if emulation.left <= 0:
-                emulation.left = max(emulation.left + interval, 1)
-                on_interval()
+            left -= weights[offset >> 1]
+            if left <= 0:
+                spent()
             return None
 
         mon.register_callback(tool, events.JUMP, on_jump)
@@ -204,22 +220,38 @@ class Emulation:
         interval = self.interval
         table_of = self._table
         on_interval = self.on_interval
-        handoff = self.handoff
+        handoff = self.handoff or _NO_HANDOFF
         emulation = self
+        left = interval
+        last_code: Any = None
+        last_weights: Any = None
+
+        def spent() -> None:
+            nonlocal left
+            left = max(left + interval, 1)
+            if emulation.active:
+                on_interval()
+            else:
+                sys.settrace(None)  # the emulation stopped: remove this thread's hook
 
         def local(frame: FrameType, event: str, arg: Any) -> Any:
-            if not emulation.active:
-                sys.settrace(None)  # the emulation stopped: remove this thread's hook
-                return None
+            nonlocal left, last_code, last_weights
             if event == "line":
-                if handoff is not None and handoff.pending is not None:
+                if handoff.pending is not None:
                     handoff.ack()
-                weights = table_of(frame.f_code, line_weights)
-                if weights is not None:
-                    emulation.left -= weights[frame.f_lasti >> 1]
-                    if emulation.left <= 0:
-                        emulation.left = max(emulation.left + interval, 1)
-                        on_interval()
+                code = frame.f_code
+                if code is not last_code:
+                    last_weights = table_of(code, line_weights)
+                    last_code = code
+                if last_weights is not None:
+                    left -= last_weights[frame.f_lasti >> 1]
+                    if left <= 0:
+                        spent()
+                        if not emulation.active:
+                            return None
+            elif not emulation.active:
+                sys.settrace(None)
+                return None
             return local
 
         def global_trace(frame: FrameType, event: str, arg: Any) -> Any:
