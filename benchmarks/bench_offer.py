@@ -4,9 +4,12 @@
 The check-interval emulation makes the running thread *offer* the GIL every N bytecodes.  An
 offer is only useful if a thread waiting for the GIL actually gets it.  For each candidate
 mechanism, one thread (the waiter) spins on a counter, wanting the GIL all the time, while the
-main thread runs a short loop between offers.  Each offer is a *handover* when the waiter's
-counter moved during the offer; the handover rate and the cost of an offer (alone, and with a
-waiter) are reported as medians over ``--rounds`` rounds of ``--offers`` offers.
+main thread runs a short loop between offers.  For snarl's own handoff
+(:mod:`snarl.interval.offer`) the waiter also acknowledges offers, as the counting hook does.
+Each offer is a *handover* when the waiter's counter moved during the offer; the handover rate
+and the cost of an offer (alone, and with a waiter) are reported as medians over ``--rounds``
+rounds of ``--offers`` offers.  "Cost, waiter" includes the time the waiter then runs before
+it gives the GIL back (its switch interval, 5 ms, for the candidates that cannot be told).
 
     python benchmarks/bench_offer.py [--offers 2000] [--rounds 5] [--work 200]
 """
@@ -21,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 _sleep = time.sleep
 
@@ -41,11 +45,23 @@ def lock_wait_10us() -> None:
     _never.acquire(timeout=1e-5)
 
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from snarl.interval.offer import Handoff  # noqa: E402
+
+HANDOFF = Handoff()
+
+
+def snarl_handoff() -> None:
+    HANDOFF.offer()
+
+
 CANDIDATES: dict[str, Callable[[], None]] = {
     "time.sleep(0)": sleep0,
     "os.sched_yield()": os.sched_yield,
     "time.sleep(1e-6)": sleep_1us,
     "lock wait 10 us": lock_wait_10us,
+    "snarl handoff": snarl_handoff,
 }
 
 
@@ -55,10 +71,16 @@ def run(offer: Callable[[], None], offers: int, work: int, waiter: bool) -> tupl
     stop = [False]
     started = threading.Event()
 
+    global HANDOFF
+    HANDOFF = Handoff()  # each round starts fresh, as each emulation does
+    handoff = HANDOFF if offer is snarl_handoff else None
+
     def spin() -> None:
         started.set()
         while not stop[0]:
             progress[0] += 1
+            if handoff is not None and handoff.pending is not None:
+                handoff.ack()  # what the counting hook does in the thread that runs next
 
     t = threading.Thread(target=spin, daemon=True) if waiter else None
     if t is not None:
