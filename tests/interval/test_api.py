@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 
 import pytest
 
@@ -137,3 +138,28 @@ def test_no_free_tool_id_is_a_clear_error():
         for i in taken:
             mon.free_tool_id(i)
     assert snarl.getcheckinterval() == 0
+
+
+def test_threads_already_running_are_counted(threads):
+    # A thread that loops in Python since before the emulation started gets offers too.
+    started = threading.Event()
+    ticks: list[str] = []
+
+    def spin():
+        started.set()
+        while not threads.stop.is_set():
+            pass
+
+    spinner = threads.start(spin, name="spinner")
+    assert started.wait(5)
+
+    def tick():
+        ticks.append(threading.current_thread().name)
+
+    with snarl.checkinterval(50, on_interval=tick):
+        deadline = time.monotonic() + 10
+        while "spinner" not in ticks and time.monotonic() < deadline:
+            threads.stop.wait(0.001)  # this thread waits in C: the spinner runs meanwhile
+    assert "spinner" in ticks
+    threads.stop.set()
+    spinner.join(5)

@@ -2,10 +2,10 @@
 
 ``setcheckinterval(n)`` makes the running thread offer the GIL to threads waiting for it after
 every ``n`` bytecodes, counted by one budget for the whole process (Python 2's ``_Py_Ticker``
-was one counter too).  It applies to every thread: on 3.12+ through ``sys.monitoring``; on
-3.10 and 3.11 through ``sys.settrace``, in the calling thread and in threads started later
-(threads already running when it starts are not counted there: Python < 3.12 offers no way to
-set another running thread's trace function).
+was one counter too).  It applies to every thread, already running or started later: on
+3.12+ through ``sys.monitoring``; on 3.10 and 3.11 through ``sys.settrace`` (threads already
+running get the trace function through the C API, with ``ctypes``; if that fails, they are not
+counted).
 
 How exact the count is.  Every instruction the interpreter dispatches counts as one (inline
 caches do not), and the hooks add, where execution goes, the instructions that run from there:

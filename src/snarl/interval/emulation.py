@@ -8,10 +8,11 @@ hooks add the weights of :mod:`snarl.interval.counting` where execution goes:
   jumps), ``PY_START`` and ``PY_RESUME``.  Process-wide: threads already running and threads
   started later are counted.  Code that is not counted (``user_only``) has its events
   disabled where they fire, so it costs nothing after the first time.
-* 3.10-3.11 (``sys.settrace``): line events, in the calling thread and, through
-  ``threading.settrace``, in threads started later.  A trace function (debugger, coverage)
-  already set is an error: the hook would replace it.  When the emulation stops, each thread's
-  tracer removes itself at its next event.
+* 3.10-3.11 (``sys.settrace``): line events, in the calling thread, in threads started later
+  (``threading.settrace``) and in threads already running (given the trace function through
+  the C API, see :func:`_trace_running_threads`).  A trace function (debugger, coverage)
+  already set is an error: the hook would replace it.  When the emulation stops, each other
+  thread's tracer removes itself at its next event.
 
 The ``on_interval`` callable is what happens when the budget runs out: the GIL offer here, a
 scheduler's switch in the interleaving explorer.
@@ -272,6 +273,7 @@ class Emulation:
             frame = frame.f_back
         threading.settrace(global_trace)
         sys.settrace(global_trace)
+        self.other_threads = _trace_running_threads(global_trace, local, table_of)
 
     def _stop_settrace(self) -> None:
         if threading.gettrace() is getattr(self, "_global_trace", None):  # type: ignore[attr-defined]
@@ -282,3 +284,54 @@ class Emulation:
         while frame is not None:
             frame.f_trace = None
             frame = frame.f_back
+
+
+def _trace_running_threads(trace: Any, local: Any, table_of: Any) -> bool:
+    """Put ``trace`` into every other thread already running (3.10/3.11), as ``sys.settrace``
+    would in each; True if done.
+
+    Python < 3.12 has no call for it, so this goes through the C API with ``ctypes``: the
+    calling thread's thread state, just given ``trace`` by ``sys.settrace``, holds the address
+    of the interpreter's trace trampoline next to ``trace`` itself; ``_PyEval_SetTrace`` gives
+    that pair to each other thread state (the GIL is held, so none of them is running).  Their
+    frames already running get ``local`` for line events, as a debugger does.  Any surprise
+    (a symbol or the pointer not found) leaves the other threads alone and returns False.
+    """
+    try:
+        import ctypes
+
+        api = ctypes.pythonapi
+        api.PyThreadState_Get.restype = ctypes.c_void_p
+        api.PyInterpreterState_Get.restype = ctypes.c_void_p
+        api.PyInterpreterState_ThreadHead.restype = ctypes.c_void_p
+        api.PyInterpreterState_ThreadHead.argtypes = [ctypes.c_void_p]
+        api.PyThreadState_Next.restype = ctypes.c_void_p
+        api.PyThreadState_Next.argtypes = [ctypes.c_void_p]
+        set_trace = api._PyEval_SetTrace
+        set_trace.restype = ctypes.c_int
+        set_trace.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.py_object]
+        me = api.PyThreadState_Get()
+        words = (ctypes.c_void_p * 64).from_address(me)
+        # c_profilefunc, c_tracefunc, c_profileobj, c_traceobj: the function is two words
+        # before the object, in 3.10 and 3.11 alike.
+        slots = [i for i in range(2, 64) if words[i] == id(trace)]
+        if len(slots) != 1 or not words[slots[0] - 2]:
+            return False
+        trampoline = words[slots[0] - 2]
+        state = api.PyInterpreterState_ThreadHead(api.PyInterpreterState_Get())
+        while state:
+            if state != me and set_trace(state, trampoline, trace) != 0:
+                return False
+            state = api.PyThreadState_Next(state)
+    except Exception:
+        return False
+    current = threading.get_ident()
+    for ident, frame in sys._current_frames().items():
+        if ident == current:
+            continue
+        running: FrameType | None = frame
+        while running is not None:
+            if table_of(running.f_code, line_weights) is not None:
+                running.f_trace = local
+            running = running.f_back
+    return True
