@@ -153,14 +153,15 @@ class Emulation:
         handoff = self.handoff or _NO_HANDOFF
         emulation = self
         left = interval  # Python 2's ticker: one budget for every thread
-        last_code: Any = None
-        last_weights: Any = None
+        # The last code object seen and its weights, as one tuple: hooks run in every thread,
+        # and a thread switch between two separate stores would pair them wrongly.
+        last: tuple[Any, Any] = (None, None)
 
         def weights_of(code: CodeType) -> Any:
-            nonlocal last_code, last_weights
-            last_weights = table_of(code, block_weights)
-            last_code = code
-            return last_weights
+            nonlocal last
+            weights = table_of(code, block_weights)
+            last = (code, weights)
+            return weights
 
         def spent() -> None:
             nonlocal left
@@ -172,7 +173,8 @@ class Emulation:
             nonlocal left
             if handoff.pending is not None:
                 handoff.ack()
-            weights = last_weights if code is last_code else weights_of(code)
+            seen = last
+            weights = seen[1] if seen[0] is code else weights_of(code)
             if weights is None:
                 return disable
             left -= weights[dst >> 1]
@@ -184,7 +186,8 @@ class Emulation:
             nonlocal left
             if handoff.pending is not None:
                 handoff.ack()
-            weights = last_weights if code is last_code else weights_of(code)
+            seen = last
+            weights = seen[1] if seen[0] is code else weights_of(code)
             if weights is None:
                 return disable
             left -= weights[offset >> 1]
@@ -224,8 +227,7 @@ class Emulation:
         handoff = self.handoff or _NO_HANDOFF
         emulation = self
         left = interval
-        last_code: Any = None
-        last_weights: Any = None
+        last: tuple[Any, Any] = (None, None)  # as in the monitoring hooks: one tuple
 
         def spent() -> None:
             nonlocal left
@@ -236,16 +238,17 @@ class Emulation:
                 sys.settrace(None)  # the emulation stopped: remove this thread's hook
 
         def local(frame: FrameType, event: str, arg: Any) -> Any:
-            nonlocal left, last_code, last_weights
+            nonlocal left, last
             if event == "line":
                 if handoff.pending is not None:
                     handoff.ack()
                 code = frame.f_code
-                if code is not last_code:
-                    last_weights = table_of(code, line_weights)
-                    last_code = code
-                if last_weights is not None:
-                    left -= last_weights[frame.f_lasti >> 1]
+                seen = last
+                if seen[0] is not code:
+                    seen = last = (code, table_of(code, line_weights))
+                weights = seen[1]
+                if weights is not None:
+                    left -= weights[frame.f_lasti >> 1]
                     if left <= 0:
                         spent()
                         if not emulation.active:
