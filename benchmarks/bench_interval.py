@@ -18,14 +18,12 @@
 from __future__ import annotations
 
 import argparse
-import itertools
 import json
 import platform
-import queue
+import runpy
 import statistics
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -74,29 +72,17 @@ def slowdown(fn, n: int, repeat: int, interval: int) -> tuple[float, float, floa
     return a, b, b / a
 
 
-def show_thread(q: queue.Queue[str], extra: int) -> None:
-    for _ in range(5):
-        for _ in range(extra):
-            pass
-        q.put(threading.current_thread().name)
-
-
-def demo(interval: int, extra: int) -> list[str]:
-    q: queue.Queue[str] = queue.Queue()
-    threads = [
-        threading.Thread(target=show_thread, args=(q, extra), name=f"T{i}") for i in range(3)
-    ]
-    with snarl.checkinterval(interval):
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    return [q.get_nowait() for _ in range(15)]
+# The seed demo is the bundled example's own code (examples/checkinterval.py).
+_EXAMPLE = runpy.run_path(
+    str(Path(__file__).resolve().parents[1] / "examples" / "checkinterval.py")
+)
+demo = _EXAMPLE["queue_demo"]
+switches = _EXAMPLE["switches"]
 
 
 def stats(orders: list[list[str]]) -> tuple[int, float]:
     distinct = len({tuple(o) for o in orders})
-    mean = statistics.mean(sum(a != b for a, b in itertools.pairwise(o)) for o in orders)
+    mean = statistics.mean(switches(o) for o in orders)
     return distinct, mean
 
 

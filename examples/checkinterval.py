@@ -43,7 +43,15 @@ def run_threads(target, args, interval: int) -> None:
             t.join()
 
 
+def queue_demo(interval: int, extra: int) -> "list[str]":
+    """One run of the Queue variant: the 15 names in the order the threads put them."""
+    q: queue.Queue[str] = queue.Queue()
+    run_threads(show_thread, (q, extra), interval)
+    return [q.get_nowait() for _ in range(15)]
+
+
 def switches(names: "list[str]") -> int:
+    """How many times the name changes (2 when the threads ran one after another)."""
     return sum(1 for a, b in itertools.pairwise(names) if a != b)
 
 
@@ -56,9 +64,7 @@ def main() -> None:
     print("Queue variant: names in the order the threads put them")
     for interval, extra in SETTINGS:
         for _ in range(runs):
-            q: queue.Queue[str] = queue.Queue()
-            run_threads(show_thread, (q, extra), interval)
-            names = [q.get() for _ in range(15)]
+            names = queue_demo(interval, extra)
             print(
                 f"  interval {interval:>6}, {extra:>4} extra:  {' '.join(names)}"
                 f"  ({switches(names)} switches)"

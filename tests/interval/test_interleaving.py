@@ -9,40 +9,17 @@ sequential (a thread's whole run is about 15000 instructions).
 
 from __future__ import annotations
 
-import itertools
-import queue
+import runpy
 import statistics
-import threading
 
-import snarl
+from snarl.cli import example_path
 
 RUNS = 20
 
-
-def show_thread(q: queue.Queue[str], extra: int) -> None:
-    for _ in range(5):
-        for _ in range(extra):
-            pass
-        q.put(threading.current_thread().name)
-
-
-def demo(interval: int, extra: int) -> list[str]:
-    """One run of the seed demo: the names in the order they were put."""
-    q: queue.Queue[str] = queue.Queue()
-    threads = [
-        threading.Thread(target=show_thread, args=(q, extra), name=f"T{i}") for i in range(3)
-    ]
-    with snarl.checkinterval(interval):
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join()
-    return [q.get_nowait() for _ in range(15)]
-
-
-def switches(names: list[str]) -> int:
-    return sum(a != b for a, b in itertools.pairwise(names))
-
+# The seed demo is the bundled example's own code (examples/checkinterval.py).
+_EXAMPLE = runpy.run_path(str(example_path("checkinterval")))
+demo = _EXAMPLE["queue_demo"]
+switches = _EXAMPLE["switches"]
 
 SEQUENTIAL = ["T0"] * 5 + ["T1"] * 5 + ["T2"] * 5
 

@@ -154,14 +154,14 @@ class Emulation:
         emulation = self
         left = interval  # Python 2's ticker: one budget for every thread
         # The last code object seen and its weights, as one tuple: hooks run in every thread,
-        # and a thread switch between two separate stores would pair them wrongly.
+        # and a thread switch between two separate stores would pair them wrongly.  A miss
+        # looks in the table without a call (the entries are the same tuples).
         last: tuple[Any, Any] = (None, None)
+        tables = self._tables
 
-        def weights_of(code: CodeType) -> Any:
-            nonlocal last
-            weights = table_of(code, block_weights)
-            last = (code, weights)
-            return weights
+        def entry_of(code: CodeType) -> tuple[Any, Any]:
+            table_of(code, block_weights)
+            return tables[id(code)]
 
         def spent() -> None:
             nonlocal left
@@ -170,11 +170,16 @@ class Emulation:
                 on_interval()
 
         def on_jump(code: CodeType, src: int, dst: int) -> Any:
-            nonlocal left
+            nonlocal left, last
             if handoff.pending is not None:
                 handoff.ack()
             seen = last
-            weights = seen[1] if seen[0] is code else weights_of(code)
+            if seen[0] is not code:
+                seen = tables.get(id(code))
+                if seen is None or seen[0] is not code:
+                    seen = entry_of(code)
+                last = seen
+            weights = seen[1]
             if weights is None:
                 return disable
             left -= weights[dst >> 1]
@@ -183,11 +188,16 @@ class Emulation:
             return None
 
         def on_start(code: CodeType, offset: int) -> Any:
-            nonlocal left
+            nonlocal left, last
             if handoff.pending is not None:
                 handoff.ack()
             seen = last
-            weights = seen[1] if seen[0] is code else weights_of(code)
+            if seen[0] is not code:
+                seen = tables.get(id(code))
+                if seen is None or seen[0] is not code:
+                    seen = entry_of(code)
+                last = seen
+            weights = seen[1]
             if weights is None:
                 return disable
             left -= weights[offset >> 1]
@@ -228,6 +238,7 @@ class Emulation:
         emulation = self
         left = interval
         last: tuple[Any, Any] = (None, None)  # as in the monitoring hooks: one tuple
+        tables = self._tables
 
         def spent() -> None:
             nonlocal left
@@ -245,7 +256,11 @@ class Emulation:
                 code = frame.f_code
                 seen = last
                 if seen[0] is not code:
-                    seen = last = (code, table_of(code, line_weights))
+                    seen = tables.get(id(code))
+                    if seen is None or seen[0] is not code:
+                        table_of(code, line_weights)
+                        seen = tables[id(code)]
+                    last = seen
                 weights = seen[1]
                 if weights is not None:
                     left -= weights[frame.f_lasti >> 1]
