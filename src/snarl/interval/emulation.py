@@ -171,8 +171,6 @@ class Emulation:
 
         def on_jump(code: CodeType, src: int, dst: int) -> Any:
             nonlocal left, last
-            if handoff.pending is not None:
-                handoff.ack()
             seen = last
             if seen[0] is not code:
                 seen = tables.get(id(code))
@@ -189,8 +187,6 @@ class Emulation:
 
         def on_start(code: CodeType, offset: int) -> Any:
             nonlocal left, last
-            if handoff.pending is not None:
-                handoff.ack()
             seen = last
             if seen[0] is not code:
                 seen = tables.get(id(code))
@@ -205,9 +201,27 @@ class Emulation:
                 spent()
             return None
 
-        mon.register_callback(tool, events.JUMP, on_jump)
-        mon.register_callback(tool, events.PY_START, on_start)
-        mon.register_callback(tool, events.PY_RESUME, on_start)
+        # While an offer is pending, the callbacks first acknowledge it (the thread that runs
+        # next releases the offerer); otherwise they do not even look.
+        def on_jump_ack(code: CodeType, src: int, dst: int) -> Any:
+            handoff.ack()
+            return on_jump(code, src, dst)
+
+        def on_start_ack(code: CodeType, offset: int) -> Any:
+            handoff.ack()
+            return on_start(code, offset)
+
+        def use(jump: Any, start: Any) -> None:
+            if emulation._tool != tool:
+                return  # stopped meanwhile: the id is no longer ours
+            mon.register_callback(tool, events.JUMP, jump)
+            mon.register_callback(tool, events.PY_START, start)
+            mon.register_callback(tool, events.PY_RESUME, start)
+
+        if self.handoff is not None:
+            self.handoff.on_pending = lambda: use(on_jump_ack, on_start_ack)
+            self.handoff.on_settled = lambda: use(on_jump, on_start)
+        use(on_jump, on_start)
         mon.set_events(tool, events.JUMP | events.PY_START | events.PY_RESUME)
 
     def _stop_monitoring(self) -> None:
@@ -215,12 +229,14 @@ class Emulation:
         if tool is None:
             return
         mon = sys.monitoring
+        if self.handoff is not None:
+            self.handoff.on_pending = self.handoff.on_settled = None
+        self._tool = None
         mon.set_events(tool, 0)
         for event in (mon.events.JUMP, mon.events.PY_START, mon.events.PY_RESUME):
             mon.register_callback(tool, event, None)
         mon.free_tool_id(tool)
         mon.restart_events()  # locations this tool disabled count again for the next one
-        self._tool = None
 
     # -- sys.settrace (3.10, 3.11) ---------------------------------------------------------
     def _start_settrace(self) -> None:

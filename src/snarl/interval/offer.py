@@ -52,12 +52,18 @@ class Handoff:
         self.handovers = 0
         self._states: dict[int, _ThreadState] = {}
         self._last = 0  # ident of the thread that made the last offer
+        # Called when an offer is published and when it is settled: a hook can check for
+        # offers only while one is pending (sys.monitoring swaps its callbacks).
+        self.on_pending: Any = None
+        self.on_settled: Any = None
 
     def ack(self) -> None:
         """Called by a hook while an offer is pending: if another thread made it, release it."""
         pending = self.pending
         if pending is not None and pending[0] != get_ident():
             self.pending = None
+            if self.on_settled is not None:
+                self.on_settled()
             pending[1].release()
 
     def offer(self) -> None:
@@ -77,12 +83,16 @@ class Handoff:
             return
         mine = (me, state.lock)
         self.pending = mine
+        if self.on_pending is not None:
+            self.on_pending()
         got = state.lock.acquire(True, PROBE)  # the GIL is released while this waits
         if got:
             self.handovers += 1
             return
         if self.pending is mine:  # nobody ran: back off
             self.pending = None
+            if self.on_settled is not None:
+                self.on_settled()
             state.skip = state.backoff
             state.backoff = min(MAX_SKIP, state.backoff * 2)
         else:  # acknowledged just after the timeout: re-arm the lock
