@@ -11,9 +11,9 @@ How exact the count is.  Every instruction the interpreter dispatches counts as 
 caches do not), and the hooks add, where execution goes, the instructions that run from there:
 
 * exact for straight-line code and for every iteration of a loop whose body has no branch;
-* a conditional branch is counted as *not taken* (3.12+: until the next jump, call or resume;
-  3.10-3.11: until the next line), so a skipped block is counted anyway and code reached only
-  by a taken branch is not, until then;
+* a conditional branch is counted as *not taken*, and an unconditional forward jump as taken
+  (3.12+: up to the next backward jump, call or resume; 3.10-3.11: up to the next line), so a
+  skipped block is counted anyway and code reached only by a taken branch is not, until then;
 * when a loop exits, its last test is counted as a whole body; instructions in exception
   handlers are not counted (3.12+).
 

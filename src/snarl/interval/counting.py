@@ -5,7 +5,8 @@ of a line) and adds the number of instructions that run from there, read from th
 once per code object:
 
 * :func:`block_weights` (``sys.monitoring``, 3.12+): from an offset along the fall-through
-  path up to and including the next unconditional transfer (a jump, return, raise or yield).
+  path (conditional branches not taken, forward jumps followed) up to and including the next
+  backward jump, return, raise or yield.
 * :func:`line_weights` (``sys.settrace``, 3.10-3.11): the same, but also stopping where the
   next source line starts (its own line event counts on from there).
 
@@ -42,14 +43,33 @@ _STOPS = frozenset(
 )
 
 
+_FORWARD = frozenset(n for n in ("JUMP_FORWARD", "JUMP_ABSOLUTE", "JUMP") if n in dis.opmap)
+
+
 def _weights(code: CodeType, boundaries: frozenset[int]) -> list[int]:
-    """Weights indexed by ``offset // 2`` (0 where no instruction starts)."""
+    """Weights indexed by ``offset // 2`` (0 where no instruction starts).
+
+    An unconditional *forward* jump is followed: its target's weight is added to its own
+    (unless the target starts a line, when the line's own event counts it), so the hooks need
+    no event for it.
+    """
     instrs = [i for i in dis.get_instructions(code) if i.opname != "CACHE"]
     weights = [0] * (len(code.co_code) // 2 + 1)
     following = 0  # instructions from the next instruction on (0 after a stop or a boundary)
     for i in range(len(instrs) - 1, -1, -1):
         ins = instrs[i]
-        count = 1 if ins.opname in _STOPS else 1 + following
+        target = ins.argval
+        if (
+            ins.opname in _FORWARD
+            and isinstance(target, int)
+            and target > ins.offset
+            and target // 2 < len(weights)
+        ):
+            count = 1 + (0 if target in boundaries else weights[target // 2])
+        elif ins.opname in _STOPS:
+            count = 1
+        else:
+            count = 1 + following
         weights[ins.offset // 2] = count
         following = 0 if ins.offset in boundaries else count
     return weights

@@ -4,13 +4,14 @@ One budget for the process, decremented by whichever thread runs: Python 2's ``_
 was exactly that (a thread that blocks in I/O leaves the rest of the budget to the next).  The
 hooks add the weights of :mod:`snarl.interval.counting` where execution goes:
 
-* 3.12+ (``sys.monitoring``, a tool id of its own): ``JUMP`` (loop back-edges and ``else``
-  jumps), ``PY_START`` and ``PY_RESUME``.  Process-wide: threads already running and threads
-  started later are counted.  Code that is not counted (``user_only``) has its events
-  disabled where they fire, so it costs nothing after the first time.
+* 3.12+ (``sys.monitoring``, a tool id of its own): ``JUMP`` (loop back-edges; forward jumps
+  are disabled where they fire, their weight being folded in), ``PY_START`` and
+  ``PY_RESUME``.  Process-wide: threads already running and threads started later are
+  counted.  Code that is not counted (``user_only``) has its events disabled where they
+  fire, so it costs nothing after the first time.
 * 3.10-3.11 (``sys.settrace``): line events, in the calling thread, in threads started later
   (``threading.settrace``) and in threads already running (given the trace function through
-  the C API, see :func:`_trace_running_threads`).  A trace function (debugger, coverage)
+  the C API, see :func:`_trace_giver`).  A trace function (debugger, coverage)
   already set is an error: the hook would replace it.  When the emulation stops, each other
   thread's tracer removes itself at its next event.
 
@@ -171,6 +172,8 @@ class Emulation:
 
         def on_jump(code: CodeType, src: int, dst: int) -> Any:
             nonlocal left, last
+            if dst > src:
+                return disable  # a forward jump: its weight is in the path that reaches it
             seen = last
             if seen[0] is not code:
                 seen = tables.get(id(code))
@@ -298,16 +301,18 @@ class Emulation:
             return local
 
         self._global_trace = global_trace
-        # Line events in the frames already running in this thread (from their next line).
-        # Their tables are read first: once the hook is in, that reading would be counted.
-        frame = sys._getframe(1)
-        while frame is not None:
-            if table_of(frame.f_code, line_weights) is not None:
-                frame.f_trace = local
-            frame = frame.f_back
+        # Everything that runs Python code is done before the hook goes in (once it is in,
+        # that code would be counted): the ctypes calls are looked up and the tables of every
+        # frame already running, in every thread, are read.
+        give_trace = _trace_giver()
+        running = [f for f in _running_frames() if table_of(f.f_code, line_weights) is not None]
         threading.settrace(global_trace)
         sys.settrace(global_trace)
-        self.other_threads = _trace_running_threads(global_trace, local, table_of)
+        self.other_threads = give_trace is not None and give_trace(global_trace)
+        current = threading.get_ident()
+        for frame in running:  # line events in running frames, from their next line
+            if self.other_threads or _owner(frame) == current:
+                frame.f_trace = local
 
     def _stop_settrace(self) -> None:
         if threading.gettrace() is getattr(self, "_global_trace", None):  # type: ignore[attr-defined]
@@ -320,52 +325,77 @@ class Emulation:
             frame = frame.f_back
 
 
-def _trace_running_threads(trace: Any, local: Any, table_of: Any) -> bool:
-    """Put ``trace`` into every other thread already running (3.10/3.11), as ``sys.settrace``
-    would in each; True if done.
+def _running_frames() -> list[FrameType]:
+    """Every frame running now, in every thread (outermost callers included)."""
+    frames = []
+    for top in sys._current_frames().values():
+        frame: FrameType | None = top
+        while frame is not None:
+            frames.append(frame)
+            frame = frame.f_back
+    return frames
+
+
+def _owner(frame: FrameType) -> int | None:
+    """The ident of the thread running ``frame`` (None if it is no longer running)."""
+    for ident, top in sys._current_frames().items():
+        running: FrameType | None = top
+        while running is not None:
+            if running is frame:
+                return ident
+            running = running.f_back
+    return None
+
+
+def _trace_giver() -> Callable[[Any], bool] | None:
+    """A function that puts a trace function, already set in the calling thread, into every
+    other thread (3.10/3.11); None if the C API is not reachable.
 
     Python < 3.12 has no call for it, so this goes through the C API with ``ctypes``: the
-    calling thread's thread state, just given ``trace`` by ``sys.settrace``, holds the address
-    of the interpreter's trace trampoline next to ``trace`` itself; ``_PyEval_SetTrace`` gives
-    that pair to each other thread state (the GIL is held, so none of them is running).  Their
-    frames already running get ``local`` for line events, as a debugger does.  Any surprise
-    (a symbol or the pointer not found) leaves the other threads alone and returns False.
+    calling thread's thread state, just given the function by ``sys.settrace``, holds the
+    address of the interpreter's trace trampoline next to the function itself;
+    ``_PyEval_SetTrace`` gives that pair to each other thread state (the GIL is held, so none
+    of them is running).  The symbols are looked up now, so that applying it runs no Python
+    code of ctypes; any surprise leaves the other threads alone (the function returns False).
     """
     try:
         import ctypes
 
         api = ctypes.pythonapi
-        api.PyThreadState_Get.restype = ctypes.c_void_p
-        api.PyInterpreterState_Get.restype = ctypes.c_void_p
-        api.PyInterpreterState_ThreadHead.restype = ctypes.c_void_p
-        api.PyInterpreterState_ThreadHead.argtypes = [ctypes.c_void_p]
-        api.PyThreadState_Next.restype = ctypes.c_void_p
-        api.PyThreadState_Next.argtypes = [ctypes.c_void_p]
+        get_state = api.PyThreadState_Get
+        get_state.restype = ctypes.c_void_p
+        get_interp = api.PyInterpreterState_Get
+        get_interp.restype = ctypes.c_void_p
+        head = api.PyInterpreterState_ThreadHead
+        head.restype = ctypes.c_void_p
+        head.argtypes = [ctypes.c_void_p]
+        following = api.PyThreadState_Next
+        following.restype = ctypes.c_void_p
+        following.argtypes = [ctypes.c_void_p]
         set_trace = api._PyEval_SetTrace
         set_trace.restype = ctypes.c_int
         set_trace.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.py_object]
-        me = api.PyThreadState_Get()
-        words = (ctypes.c_void_p * 64).from_address(me)
-        # c_profilefunc, c_tracefunc, c_profileobj, c_traceobj: the function is two words
-        # before the object, in 3.10 and 3.11 alike.
-        slots = [i for i in range(2, 64) if words[i] == id(trace)]
-        if len(slots) != 1 or not words[slots[0] - 2]:
-            return False
-        trampoline = words[slots[0] - 2]
-        state = api.PyInterpreterState_ThreadHead(api.PyInterpreterState_Get())
-        while state:
-            if state != me and set_trace(state, trampoline, trace) != 0:
-                return False
-            state = api.PyThreadState_Next(state)
+        words_type = ctypes.c_void_p * 64
     except Exception:
-        return False
-    current = threading.get_ident()
-    for ident, frame in sys._current_frames().items():
-        if ident == current:
-            continue
-        running: FrameType | None = frame
-        while running is not None:
-            if table_of(running.f_code, line_weights) is not None:
-                running.f_trace = local
-            running = running.f_back
-    return True
+        return None
+
+    def give(trace: Any) -> bool:
+        try:
+            me = get_state()
+            words = words_type.from_address(me)
+            # c_profilefunc, c_tracefunc, c_profileobj, c_traceobj: the function is two
+            # words before the object, in 3.10 and 3.11 alike.
+            slots = [i for i in range(2, 64) if words[i] == id(trace)]
+            if len(slots) != 1 or not words[slots[0] - 2]:
+                return False
+            trampoline = words[slots[0] - 2]
+            state = head(get_interp())
+            while state:
+                if state != me and set_trace(state, trampoline, trace) != 0:
+                    return False
+                state = following(state)
+        except Exception:
+            return False
+        return True
+
+    return give
