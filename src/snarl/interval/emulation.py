@@ -68,7 +68,7 @@ def is_library_file(filename: str) -> bool:
     """Whether ``filename`` belongs to the standard library or an installed package (or is
     frozen or generated code): what ``user_only`` does not count."""
     if filename.startswith("<"):
-        return True  # <frozen ...>, <string> is user code but has no file: count it below
+        return True  # <frozen ...> modules and other generated code (callers decide <string>)
     path = os.path.realpath(filename)
     return path.startswith(_LIBRARY)
 
