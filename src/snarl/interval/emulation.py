@@ -258,6 +258,15 @@ class Emulation:
         left = interval
         last: tuple[Any, Any] = (None, None)  # as in the monitoring hooks: one tuple
         tables = self._tables
+        pending = False  # an offer waits for acknowledgement (set by the handoff's hooks)
+
+        def set_pending(value: bool) -> None:
+            nonlocal pending
+            pending = value
+
+        if self.handoff is not None:
+            self.handoff.on_pending = lambda: set_pending(True)
+            self.handoff.on_settled = lambda: set_pending(False)
 
         def spent() -> None:
             nonlocal left
@@ -270,7 +279,7 @@ class Emulation:
         def local(frame: FrameType, event: str, arg: Any) -> Any:
             nonlocal left, last
             if event == "line":
-                if handoff.pending is not None:
+                if pending:
                     handoff.ack()
                 code = frame.f_code
                 seen = last
@@ -315,6 +324,8 @@ class Emulation:
                 frame.f_trace = local
 
     def _stop_settrace(self) -> None:
+        if self.handoff is not None:
+            self.handoff.on_pending = self.handoff.on_settled = None
         if threading.gettrace() is getattr(self, "_global_trace", None):  # type: ignore[attr-defined]
             threading.settrace(None)  # type: ignore[arg-type]
         if sys.gettrace() is getattr(self, "_global_trace", None):
