@@ -35,16 +35,6 @@ from .offer import Handoff
 __all__ = ["Emulation", "is_library_file"]
 
 MONITORING = sys.version_info >= (3, 12)
-
-
-class _NoHandoff:
-    pending = None  # never an offer to acknowledge (a custom on_interval)
-
-    def ack(self) -> None:
-        pass
-
-
-_NO_HANDOFF = _NoHandoff()
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -151,7 +141,7 @@ class Emulation:
         interval = self.interval
         table_of = self._table
         on_interval = self.on_interval
-        handoff = self.handoff or _NO_HANDOFF
+        handoff = self.handoff  # None with a custom on_interval: nothing to acknowledge
         emulation = self
         left = interval  # Python 2's ticker: one budget for every thread
         # The last code object seen and its weights, as one tuple: hooks run in every thread,
@@ -207,11 +197,11 @@ class Emulation:
         # While an offer is pending, the callbacks first acknowledge it (the thread that runs
         # next releases the offerer); otherwise they do not even look.
         def on_jump_ack(code: CodeType, src: int, dst: int) -> Any:
-            handoff.ack()
+            handoff.ack()  # type: ignore[union-attr]  (only installed by a handoff)
             return on_jump(code, src, dst)
 
         def on_start_ack(code: CodeType, offset: int) -> Any:
-            handoff.ack()
+            handoff.ack()  # type: ignore[union-attr]
             return on_start(code, offset)
 
         def use(jump: Any, start: Any) -> None:
@@ -253,7 +243,7 @@ class Emulation:
         interval = self.interval
         table_of = self._table
         on_interval = self.on_interval
-        handoff = self.handoff or _NO_HANDOFF
+        handoff = self.handoff  # None with a custom on_interval: nothing to acknowledge
         emulation = self
         left = interval
         last: tuple[Any, Any] = (None, None)  # as in the monitoring hooks: one tuple
@@ -279,8 +269,8 @@ class Emulation:
         def local(frame: FrameType, event: str, arg: Any) -> Any:
             nonlocal left, last
             if event == "line":
-                if pending:
-                    handoff.ack()
+                if pending:  # only ever set by a handoff
+                    handoff.ack()  # type: ignore[union-attr]
                 code = frame.f_code
                 seen = last
                 if seen[0] is not code:
