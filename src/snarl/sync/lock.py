@@ -305,20 +305,20 @@ class _HookedLock(Lock):
         self._took(f)
         return True
 
+    def _untake(self) -> None:
+        """Before a release: pop the lock off its owner's held stack, or tell the runtime."""
+        table = self._rt.held
+        held = None if table is None else table.get(self._owner)
+        if held and held[-1] is self:
+            held.pop()
+        else:
+            self._rt.released(self)
+
     def release(self) -> None:
         """As :meth:`Lock.release`, telling the runtime first."""
         if self._inner.locked():
-            table = self._rt.held
-            held = None if table is None else table.get(self._owner)
-            if held and held[-1] is self:
-                held.pop()
-            else:
-                self._rt.released(self)
-        self._owner = None
-        bare = self._rt.bare
-        if bare is not None:
-            bare.discard(self)
-        self._inner.release()
+            self._untake()
+        Lock.release(self)
 
     def __exit__(
         self,
@@ -341,16 +341,8 @@ class _HookedLock(Lock):
 
     def _release_save(self) -> Any:
         # As Lock._release_save (a bare holder stays recorded), telling the runtime first.
-        saved = (self._acq_code, self._acq_lasti)
-        table = self._rt.held
-        held = None if table is None else table.get(self._owner)
-        if held and held[-1] is self:
-            held.pop()
-        else:
-            self._rt.released(self)
-        self._owner = None
-        self._inner.release()
-        return saved
+        self._untake()
+        return Lock._release_save(self)
 
     def _acquire_restore(self, saved: Any) -> None:
         if not self._inner.acquire(False):
