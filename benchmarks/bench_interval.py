@@ -2,10 +2,11 @@
 """The check-interval emulation: what counting costs, and how the seed demo interleaves.
 
 1. Slowdown: a pure-Python function run with the emulation on (interval 100, no other thread,
-   so each offer is the cheap one) against the same function with it off, medians over
-   ``--repeat`` interleaved samples.  Two loops: "empty" (``for j in range(n): pass``, the
-   worst case: one event per 3 instructions) and "typical" (arithmetic, a branch, a list
-   append and a call per iteration).
+   so an offer has no one to hand to and does nothing) against the same function with it off,
+   medians over ``--repeat`` interleaved samples; then again beside an idle thread (blocked on
+   a lock), where every offer is made and costs the handoff's cheap path.  Two loops:
+   "empty" (``for j in range(n): pass``, the worst case: one event per 3 instructions) and
+   "typical" (arithmetic, a branch, a list append and a call per iteration).
 2. Interleaving: the seed document's Queue demo (3 threads x 5 names, ``extra`` loop
    iterations before each put) for intervals 1, 10, 100, 1000 x extra 0, 1000: distinct
    orders over ``--runs`` runs and the mean number of switches (name changes).  With
@@ -13,6 +14,7 @@
    ``sys.setcheckinterval``, in the same table.
 
     python benchmarks/bench_interval.py [--repeat 9] [--runs 20] [--python2 EXECUTABLE]
+                                        [--slowdown-only]
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import runpy
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -70,6 +73,22 @@ def slowdown(fn, n: int, repeat: int, interval: int) -> tuple[float, float, floa
             on.append(timed(fn, n))
     a, b = statistics.median(off), statistics.median(on)
     return a, b, b / a
+
+
+class IdleThread:
+    """Another thread, alive but blocked on a lock: offers are made (someone might want the
+    GIL) but nobody takes it, so each costs the handoff's cheap path (a ``sched_yield``)."""
+
+    def __enter__(self) -> IdleThread:
+        self.gate = threading.Lock()
+        self.gate.acquire()
+        self.thread = threading.Thread(target=self.gate.acquire, name="idle", daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.gate.release()
+        self.thread.join()
 
 
 # The seed demo is the bundled example's own code (examples/checkinterval.py).
@@ -122,6 +141,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=9)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--python2", metavar="EXECUTABLE", help="also run the original demo")
+    parser.add_argument(
+        "--slowdown-only", action="store_true", help="skip the interleaving statistics"
+    )
     args = parser.parse_args()
     print(
         f"snarl bench_interval · {platform.python_implementation()} "
@@ -132,9 +154,14 @@ def main() -> None:
         ("typical loop", typical_loop, 60_000),
     ):
         off, on, ratio = slowdown(fn, n, args.repeat, 100)
+        with IdleThread():
+            _, on_idle, ratio_idle = slowdown(fn, n, args.repeat, 100)
         print(
             f"{name:<14} off {off * 1e3:7.2f} ms   interval 100 {on * 1e3:8.2f} ms   {ratio:5.2f}x"
+            f"   beside an idle thread {on_idle * 1e3:8.2f} ms   {ratio_idle:5.2f}x"
         )
+    if args.slowdown_only:
+        return
     py2 = python2_orders(args.python2, args.runs) if args.python2 else {}
     print(f"\n{'interval':>8} {'extra':>6}   snarl: distinct / mean switches", end="")
     print("   python2: distinct / mean switches" if py2 else "")

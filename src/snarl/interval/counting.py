@@ -7,6 +7,10 @@ once per code object:
 * :func:`block_weights` (``sys.monitoring``, 3.12+): from an offset along the fall-through
   path (conditional branches not taken, forward jumps followed) up to and including the next
   backward jump, return, raise or yield.
+* :func:`event_weights` (``sys.monitoring``, 3.12+): :func:`block_weights` re-indexed by
+  where an event *fires*, so the hook needs no comparison: at a backward jump, the weight of
+  its target; at a forward jump, None (its weight is folded into the path that reaches it,
+  and the hook disables its event); elsewhere (``PY_START``, ``PY_RESUME``) its own weight.
 * :func:`line_weights` (``sys.settrace``, 3.10-3.11): the same, but also stopping where the
   next source line starts (its own line event counts on from there).
 
@@ -20,7 +24,7 @@ from __future__ import annotations
 import dis
 from types import CodeType
 
-__all__ = ["block_weights", "line_weights"]
+__all__ = ["block_weights", "event_weights", "line_weights"]
 
 # Unconditional transfers: execution never falls through them.
 _STOPS = frozenset(
@@ -42,6 +46,11 @@ _STOPS = frozenset(
     if name in dis.opmap
 )
 
+
+# The instructions that fire sys.monitoring's JUMP event (unconditional jumps).
+_JUMPS = frozenset(
+    n for n in ("JUMP_FORWARD", "JUMP_BACKWARD", "JUMP_BACKWARD_NO_INTERRUPT") if n in dis.opmap
+)
 
 _FORWARD = frozenset(n for n in ("JUMP_FORWARD", "JUMP_ABSOLUTE", "JUMP") if n in dis.opmap)
 
@@ -78,6 +87,22 @@ def _weights(code: CodeType, boundaries: frozenset[int]) -> list[int]:
 def block_weights(code: CodeType) -> list[int]:
     """Instructions run from each offset to the next unconditional transfer (inclusive)."""
     return _weights(code, frozenset())
+
+
+def event_weights(code: CodeType) -> list[int | None]:
+    """:func:`block_weights` indexed by the offset of the instruction whose event fires: a
+    ``JUMP`` event at a backward jump finds its target's weight at the jump's own offset, a
+    forward jump finds None.  (``sys.monitoring`` reports a jump at the jump instruction, not
+    at an ``EXTENDED_ARG`` before it.)"""
+    weights: list[int | None] = list(block_weights(code))
+    for ins in dis.get_instructions(code):
+        if ins.opname in _JUMPS and isinstance(ins.argval, int):
+            target = ins.argval
+            if target > ins.offset:
+                weights[ins.offset // 2] = None
+            elif target // 2 < len(weights):
+                weights[ins.offset // 2] = weights[target // 2]
+    return weights
 
 
 def line_weights(code: CodeType) -> list[int]:

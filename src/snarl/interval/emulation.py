@@ -29,7 +29,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
-from .counting import block_weights, line_weights
+from .counting import event_weights, line_weights
 from .offer import Handoff
 
 __all__ = ["Emulation", "is_library_file"]
@@ -151,7 +151,7 @@ class Emulation:
         tables = self._tables
 
         def entry_of(code: CodeType) -> tuple[Any, Any]:
-            table_of(code, block_weights)
+            table_of(code, event_weights)
             return tables[id(code)]
 
         def spent() -> None:
@@ -160,20 +160,22 @@ class Emulation:
             if emulation.active:
                 on_interval()
 
+        # The hot path: one tuple read, one subtraction.  The table is indexed by where the
+        # event fires (see event_weights); a forward jump's entry is None, and so is the whole
+        # table of code that is not counted: either makes the subtraction raise TypeError,
+        # and the location's event is disabled (a try costs nothing when nothing raises).
         def on_jump(code: CodeType, src: int, dst: int) -> Any:
             nonlocal left, last
-            if dst > src:
-                return disable  # a forward jump: its weight is in the path that reaches it
             seen = last
             if seen[0] is not code:
                 seen = tables.get(id(code))
                 if seen is None or seen[0] is not code:
                     seen = entry_of(code)
                 last = seen
-            weights = seen[1]
-            if weights is None:
+            try:
+                left -= seen[1][src >> 1]
+            except TypeError:
                 return disable
-            left -= weights[dst >> 1]
             if left <= 0:
                 spent()
             return None
@@ -186,10 +188,10 @@ class Emulation:
                 if seen is None or seen[0] is not code:
                     seen = entry_of(code)
                 last = seen
-            weights = seen[1]
-            if weights is None:
+            try:
+                left -= seen[1][offset >> 1]
+            except TypeError:
                 return disable
-            left -= weights[offset >> 1]
             if left <= 0:
                 spent()
             return None
@@ -246,9 +248,10 @@ class Emulation:
         handoff = self.handoff  # None with a custom on_interval: nothing to acknowledge
         emulation = self
         left = interval
-        last: tuple[Any, Any] = (None, None)  # as in the monitoring hooks: one tuple
-        tables = self._tables
         pending = False  # an offer waits for acknowledgement (set by the handoff's hooks)
+        # One local trace function per counted code object, with its weights bound in: a
+        # line event costs one index and one subtraction, no look-up of the frame's code.
+        tracers: dict[int, tuple[CodeType, Any]] = {}
 
         def set_pending(value: bool) -> None:
             nonlocal pending
@@ -266,52 +269,56 @@ class Emulation:
             else:
                 sys.settrace(None)  # the emulation stopped: remove this thread's hook
 
-        def local(frame: FrameType, event: str, arg: Any) -> Any:
-            nonlocal left, last
-            if event == "line":
-                if pending:  # only ever set by a handoff
-                    handoff.ack()  # type: ignore[union-attr]
-                code = frame.f_code
-                seen = last
-                if seen[0] is not code:
-                    seen = tables.get(id(code))
-                    if seen is None or seen[0] is not code:
-                        table_of(code, line_weights)
-                        seen = tables[id(code)]
-                    last = seen
-                weights = seen[1]
-                if weights is not None:
+        def tracer_for(weights: list[int]) -> Any:
+            def local(frame: FrameType, event: str, arg: Any) -> Any:
+                nonlocal left
+                if event == "line":
+                    if pending:  # only ever set by a handoff
+                        handoff.ack()  # type: ignore[union-attr]
                     left -= weights[frame.f_lasti >> 1]
                     if left <= 0:
                         spent()
                         if not emulation.active:
                             return None
-            elif not emulation.active:
-                sys.settrace(None)
-                return None
+                elif not emulation.active:
+                    sys.settrace(None)
+                    return None
+                return local
+
             return local
+
+        def tracer_of(code: CodeType) -> Any:
+            """The local trace function for ``code``, or None if it is not counted."""
+            entry = tracers.get(id(code))
+            if entry is None or entry[0] is not code:
+                weights = table_of(code, line_weights)
+                entry = (code, None if weights is None else tracer_for(weights))
+                tracers[id(code)] = entry  # keeps the code alive: its id is not reused
+            return entry[1]
 
         def global_trace(frame: FrameType, event: str, arg: Any) -> Any:
             if not emulation.active:
                 sys.settrace(None)
                 return None
-            if table_of(frame.f_code, line_weights) is None:
-                return None  # not counted: no line events for this frame
-            return local
+            code = frame.f_code
+            entry = tracers.get(id(code))
+            if entry is not None and entry[0] is code:
+                return entry[1]
+            return tracer_of(code)  # None: not counted, no line events for this frame
 
         self._global_trace = global_trace
         # Everything that runs Python code is done before the hook goes in (once it is in,
         # that code would be counted): the ctypes calls are looked up and the tables of every
         # frame already running, in every thread, are read.
         give_trace = _trace_giver()
-        running = [f for f in _running_frames() if table_of(f.f_code, line_weights) is not None]
+        running = [(f, t) for f in _running_frames() if (t := tracer_of(f.f_code)) is not None]
         threading.settrace(global_trace)
         sys.settrace(global_trace)
         self.other_threads = give_trace is not None and give_trace(global_trace)
         current = threading.get_ident()
-        for frame in running:  # line events in running frames, from their next line
+        for frame, tracer in running:  # line events in running frames, from their next line
             if self.other_threads or _owner(frame) == current:
-                frame.f_trace = local
+                frame.f_trace = tracer
 
     def _stop_settrace(self) -> None:
         if self.handoff is not None:

@@ -15,12 +15,17 @@ thread takes the GIL back).  snarl's offer is a *handoff*:
   (up to :data:`MAX_SKIP`), and drops back to zero as soon as another thread has run Python
   code since the last offer.  A single-threaded program pays about one ``sched_yield`` per
   offer; competing threads hand over at every offer.
+* With no other thread alive (``_thread._count()`` is 0: only the thread that offers), an
+  offer does nothing at all: there is no one to hand the GIL to.  Threads made outside
+  ``_thread`` (a C library's own, calling ``PyGILState_Ensure``) are not counted; they get
+  the GIL at the switch interval, as they would without the emulation.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+from _thread import _count as _other_threads
 from _thread import allocate_lock, get_ident
 from typing import Any
 
@@ -68,6 +73,8 @@ class Handoff:
 
     def offer(self) -> None:
         """Let a thread waiting for the GIL run (see the module docstring)."""
+        if not _other_threads() and self.pending is None:
+            return  # no thread but this one: there is no one to hand the GIL to
         me = get_ident()
         state = self._states.get(me)
         if state is None:
