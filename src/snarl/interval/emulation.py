@@ -269,13 +269,18 @@ class Emulation:
             else:
                 sys.settrace(None)  # the emulation stopped: remove this thread's hook
 
-        def tracer_for(weights: list[int]) -> Any:
+        def tracer_for(table: list[int]) -> Any:
+            # Indexed by the byte offset ``f_lasti`` gives (no shift on the hot path): the
+            # weight of code unit k sits at 2k, zeros between.
+            weights = [0] * (2 * len(table))
+            weights[::2] = table
+
             def local(frame: FrameType, event: str, arg: Any) -> Any:
                 nonlocal left
                 if event == "line":
                     if pending:  # only ever set by a handoff
                         handoff.ack()  # type: ignore[union-attr]
-                    left -= weights[frame.f_lasti >> 1]
+                    left -= weights[frame.f_lasti]
                     if left <= 0:
                         spent()
                         if not emulation.active:
