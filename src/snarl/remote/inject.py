@@ -50,7 +50,7 @@ from typing import Any
 from .errors import NoAnswer, PermissionDenied, RemoteError, UnsupportedVersion
 from .target import Target
 
-__all__ = ["END", "Injected", "Unavailable", "inject_dump", "ptrace_problem"]
+__all__ = ["END", "Injected", "Unavailable", "inject_dump", "ptrace_problem", "ptrace_scope"]
 
 END = b"\nsnarl-end\n"
 """Written after the JSON: the client reads the file only once it ends with this."""
@@ -127,38 +127,22 @@ class Injected:
     imported: bool
 
 
-def ptrace_problem(target: Target) -> str | None:
-    """Why this user may not ptrace the target under Yama's ``ptrace_scope``, or None."""
+def ptrace_scope() -> int | None:
+    """Yama's ``kernel.yama.ptrace_scope`` (0 classic, 1 parents only, 2 root only, 3 none)."""
     try:
-        scope = int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip())
+        return int(Path("/proc/sys/kernel/yama/ptrace_scope").read_text().strip())
     except (OSError, ValueError):
         return None
-    if scope >= 3:
+
+
+def ptrace_problem(target: Target) -> str | None:
+    """Why this user certainly may not ptrace ``target``, or None (gdb may still be refused)."""
+    scope = ptrace_scope()
+    if scope is not None and scope >= 3:
         return "ptrace is disabled on this machine (kernel.yama.ptrace_scope = 3)"
-    if os.geteuid() == 0:
-        return None
-    if scope == 2:
+    if scope == 2 and os.geteuid() != 0:
         return "kernel.yama.ptrace_scope is 2: only root may attach (use sudo)"
-    if scope == 1 and not _is_descendant(target.pid):
-        return (
-            "kernel.yama.ptrace_scope is 1: only a parent may attach; use sudo, or"
-            " `sudo sysctl kernel.yama.ptrace_scope=0`"
-        )
     return None
-
-
-def _is_descendant(pid: int) -> bool:
-    me, seen = os.getpid(), 0
-    while pid > 1 and seen < 1000:
-        try:
-            stat = Path(f"/proc/{pid}/stat").read_text()
-        except OSError:
-            return False
-        pid = int(stat.rsplit(")", 1)[1].split()[1])
-        if pid == me:
-            return True
-        seen += 1
-    return False
 
 
 def _machine(pid: int) -> str:
@@ -305,9 +289,15 @@ def _run_gdb(gdb: str, target: Target, script: Path, deadline: float) -> None:
     if started is not None and int(started.group(1)) != _INVALID_THREAD:
         return
     if "ptrace: Operation not permitted" in text or "Could not attach" in text:
+        remedy = "Run snarl with sudo; in a container, allow ptrace (--cap-add SYS_PTRACE)."
+        if ptrace_scope() == 1 and os.geteuid() != 0:
+            remedy = (
+                "kernel.yama.ptrace_scope is 1 (only a parent may attach): run snarl with sudo,"
+                " or `sudo sysctl kernel.yama.ptrace_scope=0`."
+            )
         raise PermissionDenied(
             f"gdb may not attach to process {target.pid} (ptrace: operation not permitted)",
-            help="Run snarl with sudo; in a container, allow ptrace (--cap-add SYS_PTRACE).",
+            help=remedy,
         )
     if "No symbol" in text:
         raise Unavailable("gdb found no libpython symbols (PyGILState_Ensure) in the process")

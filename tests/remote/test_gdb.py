@@ -1,0 +1,123 @@
+"""gdb mode: a process without the agent is dumped by snarl's snapshot run inside it."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+from snarl.remote import fetch, main_dump
+
+from .conftest import needs_gdb, wait_for
+
+pytestmark = needs_gdb
+
+CLOCK_NANOSLEEP = 230  # x86-64 system call number (libc's sleep() uses it)
+
+
+def test_gdb_dump_of_a_program_without_the_agent(spawn):
+    target = spawn("parked.py")
+    got = fetch(target.pid, method="gdb", timeout=20)
+    assert got.method == "gdb"
+    snap = got.snapshot
+    assert snap.pid == target.pid and not snap.tracked
+    assert [t.name for t in snap.threads] == [
+        "MainThread",
+        "idle-0",
+        "idle-1",
+        "idle-2",
+        "queue-worker",
+        "sleeper",
+    ]  # the injected thread is left out
+    assert snap.thread("sleeper").state == "sleeping"
+    worker = snap.thread("queue-worker")
+    assert worker.wait is not None and worker.wait.kind == "queue-get"
+    assert worker.wait.object is not None and worker.wait.object.name == "jobs"
+    idle = snap.thread("idle-0")
+    assert idle.wait is not None and idle.wait.kind == "event"
+    assert idle.wait.object is not None and idle.wait.object.name == "stop"
+    assert got.cannot and "bare acquire()" in got.cannot[0]
+    assert any("ran snarl's snapshot there" in n for n in got.notes)
+    assert not any("not imported" in n for n in got.notes)  # parked.py imports snarl itself
+    target.ping()  # the program runs on
+    again = fetch(target.pid, method="gdb", timeout=20)
+    assert [t.name for t in again.snapshot.threads] == [t.name for t in snap.threads]
+    assert target.close_stdin() == 0  # and ends normally
+    assert target.popen.stderr is not None and target.popen.stderr.read() == ""
+
+
+def ask(target, question: str) -> str:
+    assert target.popen.stdin is not None
+    target.popen.stdin.write(question + "\n")
+    target.popen.stdin.flush()
+    return target.readline(timeout=10)
+
+
+def test_gdb_imports_snarl_from_the_clients_source_when_the_program_has_none(spawn):
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)  # the program cannot import snarl by itself
+    target = spawn("plain.py", env=env)
+    assert ask(target, "snarl?") == "snarl imported: False"
+    got = fetch(target.pid, method="gdb", timeout=20)
+    assert "snarl was not imported in the process: it is now" in got.notes
+    [main] = got.snapshot.threads
+    assert main.main and main.name == "MainThread"
+    assert ask(target, "snarl?") == "snarl imported: True"
+    again = fetch(target.pid, method="gdb", timeout=20)
+    assert not any("not imported" in n for n in again.notes)
+    assert target.close_stdin() == 0
+    assert target.popen.stderr is not None and target.popen.stderr.read() == ""
+
+
+def test_gdb_dump_of_a_tracked_deadlock_has_the_owners(spawn):
+    target = spawn("abba.py", "--tracked", "--bare")  # tracked, but no agent
+    out, err = io.StringIO(), io.StringIO()
+    assert main_dump(str(target.pid), method="gdb", timeout=20, stdout=out, stderr=err) == 0
+    text = out.getvalue()
+    assert "Found 1 deadlock:" in text
+    assert '"worker-AB" waits' in text and 'held by "worker-BA" since' in text
+    [note] = err.getvalue().splitlines()
+    assert note.startswith(f"snarl dump: pid {target.pid} via gdb injection")
+    assert note.endswith("lock owners tracked")
+    target.ping()
+
+
+def test_gdb_dump_with_locals(spawn):
+    target = spawn("parked.py", "--threads", "1")
+    snap = fetch(target.pid, method="gdb", locals=True, timeout=20).snapshot
+    run = [f for f in snap.thread("idle-0").frames if f.function.endswith("run")][0]
+    assert run.locals is not None and "self" in dict(run.locals)
+
+
+def test_auto_mode_skips_a_missing_agent_and_uses_gdb(spawn):
+    target = spawn("parked.py")
+    got = fetch(target.pid, timeout=20)
+    assert got.method == "gdb"
+
+
+def _in_clock_nanosleep(pid: int) -> bool:
+    try:
+        first = Path(f"/proc/{pid}/task/{pid}/syscall").read_text().split()[0]
+    except (OSError, IndexError):
+        return False
+    return first == str(CLOCK_NANOSLEEP)
+
+
+def test_a_held_gil_times_out_with_exit_code_8_and_the_program_runs_on(spawn, monkeypatch):
+    monkeypatch.setenv("PATH", os.defpath)  # whatever py-spy is installed: not used here
+    target = spawn("stuck_gil.py", "4")
+    # The main thread holds the GIL from before "ready" until libc's sleep returns; wait until
+    # it is inside that sleep (its current system call), so the timeout below is certain.
+    wait_for(lambda: _in_clock_nanosleep(target.pid), "the target sleeping in C with the GIL")
+    out, err = io.StringIO(), io.StringIO()
+    code = main_dump(str(target.pid), method="gdb", timeout=1.0, stdout=out, stderr=err)
+    assert code == 8
+    assert out.getvalue() == ""
+    [line] = err.getvalue().splitlines()
+    assert line.startswith(f"snarl dump: error: process {target.pid} did not answer in 1 s")
+    assert "holds the GIL" in line and "faulthandler" in line and "py-spy dump --pid" in line
+    # The program was not harmed: the sleep ends, it prints and exits normally; the thread
+    # gdb started runs then, finds the client gone and does nothing.
+    assert target.readline(timeout=15) == "awake"
+    assert target.popen.wait(timeout=15) == 0
+    assert target.popen.stderr is not None and target.popen.stderr.read() == ""
