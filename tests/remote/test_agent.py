@@ -16,8 +16,6 @@ import pytest
 from snarl.remote import AgentError, NoMethod, fetch, main_dump, start_agent, stop_agent
 from snarl.remote import agent as agent_mod
 
-from .conftest import wait_for
-
 
 def agent_socket(pid: int) -> Path:
     """Where a target started by these tests (same user, same environment) listens."""
@@ -125,7 +123,7 @@ def test_locals_are_sent_only_when_asked(spawn):
     rich = fetch(target.pid, method="agent", locals=True).snapshot
     frames = rich.thread("sleeper").frames
     assert frames[0].function == "sleeper" and frames[0].locals == ()
-    run = [f for f in frames if f.function.endswith("run")][0]
+    run = next(f for f in frames if f.function.endswith("run"))
     assert "self" in dict(run.locals)
 
 

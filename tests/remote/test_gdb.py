@@ -85,7 +85,7 @@ def test_gdb_dump_of_a_tracked_deadlock_has_the_owners(spawn):
 def test_gdb_dump_with_locals(spawn):
     target = spawn("parked.py", "--threads", "1")
     snap = fetch(target.pid, method="gdb", locals=True, timeout=20).snapshot
-    run = [f for f in snap.thread("idle-0").frames if f.function.endswith("run")][0]
+    run = next(f for f in snap.thread("idle-0").frames if f.function.endswith("run"))
     assert run.locals is not None and "self" in dict(run.locals)
 
 

@@ -139,7 +139,8 @@ def fetch(
     if failure is not None:
         raise failure
     if method == "agent":
-        raise NoMethod(f"process {pid} runs no snarl agent ({skipped[0]})", help=_AGENT_HELP)
+        reason = skipped[0].removeprefix("agent: ")
+        raise NoMethod(f"process {pid} runs no snarl agent ({reason})", help=_AGENT_HELP)
     raise NoMethod(f"nothing could reach process {pid}: " + "; ".join(skipped))
 
 

@@ -23,7 +23,7 @@ def waiter():
 
 
 def worker(n):
-    item = jobs.get()
+    jobs.get()
 
 
 threading.Thread(target=holder, name="holder", daemon=True).start()
