@@ -10,7 +10,7 @@ plugin:
 
 * ``autoload=False`` (the default): ``PYTEST_DISABLE_PLUGIN_AUTOLOAD=1 ... -p
   snarl.pytest_plugin``, the same whether or not snarl is pip-installed, and quick (no other
-  installed plugin is loaded);
+  installed plugin is loaded); ``p_option=False`` leaves ``-p`` out (a conftest loads it);
 * ``autoload=True``: the ``pytest11`` entry point, snarl's own when it is installed, otherwise
   an equivalent one from a ``.dist-info`` directory written into the test directory.
 """
@@ -60,8 +60,17 @@ class Runner:
             monkeypatch.setenv("PYTHONPATH", str(root))
         monkeypatch.delenv("SNARL_TIMEOUT", raising=False)
 
-    def __call__(self, *args: str, autoload: bool = False, timeout: float = 60) -> pytest.RunResult:
-        """pytest ``args`` in a subprocess; pytester fails the test if it runs over ``timeout``."""
+    def __call__(
+        self,
+        *args: str,
+        autoload: bool = False,
+        p_option: bool | None = None,
+        timeout: float = 60,
+    ) -> pytest.RunResult:
+        """pytest ``args`` in a subprocess; pytester fails the test if it runs over ``timeout``.
+
+        ``p_option`` (default: ``not autoload``) adds ``-p snarl.pytest_plugin``.
+        """
         if autoload:
             self.monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
             if not _has_entry_point():
@@ -73,6 +82,7 @@ class Runner:
                 (info / "entry_points.txt").write_text(ENTRY_POINTS)
         else:
             self.monkeypatch.setenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", "1")
+        if p_option if p_option is not None else not autoload:
             args = ("-p", "snarl.pytest_plugin", *args)
         return self.pytester.runpytest_subprocess("-p", "no:cacheprovider", *args, timeout=timeout)
 
