@@ -27,9 +27,12 @@ def raw_request(path: Path, payload: bytes, *, shut: bool = True) -> bytes:
     with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
         conn.settimeout(10)
         conn.connect(os.fspath(path))
-        conn.sendall(payload)
-        if shut:
-            conn.shutdown(socket.SHUT_WR)
+        try:
+            conn.sendall(payload)
+            if shut:
+                conn.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the agent stopped reading (a request too long): its answer is still queued
         chunks = []
         while True:
             try:

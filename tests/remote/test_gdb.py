@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import io
 import os
+import sys
 from pathlib import Path
 
-from snarl.remote import fetch, main_dump
+import pytest
+
+from snarl.remote import NoMethod, fetch, main_dump
 
 from .conftest import needs_gdb, wait_for
 
@@ -56,7 +59,7 @@ def ask(target, question: str) -> str:
 def test_gdb_imports_snarl_from_the_clients_source_when_the_program_has_none(spawn):
     env = dict(os.environ)
     env.pop("PYTHONPATH", None)  # the program cannot import snarl by itself
-    target = spawn("plain.py", env=env)
+    target = spawn("plain.py", "--threading", env=env)
     assert ask(target, "snarl?") == "snarl imported: False"
     got = fetch(target.pid, method="gdb", timeout=20)
     assert "snarl was not imported in the process: it is now" in got.notes
@@ -120,4 +123,21 @@ def test_a_held_gil_times_out_with_exit_code_8_and_the_program_runs_on(spawn, mo
     # gdb started runs then, finds the client gone and does nothing.
     assert target.readline(timeout=15) == "awake"
     assert target.popen.wait(timeout=15) == 0
+    assert target.popen.stderr is not None and target.popen.stderr.read() == ""
+
+
+def test_a_program_that_never_imported_threading(spawn):
+    env = dict(os.environ)
+    env.pop("PYTHONPATH", None)
+    target = spawn("plain.py", env=env)
+    imported = ask(target, "threading?") == "threading imported: True"  # by a .pth file
+    if imported or sys.version_info >= (3, 13):  # 3.13's threading finds the main thread
+        [main] = fetch(target.pid, method="gdb", timeout=20).snapshot.threads
+        assert main.main and main.name == "MainThread"
+    else:
+        with pytest.raises(NoMethod, match="never imported threading"):
+            fetch(target.pid, method="gdb", timeout=20)
+        assert ask(target, "snarl?") == "snarl imported: False"  # nothing was imported
+    target.ping()
+    assert target.close_stdin() == 0
     assert target.popen.stderr is not None and target.popen.stderr.read() == ""

@@ -268,10 +268,12 @@ class Agent:
     def _answer(self, conn: socket.socket) -> None:
         conn.settimeout(TIMEOUT)
         _, uid, _ = peer_credentials(conn)
+        # The request is read (64 bytes at most, nothing done with it) before any refusal, so
+        # that the refusal reaches a client still sending instead of breaking its pipe.
+        request = _read_request(conn)
         if uid not in (self.uid, 0):
             _send_error(conn, f"uid {uid} may not dump this process (uid {self.uid})")
             return
-        request = _read_request(conn)
         if request is None:
             _send_error(conn, f"request longer than {MAX_REQUEST} bytes")
             return

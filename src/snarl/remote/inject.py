@@ -28,7 +28,9 @@ Risks, stated:
   for the allocator's lock.  gdb is interrupted after the timeout (``set unwindonsignal on``
   restores that thread's registers), and killed two seconds later if it still runs.
 * Each dump leaves one page (8 KiB at most) mapped in the process; the snippet, when snarl was
-  not imported yet, leaves snarl's modules imported (``Fetched.notes`` says so).
+  not imported yet, leaves snarl's modules imported (``Fetched.notes`` says so).  A process
+  that never imported ``threading`` is not dumped before 3.13 (:class:`Unavailable`): imported
+  first from the snippet's thread, ``threading`` would take that thread for the main thread.
 * gdb needs ptrace permission: the same user and ``kernel.yama.ptrace_scope`` 0, or root.
   The machine code is x86-64 only; other machines get :class:`Unavailable`.
 """
@@ -88,6 +90,9 @@ def _snarl_inject(path, src, with_locals):
         try:
             if not (3, 10) <= sys.version_info[:2] <= (3, 13):
                 reply = {"unsupported": "%d.%d" % sys.version_info[:2]}
+            elif "threading" not in sys.modules and sys.version_info < (3, 13):
+                # Imported first from this thread, threading would take it for the main one.
+                reply = {"unavailable": "the process never imported threading"}
             else:
                 imported = "snarl" not in sys.modules
                 try:
@@ -336,6 +341,8 @@ def _await(target: Target, out: Path, deadline: float, timeout: float) -> Inject
     reply = json.loads(data[: -len(END)])
     if "unsupported" in reply:
         raise UnsupportedVersion(f"process {target.pid} runs Python {reply['unsupported']}")
+    if "unavailable" in reply:
+        raise Unavailable(f"{reply['unavailable']} (snarl would import it from another thread)")
     if "error" in reply:
         raise Unavailable(f"snarl's snapshot failed inside the process: {reply['error']}")
     return Injected(reply["snapshot"], bool(reply["imported"]))
