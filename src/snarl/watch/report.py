@@ -205,7 +205,9 @@ class Report:
             parts.append(_count(len(self.stuck), "stuck thread"))
         if self.orphaned:
             n = len(self.orphaned)
-            parts.append(f"{n} lock{'s' if n != 1 else ''} held by exited threads")
+            parts.append(
+                "1 lock held by an exited thread" if n == 1 else f"{n} locks held by exited threads"
+            )
         lines = [
             f"snarl watchdog: {', '.join(parts)} · pid {self.snapshot.pid}"
             f" · checks every {self.period:g} s, stuck after {self.threshold:g} s"
@@ -238,8 +240,9 @@ class Report:
             )
             if not s.holders:
                 lines.append(f"      {_no_holder(s.wait)}")
-            for h in s.holders:
-                lines.append(f"      {_holder_line(h)}{self._cpu_note(h.ident)}")
+            for h in s.holders:  # an exited holder's ident may be another thread's now
+                note = self._cpu_note(h.ident) if h.status != "gone" else ""
+                lines.append(f"      {_holder_line(h)}{note}")
         if self.orphaned:
             lines.append("")
             lines.append("Locks held by threads that have exited (no thread can release them):")

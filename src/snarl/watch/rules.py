@@ -134,12 +134,15 @@ class Classifier:
         self._hidden: dict[int, tuple[CodeType, bool]] = {}
         self._loops: dict[int, tuple[CodeType, tuple[tuple[int, int], ...]]] = {}
         self._calls: dict[tuple[int, int], tuple[CodeType, Call | None]] = {}
+        self._tables: Any = None
 
     def begin(self) -> None:
-        """Call once per check, before classifying: bounds the caches."""
+        """Call once per check, before classifying: bounds the caches, reads the wait tables
+        for the modules imported now."""
         for cache in (self._hidden, self._loops, self._calls):
             if len(cache) > _CACHE_LIMIT:
                 cache.clear()
+        self._tables = tables()
 
     # -- frames ---------------------------------------------------------------------------
     def walk(self, top: FrameType) -> tuple[list[FrameType], bool]:
@@ -191,7 +194,7 @@ class Classifier:
         stack, in_snarl = self.walk(top)
         if not stack:
             return _NO_FRAME
-        tb = tables()
+        tb = self._tables if self._tables is not None else tables()
         calls = [self._call(f) for f in stack]
         withs: list[tuple[WithBlock, ...]] = [()] * len(stack)
         reading = read_frames(stack, calls, withs, tb, idle=idle_range(stack, tb), with_at=())

@@ -73,22 +73,30 @@ class SignalDump:
         self._fallback_file: Any = None
 
     def _install(self) -> None:
-        previous = signal.signal(self.signum, self._handler)
+        target: Any = 2  # faulthandler's output: standard error's descriptor by default
+        if isinstance(self.file, str | os.PathLike):
+            # Opened now, so a bad path fails at install time; kept open for faulthandler.
+            self._fallback_file = open(self.file, "a", encoding="utf-8")  # noqa: SIM115
+            target = self._fallback_file
+        elif self.file is not None and _has_fileno(self.file):
+            target = self.file
+        if self.fallback is None:
+            self._close()
+        try:
+            previous = signal.signal(self.signum, self._handler)
+        except (OSError, RuntimeError, ValueError) as exc:
+            self._close()
+            raise ValueError(f"snarl: cannot handle signal {self.signum}: {exc}") from None
         self._previous = previous if previous is not None else signal.SIG_DFL
         if self.fallback is not None:
             try:
-                if isinstance(self.file, str | os.PathLike):
-                    self._fallback_file = open(self.file, "a", encoding="utf-8")  # noqa: SIM115
-                    target: Any = self._fallback_file
-                elif self.file is not None and _has_fileno(self.file):
-                    target = self.file
-                else:
-                    target = 2
                 faulthandler.register(self.fallback, file=target, all_threads=True, chain=False)
-            except BaseException:
+            except (OSError, RuntimeError, ValueError) as exc:
                 signal.signal(self.signum, self._previous)
                 self._close()
-                raise
+                raise ValueError(
+                    f"snarl: cannot register faulthandler on signal {self.fallback}: {exc}"
+                ) from None
 
     def uninstall(self) -> None:
         """Restore the handlers found at install time (idempotent)."""
@@ -192,7 +200,8 @@ def install_signal_dump(
     (or to standard error).  ``format`` is ``"text"`` or ``"json"``.  ``fallback=None``
     registers nothing on a second signal.  A second call replaces the first installation.
     Must be called from the main thread (where Python signal handlers live): ValueError
-    otherwise, and for a signal that cannot be caught or a fallback equal to ``signum``.
+    otherwise, and for a signal that cannot be caught or a fallback equal to ``signum``;
+    OSError for a path that cannot be opened (it is opened at once, and nothing is changed).
     """
     global _installed
     if format not in FORMATS:
@@ -212,10 +221,7 @@ def install_signal_dump(
     if _installed is not None:
         _installed.uninstall()
     handle = SignalDump(signum, fallback, file, format)
-    try:
-        handle._install()
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ValueError(f"snarl: cannot install the dump on signal: {exc}") from None
+    handle._install()  # OSError for a file that cannot be opened; ValueError for a signal
     _installed = handle
     return handle
 

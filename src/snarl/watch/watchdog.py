@@ -168,7 +168,7 @@ class Watchdog:
         self._thread: threading.Thread | None = None
         self._ident: int | None = None
         self.checks = 0
-        """Checks done so far."""
+        """Checks completed so far."""
         self.snapshots = 0
         """Full snapshots taken so far (the cheap pass found something worth a look)."""
         self.last_report: Report | None = None
@@ -266,7 +266,10 @@ class Watchdog:
     def check(self) -> Report | None:
         """Run one check now; deliver and return its report, or None if nothing is new."""
         with self._lock:
-            report = self._check()
+            try:
+                report = self._check()
+            finally:
+                self.checks += 1
         if report is not None:
             self.last_report = report
             self._sink.deliver(report)
@@ -280,7 +283,6 @@ class Watchdog:
         return report
 
     def _check(self) -> Report | None:
-        self.checks += 1
         t = now()
         look = self._scan(t)
         orphan_keys = self._orphans_due(t)
