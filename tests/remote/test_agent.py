@@ -269,3 +269,29 @@ def test_start_agent_refuses_an_unsafe_directory(tmp_path, monkeypatch):
     assert str(info.value) == f"the agent directory {bad} has mode 0777, not 0700: refusing"
     assert "0700" in info.value.help
     assert agent_mod._agent is None
+
+
+def _system_python() -> str | None:
+    """A supported interpreter outside root's home, that another user may run."""
+    for minor in (13, 12, 11, 10):
+        path = f"/usr/bin/python3.{minor}"
+        if os.path.isfile(path) and os.stat(path).st_mode & 0o001:
+            return path
+    return None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to run a target as another user")
+def test_root_may_dump_another_users_agent(spawn):
+    python = _system_python()
+    src = Path(agent_mod.__file__).resolve().parents[2]
+    if python is None:
+        pytest.skip("no system Python 3.10-3.13 that user nobody may run")
+    if any(not os.stat(p).st_mode & 0o005 for p in [src, *src.parents]):
+        pytest.skip(f"user nobody may not read snarl's source in {src}")
+    env = {"PATH": os.defpath, "PYTHONPATH": str(src), "HOME": "/"}
+    target = spawn("parked.py", "--agent", "--threads", "1", python=python, env=env, user=65534)
+    got = fetch(target.pid, method="agent")
+    assert got.snapshot.pid == target.pid
+    assert [t.name for t in got.snapshot.threads][:2] == ["MainThread", "idle-0"]
+    path = Path("/tmp/snarl-65534") / f"{target.pid}.sock"  # no TMPDIR in its environment
+    assert os.lstat(path).st_uid == 65534

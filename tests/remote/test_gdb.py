@@ -141,3 +141,10 @@ def test_a_program_that_never_imported_threading(spawn):
     target.ping()
     assert target.close_stdin() == 0
     assert target.popen.stderr is not None and target.popen.stderr.read() == ""
+
+
+def test_gdb_dump_of_a_program_with_the_agent_leaves_the_agent_thread_out(spawn):
+    target = spawn("parked.py", "--agent", "--threads", "1")
+    snap = fetch(target.pid, method="gdb", timeout=20).snapshot
+    names = [t.name for t in snap.threads]
+    assert names == ["MainThread", "idle-0", "queue-worker", "sleeper"]

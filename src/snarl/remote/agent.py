@@ -20,9 +20,9 @@ tracked primitives are installed.  Safety, in the order a connection meets it:
 * **The reply** is ``snarl-ok/1 LENGTH\\n`` and LENGTH bytes of JSON, or
   ``snarl-error/1 REASON\\n``; then the agent closes the connection.
 
-The snapshot leaves out the thread that takes it (the agent's own).  In dumps the program takes
-itself, the agent thread is listed under its name ``snarl-agent``, with its frames (snarl's)
-hidden as every snarl frame is.  The socket is removed by :func:`stop_agent`, at interpreter
+The snapshot leaves out snarl's own threads (the agent's, and one a client injected).  In dumps
+the program takes itself, the agent thread is listed under its name ``snarl-agent``, with its
+frames (snarl's) hidden as every snarl frame is.  The socket is removed by :func:`stop_agent`, at interpreter
 exit (``atexit``), and when the next agent starts in the same directory and finds sockets of
 processes that no longer exist.  A process killed by a signal leaves its socket behind: a
 client that finds one gets "connection refused" and treats it as no agent.
@@ -97,13 +97,16 @@ def peer_credentials(conn: socket.socket) -> tuple[int, int, int]:
 
 
 def snapshot_dict(with_locals: bool = False) -> dict[str, Any]:
-    """This process's snapshot in its JSON form, without the thread that takes it.
+    """This process's snapshot in its JSON form, without snarl's own threads.
 
-    The thread taking it is snarl's (the agent, or the one a client injected), so it is left
-    out: it would only show as a running thread with no Python frame.
+    Left out: the thread taking it (the agent, or the one a client injected) and the agent's
+    thread: their frames are snarl's, so they would only show as threads with no frame of the
+    program's.
     """
     data = snapshot(locals=with_locals).to_dict()
-    data["threads"] = [t for t in data["threads"] if not t["current"]]
+    agent = _agent
+    ours = agent.thread.ident if agent is not None and agent.running else None
+    data["threads"] = [t for t in data["threads"] if not t["current"] and t["ident"] != ours]
     return data
 
 

@@ -104,8 +104,13 @@ def _snarl_inject(path, src, with_locals):
                     finally:
                         if src in sys.path:
                             sys.path.remove(src)
-                data = snarl.snapshot(locals=with_locals).to_dict()
-                data["threads"] = [t for t in data["threads"] if not t["current"]]
+                try:  # snarl's own threads left out, as the agent does
+                    from snarl.remote.agent import snapshot_dict
+                except ImportError:  # an older snarl in the process
+                    data = snarl.snapshot(locals=with_locals).to_dict()
+                    data["threads"] = [t for t in data["threads"] if not t["current"]]
+                else:
+                    data = snapshot_dict(with_locals)
                 reply = {"snapshot": data, "imported": imported}
         except BaseException as exc:
             reply = {"error": "%s: %s" % (type(exc).__name__, exc)}
