@@ -106,3 +106,16 @@ def test_sigusr1_dumps_a_deadlocked_main_thread_and_sigusr2_runs_faulthandler(tm
     finally:
         proc.kill()
         proc.communicate(timeout=JOIN_TIMEOUT)
+
+
+def test_a_program_that_ends_with_a_watchdog_running_exits_cleanly():
+    code = (
+        "import time\n"
+        "from snarl.watch import watch\n"
+        "wd = watch(0.05, 0.3, fallback_timeout=0.2)\n"
+        "while wd.checks < 10:\n"
+        "    time.sleep(0.01)\n"
+        "print('bye')\n"
+    )
+    result = run_python("-c", code)
+    assert (result.returncode, result.stdout, result.stderr) == (0, "bye\n", "")

@@ -87,7 +87,7 @@ class StuckThread:
 
     ``waited`` is in seconds; ``basis`` is ``tracked`` (snarl's records timed the wait: exact)
     or ``observed`` (the watchdog saw the thread in this same wait on every check for that
-    long: a lower bound by up to one period).  ``holders`` is empty when no thread is known
+    long: a lower bound).  ``holders`` is empty when no thread is known
     to hold what it waits for (an Event has no holder; a native lock taken by a bare
     ``acquire()`` has one snarl cannot see without tracking).
     """

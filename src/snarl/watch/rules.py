@@ -46,9 +46,10 @@ How long a wait has lasted rests on one of two facts, and a report says which:
   when each wait began: exact.
 * ``observed``: otherwise the watchdog times it itself, from the first check that saw the
   thread in this wait: same top frame, same instruction, same kind and object.  That is a
-  lower bound by up to one period (the wait began before that check), and a loop that leaves
-  and re-enters the very same call between two checks (``while not lock.acquire(timeout=1):``)
-  looks like one long wait, which for a retry loop is the truth that matters.
+  lower bound (the wait began before that check: up to one period before, or before the
+  watchdog started), and a loop that leaves and re-enters the very same call between two
+  checks (``while not lock.acquire(timeout=1):``) looks like one long wait, which for a retry
+  loop is the truth that matters.
 """
 
 from __future__ import annotations

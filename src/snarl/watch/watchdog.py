@@ -25,7 +25,7 @@ handler and flushes no buffer but the report's own.
 
 What a check costs
 ------------------
-A full snapshot of 1,000 threads costs about 15-20 ms: 2% of a core if taken every second.
+A full snapshot of 1,000 threads costs 10-20 ms: 1-2% of a core if taken every second.
 So a check first makes a cheap pass over ``sys._current_frames()``: for each thread it
 compares the innermost frame, its code and its instruction with the previous check, and
 reuses the previous verdict when nothing moved.  Only a thread that moved is read again
@@ -52,8 +52,9 @@ takes it over (a ``dump_traceback_later`` of your own is replaced and is not res
 ``fallback=False`` leaves it alone.
 
 Limits, stated: a check runs Python code, so it needs the GIL like any thread (see the
-fallback); a wait timed by the watchdog itself is a lower bound by up to one period; threads
-without a Python frame are not seen.
+fallback); a wait timed by the watchdog itself is a lower bound; threads without a Python
+frame are not seen; checks are ``period`` apart plus the time a check takes; a forked child
+has no watchdog (start one there).
 """
 
 from __future__ import annotations
