@@ -168,3 +168,16 @@ def test_this_process_is_a_supported_target():
     assert target.version == sys.version_info[:2]
     assert target.uid == os.geteuid() and target.same_root
     assert target.exe == os.path.realpath(sys.executable)
+
+
+def test_bad_options_are_usage_errors():
+    code, _, err = dump(str(os.getpid()), method="telepathy")
+    assert code == 2
+    assert one_error_line(err) == (
+        "snarl dump: error: unknown method 'telepathy'. Choose one of agent, gdb, py-spy."
+    )
+    code, _, err = dump(str(os.getpid()), timeout=0)
+    assert code == 2
+    assert one_error_line(err) == (
+        "snarl dump: error: the timeout must be positive, not 0. Give it in seconds."
+    )

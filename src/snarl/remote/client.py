@@ -102,9 +102,9 @@ def fetch(
     Raises a :class:`snarl.remote.errors.RemoteError` subclass: see the exit codes above.
     """
     if method is not None and method not in METHODS:
-        raise BadPid(f"unknown method {method!r}: choose one of {', '.join(METHODS)}")
+        raise BadPid(f"unknown method {method!r}", help=f"Choose one of {', '.join(METHODS)}.")
     if not timeout > 0:
-        raise BadPid(f"the timeout must be positive, not {timeout}")
+        raise BadPid(f"the timeout must be positive, not {timeout}", help="Give it in seconds.")
     target = inspect_target(pid)
     methods = (method,) if method is not None else METHODS
     skipped: list[str] = []
