@@ -22,10 +22,10 @@ tracked primitives are installed.  Safety, in the order a connection meets it:
 
 The snapshot leaves out snarl's own threads (the agent's, and one a client injected).  In dumps
 the program takes itself, the agent thread is listed under its name ``snarl-agent``, with its
-frames (snarl's) hidden as every snarl frame is.  The socket is removed by :func:`stop_agent`, at interpreter
-exit (``atexit``), and when the next agent starts in the same directory and finds sockets of
-processes that no longer exist.  A process killed by a signal leaves its socket behind: a
-client that finds one gets "connection refused" and treats it as no agent.
+frames (snarl's) hidden as every snarl frame is.  The socket is removed by :func:`stop_agent`,
+at interpreter exit (``atexit``), and when the next agent starts in the same directory and
+finds sockets of processes that no longer exist.  A process killed by a signal leaves its
+socket behind: a client that finds one gets "connection refused" and treats it as no agent.
 
 **After fork**, the child has no agent: it closes its copies of the agent's sockets without
 removing the parent's socket file, and never answers for the parent.  A child that wants to be
