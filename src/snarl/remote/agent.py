@@ -13,7 +13,8 @@ tracked primitives are installed.  Safety, in the order a connection meets it:
   renamed to ``{pid}.sock``: it is 0600 from its first moment at the name clients use, with no
   change of the process-wide umask (which would race with the program's own threads).
 * **The peer's uid** is read with ``SO_PEERCRED``: only this process's own effective uid, and
-  root, are answered (root may ptrace the process anyway).  Others get one error line.
+  root, are answered (root may ptrace the process anyway).  Others get one error line, after
+  their request is read and left unused (so that the line reaches a client still sending).
 * **The request** is one fixed line, :data:`REQUESTS`; nothing else is accepted, nothing in it
   is evaluated, and at most :data:`MAX_REQUEST` bytes are read.  Every connection has a
   :data:`TIMEOUT` for reading and writing; one connection is served at a time.
