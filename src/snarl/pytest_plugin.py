@@ -76,8 +76,10 @@ Limits
   looked for once, after collection; a marker added later (``request.applymarker``) is only
   seen if some collected test had one.
 
-Without any of these options the plugin only adds its options and marker: no hook runs per
-test, and snarl's dump and tracking modules are imported only when a feature is on.
+Without any of these options the plugin adds its options and marker, looks for the marker once
+after collection, and nothing more: no hook of it runs per test, nothing is installed, no
+signal handler is set.  It imports nothing of snarl itself until a feature is on (importing
+it does import the ``snarl`` package, as any submodule import does).
 """
 
 from __future__ import annotations
@@ -391,7 +393,6 @@ class _Timeouts:
     def __init__(self, config: pytest.Config, settings: _Settings) -> None:
         self.config = config
         self.settings = settings
-        self.timed_out: list[str] = []
         self.left: dict[int, _LeftBehind] = {}
         self._job: _Job | None = None  # the phase now running, if timed
         self._signalled: _Job | None = None  # the job whose SIGALRM is on its way
@@ -602,7 +603,6 @@ class _Timeouts:
         new = [t for t in snap.threads if t.ident not in job.before and t.ident != job.main]
         for t in new:
             self.left[t.ident] = _LeftBehind(t.ident, t.label, t.daemon, job.nodeid)
-        self.timed_out.append(job.nodeid)
 
         what = f"Timeout after {job.timeout:g} s ({job.source})"
         lines = ["", _banner(f"snarl: {what}: {job.nodeid} ({job.when})")]

@@ -6,8 +6,16 @@ import re
 
 from .support import line_of, output
 
+CONFTEST = """
+import threading
+
+conf_lock = threading.Lock()  # a lock of an initial conftest, created before any test module
+"""
+
 ORDER = """
 import threading
+
+from conftest import conf_lock
 
 lock_a = threading.Lock()  # created a
 lock_b = threading.Lock()  # created b
@@ -48,6 +56,18 @@ def test_inversion_closed_by_another_thread():
     t.join()
 
 
+def test_conftest_lock_first():
+    with conf_lock:
+        with lock_a:
+            pass
+
+
+def test_conftest_lock_second():
+    with lock_a:
+        with conf_lock:  # inverts the conftest's order
+            pass
+
+
 def test_after():
     pass
 """
@@ -76,13 +96,14 @@ def test_the_plugin_is_loaded_and_idle(request):
 
 
 def test_the_inverting_test_fails_with_both_sites(run, pytester):
+    pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_order=ORDER)
     result = run("--snarl-lockorder")
 
-    result.assert_outcomes(failed=2, passed=3)
+    result.assert_outcomes(failed=3, passed=4)
     result.stdout.fnmatch_lines(
         [
-            "*test_order.py .F.F.*",
+            "*test_order.py .F.F.F.*",
             "*_ test_b_then_a _*",
             "snarl --snarl-lockorder: a lock-order inversion was recorded during call",
             "potential deadlock: lock order inversion among 2 lock classes *",
@@ -112,15 +133,19 @@ def test_the_inverting_test_fails_with_both_sites(run, pytester):
         ]
     )
     assert f"at test_order.py:{n['the helper closes the cycle']} by 'helper' while holding" in text
+    # The conftest's lock was created after the install (before the initial conftests).
+    result.stdout.fnmatch_lines(["*_ test_conftest_lock_second _*"])
+    assert f"at test_order.py:{line_of(ORDER, 'inverts the conftest')} by 'MainThread'" in text
     assert result.ret == 1
 
 
 def test_without_options_nothing_changes(run, pytester):
     """The entry point loads the plugin into every run; without options it does nothing."""
+    pytester.makeconftest(CONFTEST)
     pytester.makepyfile(test_order=ORDER, test_idle=IDLE)
     result = run(autoload=True)
 
-    result.assert_outcomes(passed=6)
+    result.assert_outcomes(passed=8)
     mentions = [line for line in result.stdout.lines if "snarl" in line]
     assert all(line.startswith("plugins: ") for line in mentions), mentions  # the header only
     assert result.ret == 0

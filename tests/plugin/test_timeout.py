@@ -57,6 +57,10 @@ def test_abba():
         t.join()  # main joins
 
 
+def test_later_hang():
+    threading.Event().wait(30)
+
+
 def test_after():
     pass
 """
@@ -66,7 +70,7 @@ def test_deadlock_fails_with_the_dump_and_the_next_test_runs(run, pytester):
     pytester.makepyfile(test_abba=ABBA)
     result = run("--snarl-timeout=0.5")
 
-    result.assert_outcomes(failed=1, passed=1)
+    result.assert_outcomes(failed=2, passed=1)
     text = output(result)
     n = {m: line_of(ABBA, m) for m in ("ab holds a", "ab waits for b", "ba holds b", "main joins")}
     n["ba waits for a"] = line_of(ABBA, "ba waits for a")
@@ -104,12 +108,25 @@ def test_deadlock_fails_with_the_dump_and_the_next_test_runs(run, pytester):
     assert re.search(rf"test_abba\.py:{n['main joins']} +test_abba +t\.join\(\)", main[1])
     assert "pluggy" not in main[1]  # the runner's frames below the test are cut
     assert "snarl: end of dump" in text
-    # The run went on: test_after passed; the summary and the exit say what stayed behind.
+    # The run went on; the next timeout's dump marks the threads the first one left behind.
+    result.stdout.fnmatch_lines(
+        [
+            "*_ test_later_hang _*",
+            "E   *Failed: Timeout after 0.5 s (--snarl-timeout) in call",
+            "E   *snarl's thread dump is in 'Captured stderr call'",
+            "*- Captured stderr call -*",
+            "+++ snarl: Timeout after 0.5 s (--snarl-timeout): test_abba.py::test_later_hang *",
+            'Left behind by the earlier timeout of test_abba.py::test_abba: "worker-AB", '
+            '"worker-BA"',
+        ]
+    )
+    assert text.count("stay behind") == 1  # the later test started no thread
+    # test_after passed; the summary and the exit say what stayed behind.
     result.stdout.fnmatch_lines(
         [
             '*left behind by test_abba.py::test_abba, still alive: "worker-AB" (non-daemon), '
             '"worker-BA" (non-daemon)',
-            "*1 failed, 1 passed*",
+            "*2 failed, 1 passed*",
         ]
     )
     assert "snarl: non-daemon threads left behind by timed-out tests are still blocked" in text
