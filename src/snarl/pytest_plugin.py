@@ -72,9 +72,9 @@ Limits
 * The signal method owns ``SIGALRM`` while a timed phase runs: do not combine it with another
   plugin's ``SIGALRM`` timer (pytest-timeout's signal method).  A test that catches the timeout
   (``except BaseException``) keeps running.
-* Without a timeout from the command line, the environment or the ini file, the marker is
-  looked for once, after collection; a marker added later (``request.applymarker``) is only
-  seen if some collected test had one.
+* The marker is read as a test's setup begins, so one added later (``request.applymarker``
+  in a fixture) is not seen; without a timeout from the command line, the environment or
+  the ini file, the marker is looked for once, after collection.
 
 Without any of these options the plugin adds its options and marker, looks for the marker once
 after collection, and nothing more: no hook of it runs per test, nothing is installed, no
@@ -140,7 +140,7 @@ ENV_VAR = "SNARL_TIMEOUT"
 """The environment variable read for a timeout when ``--snarl-timeout`` is not given."""
 
 GRACE = 2.0
-"""Seconds the main thread has to respond to ``SIGALRM`` before the run is ended."""
+"""Seconds the test's thread has to respond to ``SIGALRM`` before the run is ended."""
 
 EXIT_CODE = 1
 """The exit status of a run that a timeout ended (``os._exit``)."""
@@ -468,11 +468,11 @@ class _Timeouts:
         return seconds, f"@pytest.mark.{_MARKER}", None
 
     def _guard(self, item: pytest.Item, when: str) -> Generator[None, Any, None]:
-        timeout, _source, _error = self._timeout_for(item)
+        timeout, source, _ = self._timeout_for(item)  # a bad marker: _MarkerCheck fails it
         if timeout <= 0:
             yield
             return
-        job = self._arm(item.nodeid, when, timeout, _source)
+        job = self._arm(item.nodeid, when, timeout, source)
         try:
             yield
         finally:
