@@ -18,7 +18,8 @@ The interface is small and low-level, like the part of ``_thread`` that CPython'
   :attr:`hooked` says whether new primitives must report every acquire and release
   (:meth:`acquired`, :meth:`released`); primitives choose their hooked variant once, at
   construction, so an unhooked acquire pays nothing for hooks.
-* **threads.**  :meth:`thread_started`, :meth:`thread_exited` and :meth:`join`.
+* **threads.**  :meth:`thread_starting`, :meth:`thread_started`, :meth:`thread_exited` and
+  :meth:`join`.
 * **time.**  :meth:`monotonic`, :meth:`sleep`, and :meth:`yield_point` (a place a scheduler may
   preempt; the observer ignores it).
 
@@ -33,7 +34,12 @@ from __future__ import annotations
 from types import FrameType
 from typing import Any, Protocol
 
-__all__ = ["InnerLock", "Runtime", "current_runtime", "set_runtime"]
+__all__ = ["Abandon", "InnerLock", "Runtime", "current_runtime", "set_runtime"]
+
+
+class Abandon(BaseException):
+    """Raised by a runtime in one of its threads to unwind it (``finally`` blocks run): the
+    controlled runtime ends an execution this way.  Thread bootstrap swallows it."""
 
 
 class InnerLock(Protocol):
@@ -99,6 +105,9 @@ class Runtime:
 
     def released(self, prim: Any) -> None:
         """``prim`` is about to be released by the current thread (hooked primitives)."""
+
+    def thread_starting(self, thread: Any) -> None:
+        """``thread.start()`` was called: about to start it (in the starting thread)."""
 
     def thread_started(self, thread: Any) -> None:
         """``thread`` (a ``threading.Thread``) begins running, in its own context."""

@@ -6,7 +6,9 @@ subclass defined before install), :func:`patch_thread` swaps two methods on
 
 * ``_bootstrap_inner``: the runtime hears ``thread_started`` and ``thread_exited`` in the
   thread's own context (the observer then records locks it still held at exit);
-* ``join``: the runtime records the join wait (kind ``join``) while the native join waits.
+* ``join``: the runtime records the join wait (kind ``join``) while the native join waits;
+* ``start``: the runtime hears ``thread_starting`` in the starting thread, before the OS
+  thread exists (the controlled runtime registers the new thread there).
 
 The hooks go in with :func:`snarl.install`, and also as soon as the first tracked primitive is
 created (a lock must hear its owner exit, or a thread that later reuses the ident would look
@@ -22,7 +24,7 @@ import functools
 import threading
 from typing import Any
 
-from ..runtime.base import current_runtime
+from ..runtime.base import Abandon, current_runtime
 from ..runtime.observer import OBSERVER
 
 __all__ = ["Thread", "patch_thread", "thread_originals", "unpatch_thread"]
@@ -38,16 +40,26 @@ def patch_thread() -> None:
         return
     native_boot = threading.Thread._bootstrap_inner  # type: ignore[attr-defined]
     native_join = threading.Thread.join
+    native_start = threading.Thread.start
 
     def _bootstrap_inner(self: threading.Thread) -> None:
         rt = current_runtime()
-        with contextlib.suppress(Exception):  # observing must never stop a thread
-            rt.thread_started(self)
         try:
-            native_boot(self)
-        finally:
-            with contextlib.suppress(Exception):
-                rt.thread_exited(self)
+            with contextlib.suppress(Exception):  # observing must never stop a thread
+                rt.thread_started(self)
+            try:
+                native_boot(self)
+            finally:
+                with contextlib.suppress(Exception):
+                    rt.thread_exited(self)
+        except Abandon:  # the runtime unwound this thread (its execution is over)
+            pass
+
+    @functools.wraps(native_start)
+    def start(self: threading.Thread) -> None:
+        """Start the thread (``threading.Thread.start``, announced to the runtime first)."""
+        current_runtime().thread_starting(self)
+        native_start(self)
 
     @functools.wraps(native_join)
     def join(self: threading.Thread, timeout: float | None = None) -> None:
@@ -58,8 +70,10 @@ def patch_thread() -> None:
 
     _saved["_bootstrap_inner"] = native_boot
     _saved["join"] = native_join
+    _saved["start"] = native_start
     threading.Thread._bootstrap_inner = _bootstrap_inner  # type: ignore[attr-defined]
     threading.Thread.join = join  # type: ignore[method-assign]
+    threading.Thread.start = start  # type: ignore[method-assign]
 
 
 _kept: list[bool] = []  # non-empty once tracked primitives needed the hooks: they stay
@@ -89,3 +103,4 @@ def unpatch_thread() -> None:
         return
     threading.Thread._bootstrap_inner = _saved.pop("_bootstrap_inner")  # type: ignore[attr-defined]
     threading.Thread.join = _saved.pop("join")  # type: ignore[method-assign]
+    threading.Thread.start = _saved.pop("start")  # type: ignore[method-assign]

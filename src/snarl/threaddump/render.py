@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator
 
 from .model import Deadlock, FrameInfo, HeldLock, Holder, Snapshot, ThreadInfo, WaitInfo
 
-__all__ = ["FORMATS", "format_json", "format_text", "short_path"]
+__all__ = ["FORMATS", "format_deadlock", "format_json", "format_text", "short_path"]
 
 FORMATS = ("text", "json")
 
@@ -70,7 +70,7 @@ def format_text(snapshot: Snapshot, *, group: bool = True) -> Iterator[str]:
         n = len(snapshot.deadlocks)
         yield f"Found {n} deadlock{'s' if n != 1 else ''}:"
         for deadlock in snapshot.deadlocks:
-            yield from _deadlock(deadlock)
+            yield from format_deadlock(deadlock)
     stranded = snapshot.stranded
     if stranded:
         yield ""
@@ -96,7 +96,8 @@ def _header(s: Snapshot) -> str:
     )
 
 
-def _deadlock(d: Deadlock) -> Iterator[str]:
+def format_deadlock(d: Deadlock) -> Iterator[str]:
+    """The lines of one deadlock cycle, as the dump shows them (the explorer uses them too)."""
     for step in d.steps:
         waiter = f'"{step.thread_name}"' if step.thread_name else f"<thread {step.thread:#x}>"
         what, where = _what(step.wait), _where(step.wait)

@@ -1,0 +1,199 @@
+"""One controlled execution of a test function: set up, run, wait, tear down.
+
+:func:`execute` runs ``test_fn`` once under a fresh :class:`ControlledRuntime` driven by the
+given scheduler, and returns the runtime (its ``outcome``, ``choices`` and, when asked,
+``steps``).  Everything it changes is restored before it returns: the current runtime,
+``threading.excepthook``, the patched clock functions (``time.sleep``, ``time.monotonic``,
+``time.perf_counter``, ``time.time`` and ``queue``'s bound ``time``) and the preemption hooks.
+
+The test function runs in managed thread 0 (a ``threading.Thread`` named after it); the
+threads it starts are managed from their first instruction.  snarl's primitives must be
+installed (:func:`snarl.install`) for the threads and primitives it creates to be
+controlled: :func:`execute` expects the caller to have done it (the explorer does, once for
+all executions).
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from ..interval.emulation import is_library_file
+from ..runtime.base import Abandon, current_runtime, set_runtime
+from ..runtime.controlled import ControlledRuntime, Outcome
+from ..runtime.scheduler import Scheduler
+from ..sync.thread import thread_originals
+from .granularity import PreemptionHooks
+
+__all__ = ["STUCK_AFTER", "execute", "is_user_file"]
+
+STUCK_AFTER = 10.0
+"""Seconds of real time without a switch point after which an execution is declared stuck
+(a thread blocked outside snarl's control: a native lock, I/O, a C call)."""
+
+_SNARL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+_real = {
+    "sleep": time.sleep,
+    "monotonic": time.monotonic,
+    "perf_counter": time.perf_counter,
+    "time": time.time,
+}
+
+
+def is_user_file(filename: str) -> bool:
+    """Whether ``filename`` is user code: not snarl's, not the stdlib's or site-packages'."""
+    if filename.startswith(_SNARL_DIR):
+        return False
+    if filename == "<string>" or filename.startswith("<stdin"):
+        return True
+    return not is_library_file(filename)
+
+
+def _not_user(filename: str) -> bool:
+    return not is_user_file(filename)
+
+
+class _Clock:
+    """The clock functions managed threads see while an execution runs (others: real)."""
+
+    def __init__(self, rt: ControlledRuntime) -> None:
+        self.rt = rt
+        self.wall0 = _real["time"]()
+
+    def sleep(self, seconds: float) -> None:
+        self.rt.sleep(seconds)
+
+    def monotonic(self) -> float:
+        rt = self.rt
+        return rt.now if rt.me() is not None else _real["monotonic"]()
+
+    def perf_counter(self) -> float:
+        rt = self.rt
+        return rt.now if rt.me() is not None else _real["perf_counter"]()
+
+    def time(self) -> float:
+        rt = self.rt
+        if rt.me() is None:
+            return _real["time"]()
+        return self.wall0 + (rt.now - 1_000_000.0)
+
+    def install(self) -> None:
+        time.sleep = self.sleep
+        time.monotonic = self.monotonic
+        time.perf_counter = self.perf_counter
+        time.time = self.time
+        queue.time = self.monotonic  # type: ignore[attr-defined]  (bound at import: monotonic)
+
+    @staticmethod
+    def uninstall() -> None:
+        for name, fn in _real.items():
+            setattr(time, name, fn)
+        queue.time = _real["monotonic"]  # type: ignore[attr-defined]
+
+
+def execute(
+    test_fn: Callable[[], Any],
+    scheduler: Scheduler,
+    *,
+    granularity: str = "sync",
+    max_steps: int = 100_000,
+    record_steps: bool = False,
+    stuck_after: float = STUCK_AFTER,
+    interval: int | None = None,
+) -> ControlledRuntime:
+    """Run ``test_fn`` once under ``scheduler``; see the module docstring.
+
+    ``interval`` (granularity ``"interval"``): switch only every ``interval`` instructions
+    (the deterministic check interval) and where a thread blocks or ends.
+    """
+    by_interval = granularity == "interval"
+    rt = ControlledRuntime(
+        scheduler,
+        skip=_not_user,
+        max_steps=max_steps,
+        record_steps=record_steps,
+        switch_on_sync=not by_interval,
+    )
+    name = getattr(test_fn, "__name__", "test")
+
+    def body() -> None:
+        try:
+            test_fn()
+        except Abandon:
+            raise
+        except BaseException as exc:  # the test's own failure: the execution's outcome
+            rt.fail(0, exc)
+
+    main = threading.Thread(target=body, name=name, daemon=True)  # bound to the old runtime
+    rt.adopt(main).baton.release()  # thread 0 runs first
+    previous_hook = threading.excepthook
+
+    def excepthook(args: Any) -> None:
+        if args.exc_type is not None and issubclass(args.exc_type, Abandon):
+            return
+        m = rt.by_thread.get(id(args.thread))
+        if m is None:
+            previous_hook(args)
+        else:
+            rt.fail(m.tid, args.exc_value)
+
+    hooks = None
+    emulation = None
+    if by_interval:
+        from ..interval.emulation import Emulation
+
+        emulation = Emulation(interval or 100, on_interval=rt.yield_point)
+    elif granularity != "sync":
+        hooks = PreemptionHooks(granularity, rt.yield_point, _not_user)
+    clock = _Clock(rt)
+    previous = set_runtime(rt)
+    threading.excepthook = excepthook
+    clock.install()
+    try:
+        if hooks is not None:
+            hooks.start()
+        if emulation is not None:
+            emulation.start()
+        main.start()
+        _wait(rt, stuck_after)
+    finally:
+        if emulation is not None:
+            emulation.stop()
+        if hooks is not None:
+            hooks.stop()
+        clock.uninstall()
+        if previous is not None and current_runtime() is rt:
+            set_runtime(previous)
+        _reap(rt)
+        threading.excepthook = previous_hook
+    return rt
+
+
+def _wait(rt: ControlledRuntime, stuck_after: float) -> None:
+    """Wait for the execution to end; declare it stuck after ``stuck_after`` seconds with no
+    switch point (then the threads that can be are abandoned)."""
+    seen, since = rt.last_step, _real["monotonic"]()
+    while not rt.done.acquire(True, 0.25):
+        now = _real["monotonic"]()
+        if rt.last_step != seen:
+            seen, since = rt.last_step, now
+        elif now - since >= stuck_after:
+            running = [t for t in rt.threads if t.state == "runnable"]
+            rt.end(Outcome("stuck", tid=running[0].tid if running else None))
+            return
+
+
+def _reap(rt: ControlledRuntime, timeout: float = 5.0) -> None:
+    """Join every OS thread of the execution (they are unwinding or done)."""
+    join = thread_originals().get("join", threading.Thread.join)
+    for m in rt.threads:
+        t = m.thread
+        try:
+            if t.is_alive():
+                join(t, timeout)
+        except RuntimeError:  # never started
+            pass

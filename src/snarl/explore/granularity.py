@@ -1,0 +1,202 @@
+"""Preemption points: where, besides synchronisation operations, a managed thread may be
+switched out.
+
+* ``"sync"``: nowhere else (the fastest; finds deadlocks, lost wakeups and races between
+  critical sections);
+* ``"line"``: before every line of user code;
+* ``"bytecode"``: before every instruction of user code;
+* ``"gil"``: only where CPython with the GIL can switch threads: at calls, returns and
+  backward jumps (the interpreter's eval-breaker checks), in user code.
+
+User code is code outside snarl, the standard library and site-packages (the same rule as
+the check interval's ``user_only``); library code runs without preemption points.  3.12+
+uses a ``sys.monitoring`` tool (library code has its events disabled where they fire, so it
+costs nothing after the first time); 3.10 and 3.11 use ``sys.settrace`` in the managed
+threads.  The hooks call :meth:`ControlledRuntime.yield_point`, which is a no-op for threads
+that are not managed.
+"""
+
+from __future__ import annotations
+
+import dis
+import sys
+import threading
+from collections.abc import Callable
+from types import CodeType, FrameType
+from typing import Any
+
+__all__ = ["GRANULARITIES", "PreemptionHooks"]
+
+GRANULARITIES = ("sync", "line", "bytecode", "gil")
+"""The preemption granularities, coarsest first."""
+
+MONITORING = sys.version_info >= (3, 12)
+
+# Opcodes at which CPython checks its eval breaker (where the GIL can change hands).
+_GIL_OPS = frozenset(
+    dis.opmap[n]
+    for n in (
+        "CALL",
+        "CALL_FUNCTION",
+        "CALL_FUNCTION_KW",
+        "CALL_FUNCTION_EX",
+        "CALL_METHOD",
+        "CALL_KW",
+        "RETURN_VALUE",
+        "RETURN_CONST",
+        "JUMP_ABSOLUTE",
+        "JUMP_BACKWARD",
+    )
+    if n in dis.opmap
+)
+
+
+class PreemptionHooks:
+    """Install (:meth:`start`) and remove (:meth:`stop`) the hooks of one granularity."""
+
+    def __init__(
+        self, granularity: str, yield_point: Callable[[str], None], skip: Callable[[str], bool]
+    ) -> None:
+        if granularity not in GRANULARITIES:
+            raise ValueError(
+                f"unknown granularity {granularity!r}: choose one of {', '.join(GRANULARITIES)}"
+            )
+        self.granularity = granularity
+        self.yield_point = yield_point
+        self.skip = skip
+        self._tool: int | None = None
+        self._skipped: dict[int, tuple[CodeType, bool]] = {}
+
+    def _skips(self, code: CodeType) -> bool:
+        entry = self._skipped.get(id(code))
+        if entry is None or entry[0] is not code:
+            entry = (code, self.skip(code.co_filename))
+            self._skipped[id(code)] = entry
+        return entry[1]
+
+    def start(self) -> None:
+        """Install the hooks (nothing for ``"sync"``)."""
+        if self.granularity == "sync":
+            return
+        if MONITORING:
+            self._start_monitoring()
+        else:
+            self._start_settrace()
+
+    def stop(self) -> None:
+        """Remove every hook this object installed."""
+        if self.granularity == "sync":
+            return
+        if MONITORING:
+            self._stop_monitoring()
+        else:
+            threading.settrace(None)  # type: ignore[arg-type]
+            sys.settrace(None)
+        self._skipped.clear()
+
+    # -- sys.monitoring (3.12+) ---------------------------------------------------------------
+    def _start_monitoring(self) -> None:
+        mon = sys.monitoring
+        for tool in (5, 4, 3):
+            if mon.get_tool(tool) is None:
+                break
+        else:
+            raise RuntimeError("snarl: no free sys.monitoring tool id (3, 4 and 5 are in use)")
+        mon.use_tool_id(tool, "snarl preemption")
+        self._tool = tool
+        ev = mon.events
+        disable = mon.DISABLE
+        skips = self._skips
+        yield_point = self.yield_point
+        what = self.granularity
+
+        def on_line(code: CodeType, line: int) -> Any:
+            if skips(code):
+                return disable
+            yield_point(what)
+            return None
+
+        def on_instruction(code: CodeType, offset: int) -> Any:
+            if skips(code):
+                return disable
+            yield_point(what)
+            return None
+
+        def on_jump(code: CodeType, src: int, dst: int) -> Any:
+            if dst > src or skips(code):
+                return disable
+            yield_point(what)
+            return None
+
+        def on_call(code: CodeType, offset: int, callable: Any, arg0: Any) -> Any:
+            if skips(code):
+                return disable
+            yield_point(what)
+            return None
+
+        def on_return(code: CodeType, offset: int, value: Any) -> Any:
+            if skips(code):
+                return disable
+            yield_point(what)
+            return None
+
+        if what == "line":
+            mon.register_callback(tool, ev.LINE, on_line)
+            mon.set_events(tool, ev.LINE)
+        elif what == "bytecode":
+            mon.register_callback(tool, ev.INSTRUCTION, on_instruction)
+            mon.set_events(tool, ev.INSTRUCTION)
+        else:
+            mon.register_callback(tool, ev.JUMP, on_jump)
+            mon.register_callback(tool, ev.CALL, on_call)
+            mon.register_callback(tool, ev.PY_RETURN, on_return)
+            mon.set_events(tool, ev.JUMP | ev.CALL | ev.PY_RETURN)
+
+    def _stop_monitoring(self) -> None:
+        tool = self._tool
+        if tool is None:
+            return
+        mon = sys.monitoring
+        self._tool = None
+        mon.set_events(tool, 0)
+        for event in (
+            mon.events.LINE,
+            mon.events.INSTRUCTION,
+            mon.events.JUMP,
+            mon.events.CALL,
+            mon.events.PY_RETURN,
+        ):
+            mon.register_callback(tool, event, None)
+        mon.free_tool_id(tool)
+        mon.restart_events()
+
+    # -- sys.settrace (3.10, 3.11) ------------------------------------------------------------
+    def _start_settrace(self) -> None:
+        skips = self._skips
+        yield_point = self.yield_point
+        what = self.granularity
+        opcodes = what in ("bytecode", "gil")
+        gil = what == "gil"
+        gil_ops = _GIL_OPS
+
+        def local(frame: FrameType, event: str, arg: Any) -> Any:
+            if event == "opcode":
+                if gil:
+                    code = frame.f_code.co_code
+                    at = frame.f_lasti
+                    if code[at] not in gil_ops:
+                        return local
+                yield_point(what)
+            elif event == "line" and not opcodes:
+                yield_point(what)
+            return local
+
+        def global_trace(frame: FrameType, event: str, arg: Any) -> Any:
+            if skips(frame.f_code):
+                return None
+            if opcodes:
+                frame.f_trace_lines = False
+                frame.f_trace_opcodes = True
+            return local
+
+        threading.settrace(global_trace)

@@ -1,0 +1,523 @@
+"""The explorer: run a test function under many schedules, and report the first failure.
+
+:func:`explore` loops executions (:func:`snarl.explore.execution.execute`) under a strategy
+until one fails or the budget is spent.  A failure is then *shrunk*
+(:mod:`snarl.explore.shrink`: fewest preemptions first, then the shortest run), and the shrunk
+schedule is replayed once more, strictly and recorded, to write the report: the report always
+comes from a real run of the schedule it prints (as hypothesis's final replay does).  If that
+run does not fail the same way, the failure is :class:`snarl.errors.Flaky`.
+
+What counts as a failure:
+
+* an exception escaping any managed thread, the test function's own included (``"assertion"``
+  for an ``AssertionError``, else ``"exception"``);
+* every unfinished thread blocked (``"deadlock"``: a cycle in the wait-for graph, or a lost
+  wakeup, a wait no remaining thread can end);
+* more switch points than ``max_steps`` (``"livelock"``: a livelock or a spin; never reported
+  as a deadlock).
+
+:func:`replay` runs one schedule from its token, strictly: a program that no longer fits the
+recording raises :class:`snarl.errors.DidNotReproduce` at the step where it diverged.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import DidNotReproduce, Flaky, SnarlError
+from ..runtime.controlled import ControlledRuntime
+from ..runtime.scheduler import Choice, Scheduler, preemptions
+from ..sync.patch import install, installed
+from ..threaddump.model import Deadlock
+from . import token as tokens
+from .blocked import explain
+from .execution import STUCK_AFTER, execute, is_user_file
+from .granularity import GRANULARITIES
+from .shrink import shrink as shrink_choices
+from .strategies import DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler
+from .table import format_table
+
+__all__ = [
+    "STRATEGIES",
+    "Failure",
+    "InterleavingFailure",
+    "Result",
+    "StuckOutsideControl",
+    "explore",
+    "replay",
+]
+
+STRATEGIES = ("random", "pct", "dfs")
+"""The exploration strategies :func:`explore` accepts by name."""
+
+
+class StuckOutsideControl(SnarlError):
+    """A managed thread stopped reaching switch points: it blocks where snarl has no say (a
+    lock made before :func:`snarl.install`, I/O, a C call), so exploration cannot go on."""
+
+    help = (
+        "Create the locks the test uses inside the test function (snarl controls those), and "
+        "keep real I/O and native blocking out of the explored code."
+    )
+
+
+class InterleavingFailure(SnarlError, AssertionError):
+    """Raised by :func:`snarl.interleavings` tests: a schedule made the test fail.
+
+    ``failure`` is the :class:`Failure`; ``token`` its replay token (also in the message).
+    """
+
+    help = "Replay it with the command in the message, or snarl.replay(test, token)."
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(failure.report)
+        self.failure = failure
+        self.token = failure.token
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A failing schedule, shrunk, with the report of its final replay."""
+
+    kind: str  # "assertion", "exception", "deadlock" or "livelock"
+    message: str  # one line
+    token: str
+    report: str  # the whole report: what failed, the interleaving table, how to replay
+    threads: tuple[str, ...]  # names by thread id
+    steps: int  # switch points in the shrunk schedule
+    preemptions: int
+    found_steps: int  # ... and in the schedule exploration found
+    found_preemptions: int
+    exception: BaseException | None = None
+    deadlocks: tuple[Deadlock, ...] = ()
+    schedule: tuple[int, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """The failure's part of ``--json``."""
+        return {
+            "kind": self.kind,
+            "message": self.message,
+            "replay": self.token,
+            "steps": self.steps,
+            "preemptions": self.preemptions,
+            "found_steps": self.found_steps,
+            "found_preemptions": self.found_preemptions,
+            "threads": list(self.threads),
+        }
+
+
+@dataclass(frozen=True)
+class Result:
+    """What an exploration did and found; ``str()`` is the report a user reads."""
+
+    failure: Failure | None
+    schedules: int
+    distinct: int
+    failing: int
+    seconds: float
+    strategy: str
+    granularity: str
+    seed: int
+    covered: bool | None = None  # dfs: the whole bounded space was explored
+    pct_bound: float | None = None  # pct: per-run probability bound for a depth-d bug
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def found(self) -> bool:
+        """Whether a failing schedule was found."""
+        return self.failure is not None
+
+    @property
+    def rate(self) -> float:
+        """Schedules per second."""
+        return self.schedules / self.seconds if self.seconds > 0 else 0.0
+
+    def statistics(self) -> str:
+        """One line: schedules run, distinct interleavings, failing share, speed."""
+        share = 100.0 * self.failing / self.schedules if self.schedules else 0.0
+        line = (
+            f"{self.schedules} schedule{'s' if self.schedules != 1 else ''} "
+            f"({self.strategy}, seed {self.seed}, granularity {self.granularity}), "
+            f"{self.distinct} distinct interleaving{'s' if self.distinct != 1 else ''}, "
+            f"{self.failing} failing ({share:.1f} %), {self.rate:.0f} schedules/s"
+        )
+        if self.covered:
+            line += "; the whole bounded space was covered"
+        if self.pct_bound is not None:
+            line += f"; PCT bound per run for a depth-d bug: {self.pct_bound:.2g}"
+        return line
+
+    def to_dict(self) -> dict[str, Any]:
+        """The ``--json`` form."""
+        d: dict[str, Any] = {
+            "found": self.found,
+            "kind": self.failure.kind if self.failure else None,
+            "schedules": self.schedules,
+            "replay": self.failure.token if self.failure else None,
+            "message": self.failure.message if self.failure else None,
+            "distinct": self.distinct,
+            "failing": self.failing,
+            "seconds": round(self.seconds, 6),
+            "strategy": self.strategy,
+            "granularity": self.granularity,
+            "seed": self.seed,
+            "covered": self.covered,
+            "pct_bound": self.pct_bound,
+        }
+        if self.failure:
+            d["failure"] = self.failure.to_dict()
+        return d
+
+    def __str__(self) -> str:
+        head = self.failure.report if self.failure else "No failing schedule found."
+        return head + "\n\n" + self.statistics() + "\n"
+
+
+# -- one outcome, classified ----------------------------------------------------------------
+def _kind(rt: ControlledRuntime) -> str | None:
+    o = rt.outcome
+    if o is None or o.kind == "ok":
+        return None
+    if o.kind == "exception":
+        return "assertion" if isinstance(o.exception, AssertionError) else "exception"
+    if o.kind == "blocked":
+        return "deadlock"
+    if o.kind == "step-bound":
+        return "livelock"
+    return o.kind
+
+
+def _signature(rt: ControlledRuntime) -> tuple[str | None, str | None]:
+    """What "the same failure" means while shrinking: the kind, and the exception type."""
+    o = rt.outcome
+    exc = o.exception if o is not None else None
+    return _kind(rt), (type(exc).__qualname__ if exc is not None else None)
+
+
+def _check(rt: ControlledRuntime, max_steps: int) -> None:
+    o = rt.outcome
+    if o is not None and o.kind == "stuck":
+        who = rt.threads[o.tid].name if o.tid is not None else "a thread"
+        raise StuckOutsideControl(
+            f'snarl: thread "{who}" reached no switch point for {STUCK_AFTER:.0f} s: it blocks '
+            "outside snarl's control (a lock made before snarl.install(), I/O or a C call)"
+        )
+    if o is not None and o.kind == "scheduler-error" and o.exception is not None:
+        raise o.exception
+
+
+# -- exploring ------------------------------------------------------------------------------
+def _strategy(
+    strategy: str | Scheduler,
+    *,
+    schedules: int,
+    seed: int,
+    depth: int,
+    preemption_bound: int,
+    start: int,
+    stride: int,
+) -> Scheduler:
+    if not isinstance(strategy, str):
+        return strategy
+    if strategy == "random":
+        return RandomScheduler(seed, schedules, start=start, stride=stride)
+    if strategy == "pct":
+        return PctScheduler(seed, schedules, depth=depth, start=start, stride=stride)
+    if strategy == "dfs":
+        if (start, stride) != (0, 1):
+            raise ValueError("the dfs strategy runs in one process: it cannot be split")
+        return DfsScheduler(preemption_bound=preemption_bound, max_schedules=schedules)
+    raise ValueError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
+
+
+def explore(
+    test_fn: Callable[[], Any],
+    *,
+    strategy: str | Scheduler = "random",
+    schedules: int = 1000,
+    seed: int = 0,
+    granularity: str = "sync",
+    depth: int = 3,
+    preemption_bound: int = 2,
+    max_steps: int = 10_000,
+    shrink: bool = True,
+    target: str | None = None,
+    start: int = 0,
+    stride: int = 1,
+    progress: Callable[[int, int, int], None] | None = None,
+) -> Result:
+    """Run ``test_fn`` under up to ``schedules`` schedules; return a :class:`Result`.
+
+    ``test_fn`` takes no arguments, starts ordinary ``threading.Thread``s, joins them and
+    asserts.  Threads, locks, Conditions, Events, Semaphores, Barriers and Queues it creates
+    are controlled; ``time.sleep`` and ``time.monotonic`` run on a virtual clock.
+    ``strategy``: ``"random"``, ``"pct"`` (with ``depth``), ``"dfs"`` (bounded by
+    ``preemption_bound``) or a :class:`~snarl.runtime.scheduler.Scheduler`.  ``granularity``:
+    ``"sync"``, ``"line"``, ``"bytecode"`` or ``"gil"`` (see
+    :mod:`snarl.explore.granularity`).  ``max_steps`` bounds one execution's switch points
+    (beyond: a livelock).  ``target`` (``file.py::test``) goes into the printed replay
+    command.  ``start`` and ``stride`` run only the schedules ``start, start+stride, ...``
+    (how ``--jobs`` splits the work).  ``progress(done, total, failing)`` is called after
+    each schedule.
+    """
+    if granularity not in GRANULARITIES:
+        raise ValueError(
+            f"unknown granularity {granularity!r}: choose one of {', '.join(GRANULARITIES)}"
+        )
+    if schedules < 1:
+        raise ValueError(f"schedules must be >= 1, not {schedules}")
+    scheduler = _strategy(
+        strategy,
+        schedules=schedules,
+        seed=seed,
+        depth=depth,
+        preemption_bound=preemption_bound,
+        start=start,
+        stride=stride,
+    )
+    name = strategy if isinstance(strategy, str) else type(strategy).__name__
+    with _installed():
+        if isinstance(scheduler, PctScheduler):  # k from one non-preemptive run, everywhere
+            calibration = execute(
+                test_fn,
+                ReplayScheduler((), strict=False),
+                granularity=granularity,
+                max_steps=max_steps,
+            )
+            _check(calibration, max_steps)
+            scheduler.calibrate(len(calibration.choices))
+        seen: set[tuple[int, ...]] = set()
+        runs = failing = 0
+        found: ControlledRuntime | None = None
+        began = time.perf_counter()
+        while scheduler.new_execution():
+            rt = execute(test_fn, scheduler, granularity=granularity, max_steps=max_steps)
+            _check(rt, max_steps)
+            runs += 1
+            seen.add(tuple(c.chosen for c in rt.choices))
+            if isinstance(scheduler, PctScheduler):
+                scheduler.observe(len(rt.choices))
+            if _kind(rt) is not None:
+                failing += 1
+                found = rt
+            if progress is not None:
+                progress(runs, schedules, failing)
+            if found is not None:
+                break
+        seconds = time.perf_counter() - began
+        failure = None
+        if found is not None:
+            failure = _report(
+                test_fn, found, granularity=granularity, max_steps=max_steps, shrink=shrink,
+                target=target, runs=runs,
+            )  # fmt: skip
+    return Result(
+        failure=failure,
+        schedules=runs,
+        distinct=len(seen),
+        failing=failing,
+        seconds=seconds,
+        strategy=name,
+        granularity=granularity,
+        seed=seed,
+        covered=getattr(scheduler, "covered", None) if name == "dfs" else None,
+        pct_bound=scheduler.bound if isinstance(scheduler, PctScheduler) else None,
+    )
+
+
+class _installed:
+    """snarl's primitives in ``threading`` for the duration (left as found)."""
+
+    def __enter__(self) -> None:
+        self.was = installed()
+        if not self.was:
+            self.installation = install()
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.was:
+            self.installation.__exit__(None, None, None)
+
+
+def _report(
+    test_fn: Callable[[], Any],
+    found: ControlledRuntime,
+    *,
+    granularity: str,
+    max_steps: int,
+    shrink: bool,
+    target: str | None,
+    runs: int,
+) -> Failure:
+    signature = _signature(found)
+    original = list(found.choices)
+
+    def run(threads: list[int]) -> list[Choice] | None:
+        rt = execute(
+            test_fn,
+            ReplayScheduler(threads, strict=False),
+            granularity=granularity,
+            max_steps=max_steps,
+        )
+        _check(rt, max_steps)
+        return list(rt.choices) if _signature(rt) == signature else None
+
+    best = shrink_choices(original, run).choices if shrink else original
+    threads = [c.chosen for c in best]
+    final = execute(
+        test_fn,
+        ReplayScheduler(threads, strict=True),
+        granularity=granularity,
+        max_steps=max_steps,
+        record_steps=True,
+    )
+    _check(final, max_steps)
+    if _signature(final) != signature:
+        raise Flaky(
+            f"snarl: the failing schedule ({signature[0]}) did not fail when replayed: "
+            f"this time the outcome was {_kind(final) or 'a pass'}"
+        )
+    token = tokens.encode(threads, granularity=granularity)
+    return _failure(final, token, target=target, found=original, runs=runs, fn=test_fn)
+
+
+def _failure(
+    rt: ControlledRuntime,
+    token: str,
+    *,
+    target: str | None,
+    found: list[Choice],
+    runs: int | None,
+    fn: Callable[[], Any],
+) -> Failure:
+    kind = _kind(rt) or "ok"
+    o = rt.outcome
+    names = tuple(t.name for t in rt.threads)
+    lines: list[str] = []
+    deadlocks: tuple[Deadlock, ...] = ()
+    exc = o.exception if o is not None else None
+    if o is not None and o.kind == "blocked":
+        why = explain(o.blocked, rt.threads)
+        deadlocks = why.deadlocks
+        message = (
+            f"deadlock: {len(why.deadlocks)} cycle(s) in the wait-for graph"
+            if why.deadlocks
+            else "lost wakeup: every thread waits, and none is left to wake them"
+        )
+        lines.extend(why.lines)
+    elif o is not None and o.kind == "exception" and exc is not None:
+        who = names[o.tid] if o.tid is not None else "?"
+        message = f'{type(exc).__name__} in thread "{who}": {_one_line(exc)}'
+        lines.append(f'{type(exc).__name__} in thread "{who}" (T{o.tid}):')
+        lines.extend("  " + line for line in _traceback(exc))
+    else:
+        message = f"livelock: more than {len(rt.choices)} switch points (a spin, or a livelock)"
+        lines.append(message)
+    n_pre = preemptions(rt.choices)
+    head = f"snarl: {message}"
+    if runs is not None:
+        head += f" (schedule {runs})"
+    body = [head, "", *lines, ""]
+    found_pre = preemptions(found)
+    body.append(
+        f"Interleaving: {n_pre} preemption{'s' if n_pre != 1 else ''}, "
+        f"{len(rt.choices)} switch points (shrunk from {found_pre} preemptions, "
+        f"{len(found)} switch points):"
+    )
+    body.extend("  " + line for line in format_table(rt.steps, names))
+    body.append("")
+    body.append("Replay it with:")
+    where = target or f"{_file_of(fn)}::{getattr(fn, '__name__', 'test')}"
+    body.append(f"  snarl replay {token} {where}")
+    return Failure(
+        kind=kind,
+        message=message,
+        token=token,
+        report="\n".join(body),
+        threads=names,
+        steps=len(rt.choices),
+        preemptions=n_pre,
+        found_steps=len(found),
+        found_preemptions=found_pre,
+        exception=exc,
+        deadlocks=deadlocks,
+        schedule=tuple(c.chosen for c in rt.choices),
+    )
+
+
+def _traceback(exc: BaseException) -> list[str]:
+    """The exception's traceback without snarl's own frames (the user's code, the error)."""
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)
+    ]
+    out = ["Traceback (most recent call last):"]
+    for part in traceback.format_list(frames):
+        out.extend(part.rstrip("\n").splitlines())
+    out.extend(
+        line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc)
+    )
+    return out
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else "(no message)"
+
+
+def _file_of(fn: Callable[[], Any]) -> str:
+    import os
+
+    code = getattr(fn, "__code__", None)
+    if code is None:
+        return "FILE.py"
+    try:
+        return os.path.relpath(code.co_filename)
+    except ValueError:
+        return code.co_filename
+
+
+# -- replaying ------------------------------------------------------------------------------
+def replay(
+    test_fn: Callable[[], Any], token: str, *, target: str | None = None, max_steps: int = 10_000
+) -> Failure | None:
+    """Run the schedule of ``token`` once, strictly, recorded.
+
+    Returns the :class:`Failure` it reproduces (its ``report`` has the interleaving table),
+    or None if the test passed under it.  Raises :class:`snarl.errors.InvalidToken` for a
+    token it cannot read and :class:`snarl.errors.DidNotReproduce` if the program no longer
+    fits the recording.
+    """
+    decoded = tokens.decode(token)
+    scheduler = ReplayScheduler(decoded.threads, strict=True)
+    scheduler.new_execution()
+    with _installed():
+        rt = execute(
+            test_fn,
+            scheduler,
+            granularity=decoded.granularity,
+            max_steps=max_steps,
+            record_steps=True,
+        )
+    _check(rt, max_steps)
+    exc = rt.outcome.exception if rt.outcome is not None else None
+    if isinstance(exc, DidNotReproduce):
+        raise exc
+    if _kind(rt) is None:
+        if scheduler.finished_early():
+            raise DidNotReproduce(
+                f"replay diverged: the test ended after {len(rt.choices)} switch points, but "
+                f"the recording has {len(decoded.threads)}",
+                step=len(rt.choices),
+            )
+        return None
+    found = list(rt.choices)
+    return _failure(rt, token, target=target, found=found, runs=None, fn=test_fn)
+
+
+def _print_progress(done: int, total: int, failing: int) -> None:  # pragma: no cover - TTY
+    sys.stderr.write(f"\r  {done}/{total} schedules, {failing} failing")
+    sys.stderr.flush()

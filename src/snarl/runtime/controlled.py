@@ -1,0 +1,602 @@
+"""The controlled runtime: one managed thread runs at a time, and a Scheduler picks which.
+
+Managed threads are real threads, each parked on its own *baton* (a ``_thread`` lock) while
+another runs.  At every switch point the running thread asks the :class:`Scheduler` who runs
+next, hands that thread its baton and parks on its own.  Switch points are:
+
+* every operation on a primitive created under this runtime: the inner locks it supplies
+  (:class:`SimLock`, :class:`SimRLock`) are real locks whose acquire first reaches a switch
+  point, then tries the real lock without blocking; blocking is simulated (the thread is
+  marked blocked and another is scheduled); a release marks the lock's waiters runnable and is
+  a switch point too;
+* thread start (the new thread is registered, runnable, before its OS thread starts), thread
+  exit, ``join``, ``sleep``;
+* :meth:`ControlledRuntime.yield_point`, called by a preemption hook (every line, bytecode, or
+  check interval) in the explorer's chosen granularity.
+
+Time is virtual: :meth:`~ControlledRuntime.monotonic` starts at :data:`EPOCH` for every
+execution, ``sleep`` and timeouts block until the clock is moved, and the clock moves only
+when no thread can run: to the earliest deadline, at once.  A test that sleeps 10 s runs in
+microseconds.
+
+When no thread can run and no deadline is pending, the runtime only *reports* the fact
+(:class:`Outcome` kind ``"blocked"``, with what each thread waits on); the explorer turns that
+into a deadlock or lost-wakeup report through :mod:`snarl.analysis`.  The end of an execution,
+whatever the reason, *abandons* the threads still parked: each is woken with
+:class:`Abandon` raised at its switch point, so its ``finally`` blocks run and its OS thread
+ends; none is left behind for the next execution.
+
+Threads that are not managed (the explorer's own, pytest's) may touch these primitives: they
+then block for real on the real lock inside, and never reach the scheduler.
+"""
+
+from __future__ import annotations
+
+import linecache
+import sys
+import threading
+from _thread import RLock as _CRLock
+from _thread import allocate_lock, get_ident
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from types import FrameType
+from typing import Any
+
+from .base import Abandon, Runtime
+from .scheduler import Choice, Scheduler
+
+__all__ = [
+    "EPOCH",
+    "Abandon",
+    "BlockedOn",
+    "ControlledRuntime",
+    "Managed",
+    "Outcome",
+    "SimLock",
+    "SimRLock",
+    "Step",
+]
+
+EPOCH = 1_000_000.0
+"""The virtual clock's reading at the start of every execution (seconds)."""
+
+RUNNABLE, BLOCKED, FINISHED = "runnable", "blocked", "finished"
+
+
+@dataclass(slots=True)
+class BlockedOn:
+    """What a blocked managed thread waits for."""
+
+    kind: str  # "lock", "rlock", "condition", "semaphore", "event", "barrier", "join", "sleep"
+    obj: Any  # the primitive (or the Thread joined); None for sleep
+    inner: Any  # the inner lock waited on (None for join and sleep)
+    deadline: float | None
+    site: tuple[str, int | None, str, str] | None  # (file, line, function, source) that waits
+    # Read when the execution ends blocked (the threads then unwind, releasing what they
+    # held): the thread holding ``inner``, and where it took it.
+    holder: Managed | None = None
+    holder_site: tuple[str, int | None, str, str] | None = None
+    holder_alive: bool = False
+
+
+class Managed:
+    """One managed thread: its id in start order, its baton, and its state."""
+
+    __slots__ = (
+        "baton",
+        "blocked",
+        "ident",
+        "last_tried",
+        "name",
+        "state",
+        "thread",
+        "tid",
+        "timed_out",
+    )
+
+    def __init__(self, tid: int, thread: Any) -> None:
+        self.tid = tid
+        self.thread = thread
+        self.name: str = getattr(thread, "name", f"thread-{tid}")
+        self.ident: int | None = None
+        self.baton = allocate_lock()
+        self.baton.acquire()  # held: parking on it waits until the scheduler releases it
+        self.state = RUNNABLE
+        self.blocked: BlockedOn | None = None
+        self.timed_out = False
+        self.last_tried: Any = None  # an inner lock a non-blocking try just failed on
+
+    def __repr__(self) -> str:
+        return f"<Managed {self.tid} {self.name!r} {self.state}>"
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """What happened at one switch point: who reached it, doing what, where, and who ran
+    next (None: the execution ended there)."""
+
+    tid: int
+    what: str  # "acquire", "block", "release", "join", "exit", "sleep", "preempt", "line", ...
+    obj: str | None  # a label of the object involved
+    site: tuple[str, int | None, str, str] | None  # user code location, if found
+    next: int | None
+    runnable: bool  # whether ``tid`` could have gone on (so a switch here preempted it)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """How an execution ended: ``"ok"``, ``"exception"`` (in ``tid``), ``"blocked"`` (no
+    thread can run: deadlock or lost wakeup), ``"step-bound"`` (livelock or spin),
+    ``"scheduler-error"`` (the scheduler raised, e.g. a replay that diverged: ``exception``),
+    or ``"stuck"`` (a thread blocked outside snarl's control, reported by the explorer)."""
+
+    kind: str
+    tid: int | None = None
+    exception: BaseException | None = None
+    blocked: dict[int, BlockedOn] = field(default_factory=dict)
+
+
+def _user_site(skip: Callable[[str], bool]) -> tuple[str, int | None, str, str] | None:
+    """The innermost frame of user code (not snarl's, not a library's), as a site tuple."""
+    frame: FrameType | None = sys._getframe(2)
+    while frame is not None:
+        name = frame.f_code.co_filename
+        if not skip(name):
+            line = frame.f_lineno
+            source = linecache.getline(name, line).strip() if line else ""
+            return (name, line, frame.f_code.co_name, source)
+        frame = frame.f_back
+    return None
+
+
+class SimLock:
+    """The inner lock of a Lock (and of Condition waiters) under the controlled runtime.
+
+    ``_thread.lock``'s interface; a real lock inside holds the state, so ``locked()`` and
+    unmanaged threads work as usual.
+    """
+
+    __slots__ = ("_real", "_rt", "holder", "site", "waiters")
+
+    def __init__(self, rt: ControlledRuntime) -> None:
+        self._rt = rt
+        self._real = allocate_lock()
+        self.holder: Managed | None = None
+        self.waiters: list[Managed] = []
+        self.site: tuple[str, int | None, str, str] | None = None  # where the holder took it
+
+    def _try(self, me: Managed | None) -> bool:
+        if self._real.acquire(False):
+            self.holder = me
+            if me is not None and self._rt.record_steps:
+                self.site = _user_site(self._rt.skip)
+            return True
+        return False
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """As ``_thread.lock.acquire``: a switch point, then the real lock if it is free."""
+        return self._rt.acquire_inner(None, self, blocking, timeout)
+
+    def release(self) -> None:
+        """As ``_thread.lock.release``; wakes the threads waiting for it (a switch point)."""
+        self._real.release()
+        self.holder = None
+        self._rt.freed(self, "release")
+
+    def locked(self) -> bool:
+        """Whether the lock is held."""
+        return self._real.locked()
+
+    def _at_fork_reinit(self) -> None:
+        self._real = allocate_lock()
+        self.holder = None
+        self.waiters = []
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class SimRLock(_CRLock):
+    """The inner lock of an RLock under the controlled runtime.
+
+    A subclass of the interpreter's RLock, so owner and count stay where snarl's RLock reads
+    them (its repr); acquire and release reach the runtime first, as :class:`SimLock` does.
+    """
+
+    __slots__ = ("_rt", "holder", "site", "waiters")
+
+    def __new__(cls, rt: ControlledRuntime) -> SimRLock:
+        self = super().__new__(cls)
+        self._rt = rt
+        self.holder = None
+        self.waiters = []
+        self.site = None
+        return self
+
+    def __init__(self, rt: ControlledRuntime) -> None:
+        pass
+
+    def _try(self, me: Managed | None) -> bool:
+        if _CRLock.acquire(self, False):
+            self.holder = me
+            if me is not None and self._rt.record_steps:
+                self.site = _user_site(self._rt.skip)
+            return True
+        return False
+
+    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+        """As ``_thread.RLock.acquire`` (a re-entry never waits, and is no switch point)."""
+        if self._is_owned():
+            return _CRLock.acquire(self, blocking, timeout)
+        return self._rt.acquire_inner(None, self, blocking, timeout)
+
+    def release(self) -> None:
+        """As ``_thread.RLock.release``; the final release wakes waiters (a switch point)."""
+        _CRLock.release(self)
+        if not self._is_owned():
+            self.holder = None
+            self._rt.freed(self, "release")
+
+    def _release_save(self) -> Any:
+        state = _CRLock._release_save(self)
+        self.holder = None
+        self._rt.freed(self, "release")
+        return state
+
+    __enter__ = acquire
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+
+class ControlledRuntime(Runtime):
+    """One execution's worth of managed threads, scheduled by ``scheduler``.
+
+    ``skip(filename)`` says which code is not the user's (its frames are not reported as the
+    site of a step).  ``max_steps`` bounds the switch points of an execution (then the outcome
+    is ``"step-bound"``).  ``record_steps`` keeps a :class:`Step` per switch point (for the
+    report of a final replay; off while exploring, where it would only cost).
+    """
+
+    hooked = False
+
+    def __init__(
+        self,
+        scheduler: Scheduler,
+        *,
+        skip: Callable[[str], bool],
+        max_steps: int = 100_000,
+        record_steps: bool = False,
+        switch_on_sync: bool = True,
+    ) -> None:
+        self.scheduler = scheduler
+        self.skip = skip
+        self.max_steps = max_steps
+        self.record_steps = record_steps
+        self.switch_on_sync = switch_on_sync  # False: only preemption hooks and blocking switch
+        self.threads: list[Managed] = []
+        self.by_ident: dict[int, Managed] = {}
+        self.by_thread: dict[int, Managed] = {}
+        self.choices: list[Choice] = []
+        self.steps: list[Step] = []
+        self.now = EPOCH
+        self.aborting = False
+        self.outcome: Outcome | None = None
+        self.done = allocate_lock()
+        self.done.acquire()  # released when the execution is over
+        self.last_step = 0  # the step count at the most recent switch point (watchdog)
+        self.starting: dict[int, Managed] = {}  # id(thread._started) -> the thread starting
+
+    # -- the base lock ----------------------------------------------------------------------
+    def allocate_lock(self) -> SimLock:  # type: ignore[override]
+        """A :class:`SimLock`."""
+        return SimLock(self)
+
+    def allocate_rlock(self) -> SimRLock:
+        """A :class:`SimRLock`."""
+        return SimRLock(self)
+
+    def me(self) -> Managed | None:
+        """The calling thread's record, or None if it is not managed."""
+        return self.by_ident.get(get_ident())
+
+    def block(self, prim: Any, inner: Any, blocking: Any, timeout: Any) -> bool:
+        """Acquire ``inner`` for ``prim`` (the primitives' slow path)."""
+        return self.acquire_inner(prim, inner, blocking, timeout)
+
+    def acquire_inner(self, prim: Any, inner: Any, blocking: Any, timeout: Any) -> bool:
+        """Acquire one of this runtime's inner locks: check the arguments as ``_thread``
+        does, reach a switch point, take the real lock if free, else block (simulated)."""
+        if timeout != -1:
+            allocate_lock().acquire(blocking, timeout)  # free: raises _thread's errors, no wait
+        me = self.me()
+        if me is None:  # not managed: the real lock, really blocking
+            return _real_acquire(inner, blocking, timeout)
+        if self.aborting:
+            raise Abandon
+        if me.last_tried is inner:
+            me.last_tried = None  # a try on it just failed at a switch point: no second one
+        elif blocking or self.switch_on_sync:
+            self.switch(me, "acquire", prim if prim is not None else inner)
+        if inner._try(me):
+            return True
+        if not blocking:
+            me.last_tried = inner  # the primitive's slow path comes next: see above
+            return False
+        deadline = None if timeout < 0 else self.now + timeout
+        kind = getattr(prim, "_snarl_kind", None) or (
+            "rlock" if isinstance(inner, SimRLock) else "lock"
+        )
+        while True:
+            me.blocked = BlockedOn(kind, prim, inner, deadline, self._site())
+            me.state = BLOCKED
+            me.timed_out = False
+            inner.waiters.append(me)
+            self.switch(me, "block", prim if prim is not None else inner)
+            if inner._try(me):
+                return True
+            if me.timed_out:
+                return False
+
+    def freed(self, inner: Any, what: str) -> None:
+        """``inner`` was released: its waiters may run again (a switch point)."""
+        if inner.waiters:
+            for t in inner.waiters:
+                if t.state == BLOCKED:
+                    t.state = RUNNABLE
+                    t.blocked = None
+            inner.waiters.clear()
+        if self.switch_on_sync:
+            me = self.me()
+            if me is not None and not self.aborting:
+                self.switch(me, what, inner)
+
+    # -- switching ----------------------------------------------------------------------------
+    def _site(self) -> tuple[str, int | None, str, str] | None:
+        return _user_site(self.skip)  # where a thread blocks: read for every block (reports)
+
+    def switch(self, me: Managed, what: str, obj: Any = None) -> None:
+        """A switch point reached by ``me``: ask the scheduler, hand over, park until chosen.
+
+        ``me`` goes on running if it is runnable and chosen; if it is blocked or finished it
+        must not be chosen, and it parks (a finished thread does not wait: it ends).
+        """
+        if self.aborting:
+            raise Abandon
+        me.last_tried = None
+        chosen = self._choose(me)
+        if self.record_steps:
+            self.steps.append(
+                Step(
+                    me.tid,
+                    what,
+                    self._label(obj),
+                    _user_site(self.skip),
+                    None if chosen is None else chosen.tid,
+                    me.state == RUNNABLE,
+                )
+            )
+        if chosen is None:  # the execution is over
+            if me.state != FINISHED:
+                self._park(me)
+            return
+        if chosen is me:
+            return
+        chosen.baton.release()
+        if me.state != FINISHED:
+            self._park(me)
+
+    def _label(self, obj: Any) -> str | None:
+        starting = self.starting.get(id(obj))
+        if starting is not None:  # Thread.start() waits for the new thread to run
+            return f'the start of thread "{starting.name}"'
+        return _label(obj)
+
+    def _park(self, me: Managed) -> None:
+        me.baton.acquire()
+        if self.aborting:
+            raise Abandon
+
+    def _choose(self, me: Managed | None) -> Managed | None:
+        """The next thread to run, or None when the execution has ended (and is ended)."""
+        while True:
+            runnable = [t.tid for t in self.threads if t.state == RUNNABLE]
+            if runnable:
+                break
+            if not self._advance_clock():
+                if all(t.state == FINISHED for t in self.threads):
+                    self.end(Outcome("ok"))
+                else:
+                    blocked = {
+                        t.tid: t.blocked
+                        for t in self.threads
+                        if t.state == BLOCKED and t.blocked is not None
+                    }
+                    for b in blocked.values():
+                        if b.inner is not None:
+                            b.holder = getattr(b.inner, "holder", None)
+                            b.holder_site = getattr(b.inner, "site", None)
+                        elif b.kind == "join":
+                            b.holder = self.by_thread.get(id(b.obj))
+                        b.holder_alive = b.holder is not None and b.holder.state != FINISHED
+                    self.end(Outcome("blocked", blocked=blocked))  # type: ignore[arg-type]
+                return None
+        current = me.tid if me is not None and me.state == RUNNABLE else None
+        step = len(self.choices)
+        if step >= self.max_steps:
+            self.end(Outcome("step-bound", tid=current))
+            return None
+        try:
+            tid = self.scheduler.next_thread(runnable, current, step)
+            if tid not in runnable:
+                raise RuntimeError(f"snarl: the scheduler chose thread {tid}, not {runnable}")
+        except Exception as exc:  # a replay that diverged, a broken strategy: end, report it
+            self.end(Outcome("scheduler-error", tid=current, exception=exc))
+            return None
+        self.choices.append(Choice(tid, tuple(runnable), current))
+        self.last_step = step + 1
+        return self.threads[tid]
+
+    def _advance_clock(self) -> bool:
+        """Move the virtual clock to the earliest deadline and wake who waits for it."""
+        deadlines = [
+            t.blocked.deadline
+            for t in self.threads
+            if t.state == BLOCKED and t.blocked is not None and t.blocked.deadline is not None
+        ]
+        if not deadlines:
+            return False
+        self.now = max(self.now, min(deadlines))
+        for t in self.threads:
+            b = t.blocked
+            if t.state == BLOCKED and b is not None and b.deadline is not None:
+                if b.deadline <= self.now:
+                    t.state = RUNNABLE
+                    t.timed_out = True
+                    t.blocked = None
+                    if b.inner is not None and t in b.inner.waiters:
+                        b.inner.waiters.remove(t)
+        return True
+
+    def end(self, outcome: Outcome) -> None:
+        """End the execution with ``outcome`` (the first one wins) and wake every parked
+        thread so it unwinds (:class:`Abandon`)."""
+        if self.outcome is None:
+            self.outcome = outcome
+        if self.aborting:
+            return
+        self.aborting = True
+        for t in self.threads:
+            if t.state != FINISHED:
+                try:
+                    t.baton.release()
+                except RuntimeError:  # not parked (the caller itself, or still starting)
+                    pass
+        try:
+            self.done.release()
+        except RuntimeError:
+            pass
+
+    def fail(self, tid: int, exc: BaseException) -> None:
+        """An exception escaped managed thread ``tid``: the execution ends with it."""
+        self.end(Outcome("exception", tid=tid, exception=exc))
+
+    def yield_point(self, what: str = "preempt") -> None:
+        """A preemption point (granularity hooks): the scheduler may switch here."""
+        me = self.me()
+        if me is not None:
+            self.switch(me, what)
+
+    # -- threads ------------------------------------------------------------------------------
+    def adopt(self, thread: Any) -> Managed:
+        """Register ``thread`` (not yet started) as managed and runnable; returns its record."""
+        m = Managed(len(self.threads), thread)
+        self.threads.append(m)
+        self.by_thread[id(thread)] = m
+        return m
+
+    def thread_starting(self, thread: Any) -> None:
+        """``thread.start()`` is about to start it: register it (parent's context)."""
+        if self.aborting:
+            raise Abandon
+        if self.me() is None or id(thread) in self.by_thread:
+            return  # an unmanaged thread starts its own threads; or already adopted
+        m = self.adopt(thread)
+        started = getattr(thread, "_started", None)
+        if started is not None:
+            self.starting[id(started)] = m
+
+    def thread_started(self, thread: Any) -> None:
+        """In the new thread: bind its ident, then park until the scheduler chooses it."""
+        m = self.by_thread.get(id(thread))
+        if m is None:
+            return
+        m.ident = get_ident()
+        self.by_ident[m.ident] = m
+        self._park(m)
+
+    def thread_exited(self, thread: Any) -> None:
+        """In the ending thread: wake its joiners and hand over for good."""
+        m = self.by_thread.get(id(thread))
+        if m is None or m.state == FINISHED:
+            return
+        m.state = FINISHED
+        m.blocked = None
+        for t in self.threads:
+            b = t.blocked
+            if t.state == BLOCKED and b is not None and b.kind == "join" and b.obj is thread:
+                t.state = RUNNABLE
+                t.blocked = None
+        if self.aborting:
+            return
+        chosen = self._choose(None)
+        if self.record_steps:
+            self.steps.append(
+                Step(m.tid, "exit", None, None, None if chosen is None else chosen.tid, False)
+            )
+        if chosen is not None:
+            chosen.baton.release()
+
+    def join(self, thread: Any, timeout: float | None, native_join: Any) -> None:
+        """Wait (simulated) until ``thread`` has finished, then reap it for real."""
+        me = self.me()
+        target = self.by_thread.get(id(thread))
+        if me is None or target is None:
+            native_join(thread, timeout)
+            return
+        self.switch(me, "join", thread)
+        if target.state != FINISHED:
+            if timeout is not None and timeout <= 0:
+                return
+            deadline = None if timeout is None else self.now + timeout
+            me.blocked = BlockedOn("join", thread, None, deadline, self._site())
+            me.state = BLOCKED
+            me.timed_out = False
+            self.switch(me, "block", thread)
+        if target.state == FINISHED:
+            native_join(thread, None)  # its OS thread is ending: a short real wait
+
+    # -- time ---------------------------------------------------------------------------------
+    def monotonic(self) -> float:
+        """The virtual clock (seconds since :data:`EPOCH`, plus EPOCH)."""
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        """Let ``seconds`` pass on the virtual clock (others run meanwhile)."""
+        me = self.me()
+        if me is None:
+            _real_sleep(seconds)
+            return
+        if seconds < 0:
+            raise ValueError("sleep length must be non-negative")
+        if seconds == 0:
+            self.switch(me, "sleep")
+            return
+        me.blocked = BlockedOn("sleep", None, None, self.now + seconds, self._site())
+        me.state = BLOCKED
+        self.switch(me, "sleep")
+
+
+def _real_acquire(inner: Any, blocking: Any, timeout: Any) -> bool:
+    if isinstance(inner, SimRLock):
+        return bool(_CRLock.acquire(inner, blocking, timeout))
+    return bool(inner._real.acquire(blocking, timeout))
+
+
+_real_sleep = __import__("time").sleep
+
+
+def _label(obj: Any) -> str | None:
+    if obj is None:
+        return None
+    if isinstance(obj, threading.Thread):
+        return f'thread "{obj.name}"'
+    name = None
+    try:
+        name = obj.name if hasattr(type(obj), "name") else None
+    except Exception:
+        name = None
+    kind = getattr(type(obj), "_snarl_type", None) or type(obj).__name__
+    return f"{kind} `{name}`" if name else kind
