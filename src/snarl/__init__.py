@@ -7,19 +7,31 @@ Public API (everything else is internal and may change):
 * :func:`format_dump`: render a snapshot you already have.
 * :func:`wait_until_blocked`: wait until given threads are parked, without guessing a sleep.
 * :func:`install` / :func:`uninstall`: put snarl's tracked primitives into ``threading``
-  (owners, waiters, optional lock-order validation); :mod:`snarl.sync` holds the drop-in names.
+  (owners, waiters, optional lock-order validation), optionally the dump on a signal and the
+  agent for ``snarl dump PID``; :mod:`snarl.sync` holds the drop-in names.
+* :func:`watch` → :class:`Watchdog`: the hang watchdog (deadlocks, stuck threads, locks held
+  by exited threads; idle is not stuck).
+* :func:`explore` → :class:`Result`, :func:`replay`, :func:`interleavings`: run a threaded
+  test under controlled schedules (random, PCT, bounded DFS), shrink a failure to the fewest
+  preemptions, print a replay token.
 * :func:`setcheckinterval` / :func:`getcheckinterval` / :func:`checkinterval`: Python 2's
   check interval (offer the GIL every N bytecodes); :func:`switchinterval` scopes
   ``sys.setswitchinterval``.
 """
 
 from . import sync as sync
+from .diagnosis import install as install
+from .diagnosis import uninstall as uninstall
+from .explore.decorator import interleavings as interleavings
+from .explore.runner import Failure as Failure
+from .explore.runner import InterleavingFailure as InterleavingFailure
+from .explore.runner import Result as Result
+from .explore.runner import explore as explore
+from .explore.runner import replay as replay
 from .interval import checkinterval as checkinterval
 from .interval import getcheckinterval as getcheckinterval
 from .interval import setcheckinterval as setcheckinterval
 from .interval import switchinterval as switchinterval
-from .sync import install as install
-from .sync import uninstall as uninstall
 from .threaddump import Deadlock as Deadlock
 from .threaddump import DeadlockStep as DeadlockStep
 from .threaddump import FrameInfo as FrameInfo
@@ -33,29 +45,41 @@ from .threaddump import dump as dump
 from .threaddump import format_dump as format_dump
 from .threaddump import snapshot as snapshot
 from .threaddump import wait_until_blocked as wait_until_blocked
+from .watch import Report as Report
+from .watch import Watchdog as Watchdog
+from .watch import watch as watch
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Deadlock",
     "DeadlockStep",
+    "Failure",
     "FrameInfo",
     "HeldLock",
     "Holder",
+    "InterleavingFailure",
     "ObjectInfo",
+    "Report",
+    "Result",
     "Snapshot",
     "ThreadInfo",
     "WaitInfo",
+    "Watchdog",
     "__version__",
     "checkinterval",
     "dump",
+    "explore",
     "format_dump",
     "getcheckinterval",
     "install",
+    "interleavings",
+    "replay",
     "setcheckinterval",
     "snapshot",
     "switchinterval",
     "sync",
     "uninstall",
     "wait_until_blocked",
+    "watch",
 ]

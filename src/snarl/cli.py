@@ -1,22 +1,37 @@
 """The ``snarl`` command: argument parsing, exit codes, nothing clever.
 
-Exit codes: 0 success, 2 usage error (argparse's own), 3 an unknown example name; ``snarl
-run`` returns the program's own exit code (an uncaught exception prints its traceback and
-gives 1, as ``python`` does).
+Exit codes, every command: 0 success, 2 usage error (an unknown option, a missing script or
+test function, a bad value, an invalid replay token).  Then per command:
+
+* ``snarl demo``: 3 an unknown example name.
+* ``snarl run``: the program's own exit code (an uncaught exception prints its traceback and
+  gives 1, as ``python`` does); 70 when ``--abort-on-deadlock`` ends it.
+* ``snarl dump PID``: 4 no such process, 5 not a Python process, 6 permission denied, 7
+  unsupported Python version, 8 the target did not answer in time, 9 no method could reach
+  it (see :mod:`snarl.remote.client`).
+* ``snarl explore``: 1 a failing schedule was found, 0 none was; 10 a thread blocked
+  outside snarl's control.
+* ``snarl replay``: 1 the failure reproduced, 0 the test passed under the schedule, 3 the
+  program no longer fits the recording (did not reproduce); 10 as for explore.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import runpy
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 from . import __version__
 
-__all__ = ["EXAMPLES", "example_path", "main"]
+__all__ = ["EXAMPLES", "example_path", "load_target", "main"]
+
+STRATEGY_NAMES = ("random", "pct", "dfs")
+GRANULARITY_NAMES = ("sync", "line", "bytecode", "gil")
 
 EXAMPLES = {
     "seed": "seed_blocked.py",
@@ -28,6 +43,8 @@ EXAMPLES = {
 """Bundled examples runnable with ``snarl demo NAME``."""
 
 EXIT_UNKNOWN_EXAMPLE = 3
+EXIT_DIVERGED = 3
+EXIT_STUCK = 10
 
 
 def example_path(name: str) -> Path:
@@ -74,14 +91,38 @@ def _parser() -> argparse.ArgumentParser:
     demo.set_defaults(handler=_demo)
     run = sub.add_parser(
         "run",
-        help="run a Python program with snarl's tracked primitives installed",
+        help="run a Python program under snarl: tracking, watchdog, dump on signal, agent",
         description=(
             "Run a script (or -m module) with snarl.install() in force from its first line, so"
-            " every lock it creates records its owner.  The program's arguments, output and exit"
-            " code pass through unchanged."
+            " every lock it creates records its owner; a hang watchdog reports deadlocks and"
+            " stuck threads to stderr (or --report FILE); SIGUSR1 writes the full dump"
+            " (SIGUSR2: faulthandler's, for a stuck GIL); `snarl dump PID` reaches the"
+            " process through its agent.  The program's arguments, output and exit code pass"
+            " through unchanged."
         ),
     )
+    run.add_argument("--no-track", action="store_true", help="do not install tracking")
     run.add_argument("--lockorder", action="store_true", help="also validate lock order")
+    run.add_argument("--no-watchdog", action="store_true", help="do not start the watchdog")
+    run.add_argument(
+        "--period", type=_seconds, default=1.0, metavar="SECONDS", help="watchdog check period"
+    )
+    run.add_argument(
+        "--stuck",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="report a thread waiting this long (idle workers never count)",
+    )
+    run.add_argument("--report", metavar="FILE", help="append watchdog reports to FILE")
+    run.add_argument("--json", action="store_true", help="write reports as JSON")
+    run.add_argument(
+        "--abort-on-deadlock",
+        action="store_true",
+        help="end the program with exit code 70 once a deadlock is reported",
+    )
+    run.add_argument("--no-signal", action="store_true", help="no dump on SIGUSR1/SIGUSR2")
+    run.add_argument("--no-agent", action="store_true", help="no agent for `snarl dump PID`")
     run.add_argument(
         "--check-interval",
         type=_interval,
@@ -94,6 +135,17 @@ def _parser() -> argparse.ArgumentParser:
         help="with --check-interval: count only code outside the stdlib and site-packages",
     )
     run.add_argument(
+        "--deterministic",
+        action="store_true",
+        help=(
+            "with --check-interval: run the threads one at a time, switching round-robin"
+            " every N bytecodes (exactly reproducible; no watchdog, agent or signal dump)"
+        ),
+    )
+    run.add_argument(
+        "--seed", type=int, metavar="S", help="with --deterministic: a seeded order instead"
+    )
+    run.add_argument(
         "--switch-interval",
         type=_seconds,
         metavar="SECONDS",
@@ -103,6 +155,72 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("target", nargs="?", metavar="SCRIPT", help="the script to run")
     run.add_argument("args", nargs=argparse.REMAINDER, help="the program's own arguments")
     run.set_defaults(handler=_run)
+
+    dump = sub.add_parser(
+        "dump",
+        help="dump the threads of another running Python process",
+        description=(
+            "Print every thread of process PID: through its agent (under `snarl run`, or"
+            " snarl.install(agent=True)) with lock owners; else by injecting the dump with gdb;"
+            " else with py-spy.  A note on stderr says which method was used and what it"
+            " cannot see."
+        ),
+    )
+    dump.add_argument("pid", metavar="PID", help="the process id")
+    dump.add_argument("--json", action="store_true", help="JSON instead of text")
+    dump.add_argument("--locals", action="store_true", help="include bounded reprs of locals")
+    dump.add_argument("--all", action="store_true", help="show every thread, ungrouped")
+    dump.add_argument(
+        "--timeout", type=_seconds, default=5.0, metavar="SECONDS", help="wait this long"
+    )
+    dump.add_argument(
+        "--method", choices=("agent", "gdb", "py-spy"), help="use only this method"
+    )
+    dump.set_defaults(handler=_dump)
+
+    explore = sub.add_parser(
+        "explore",
+        help="run a test under many thread schedules; find, shrink and report a failure",
+        description=(
+            "Run FILE.py::TEST (a function with no arguments that starts threads, joins them"
+            " and asserts) under controlled schedules until one fails: an exception, an"
+            " assertion, a deadlock or lost wakeup, a livelock.  The failure is shrunk to the"
+            " fewest preemptions and printed with a replay command.  Exit code 1 if a failure"
+            " was found, 0 if none was."
+        ),
+    )
+    explore.add_argument("target", metavar="FILE.py::TEST", help="the test function")
+    explore.add_argument("--strategy", choices=STRATEGY_NAMES, default="random")
+    explore.add_argument("--schedules", type=_positive, default=1000, metavar="N")
+    explore.add_argument("--seed", type=int, default=0, metavar="S")
+    explore.add_argument("--granularity", choices=GRANULARITY_NAMES, default="sync")
+    explore.add_argument("--depth", type=_positive, default=3, metavar="D", help="PCT depth")
+    explore.add_argument(
+        "--preemption-bound", type=int, default=2, metavar="B", help="dfs: preemption bound"
+    )
+    explore.add_argument(
+        "--max-steps", type=_positive, default=10_000, metavar="N", help="livelock bound"
+    )
+    explore.add_argument(
+        "--jobs", type=_positive, default=1, metavar="J", help="split schedules over processes"
+    )
+    explore.add_argument("--json", action="store_true", help="print the result as JSON")
+    explore.add_argument("--no-shrink", action="store_true", help="report the failure as found")
+    explore.set_defaults(handler=_explore)
+
+    rep = sub.add_parser(
+        "replay",
+        help="run a test under the schedule of a replay token",
+        description=(
+            "Replay the schedule TOKEN (printed by snarl explore) on FILE.py::TEST, exactly,"
+            " and print the failure with its interleaving table.  Exit code 1 if it fails"
+            " again, 0 if the test passes under it, 3 if the program no longer fits it."
+        ),
+    )
+    rep.add_argument("token", metavar="TOKEN")
+    rep.add_argument("target", metavar="FILE.py::TEST", help="the test function")
+    rep.add_argument("--json", action="store_true", help="print the result as JSON")
+    rep.set_defaults(handler=_replay)
     return parser
 
 
@@ -113,6 +231,16 @@ def _interval(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"must be >= 0 (0 turns it off), not {value}")
+    return value
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, not {value}")
     return value
 
 
@@ -151,45 +279,74 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .sync import install
-
     if args.module is None and args.target is None:
-        print(
-            "snarl run: error: give a script, or -m MODULE (see 'snarl run --help')",
-            file=sys.stderr,
-        )
-        return 2
+        return _usage("run", "give a script, or -m MODULE")
     if args.module is None and not Path(args.target).is_file():
-        print(f"snarl run: error: no such script: {args.target}", file=sys.stderr)
-        return 2
+        return _usage("run", f"no such script: {args.target}")
+    if args.deterministic and not args.check_interval:
+        return _usage("run", "--deterministic needs --check-interval N")
+    if args.seed is not None and not args.deterministic:
+        return _usage("run", "--seed needs --deterministic")
     rest = ([args.target] if args.module is not None and args.target else []) + args.args
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     saved_switch = sys.getswitchinterval()
-    install(lockorder=args.lockorder)
+    if args.module is not None:
+        argv, path0 = [args.module, *rest], None
+    else:
+        argv, path0 = [args.target, *rest], str(Path(args.target).resolve().parent)
+
+    def program() -> None:
+        sys.argv = argv
+        if path0 is not None:
+            sys.path.insert(0, path0)
+            runpy.run_path(args.target, run_name="__main__")
+        else:
+            runpy.run_module(args.module, run_name="__main__", alter_sys=True)
+
+    if args.deterministic:
+        return _run_deterministic(args, program, saved_argv, saved_path)
+    from .diagnosis import install
+
+    live = None
+    watchdog = None
+    try:
+        if not args.no_track:
+            live = install(
+                lockorder=args.lockorder,
+                signal=None if args.no_signal else signal.SIGUSR1,
+                signal_file=args.report,
+                agent=not args.no_agent,
+            )
+        elif not args.no_signal:
+            from .watch import install_signal_dump
+
+            install_signal_dump(signal.SIGUSR1, file=args.report)
+        if not args.no_watchdog:
+            from .watch import ABORT_EXIT_CODE, watch
+
+            watchdog = watch(
+                args.period,
+                args.stuck,
+                report=args.report,
+                format="json" if args.json else "text",
+                abort=ABORT_EXIT_CODE if args.abort_on_deadlock else False,
+                abort_on=("deadlock",),
+            )
+    except (OSError, ValueError, RuntimeError) as exc:  # a report file that cannot be opened
+        return _usage("run", str(exc))
     if args.check_interval:
         from .interval import setcheckinterval
 
         try:
             setcheckinterval(args.check_interval, user_only=args.user_only)
         except RuntimeError as exc:  # another tool holds the hook it needs
-            print(f"snarl run: error: {exc}", file=sys.stderr)
-            return 2
+            return _usage("run", str(exc))
     if args.switch_interval is not None:
         sys.setswitchinterval(args.switch_interval)
     try:
-        if args.module is not None:
-            sys.argv = [args.module, *rest]
-            runpy.run_module(args.module, run_name="__main__", alter_sys=True)
-        else:
-            sys.argv = [args.target, *rest]
-            sys.path.insert(0, str(Path(args.target).resolve().parent))
-            runpy.run_path(args.target, run_name="__main__")
+        program()
     except SystemExit as exc:  # the program's own exit code passes through
-        code = exc.code
-        if code is None or isinstance(code, int):
-            return code or 0
-        print(code, file=sys.stderr)
-        return 1
+        return _exit_code(exc)
     finally:
         sys.argv, sys.path[:] = saved_argv, saved_path
         if args.check_interval:
@@ -197,7 +354,183 @@ def _run(args: argparse.Namespace) -> int:
 
             setcheckinterval(0)
         sys.setswitchinterval(saved_switch)
+        if watchdog is not None:
+            watchdog.stop()
+        if live is not None:
+            live.__exit__(None, None, None)
     return 0
+
+
+def _exit_code(exc: SystemExit) -> int:
+    code = exc.code
+    if code is None or isinstance(code, int):
+        return code or 0
+    print(code, file=sys.stderr)
+    return 1
+
+
+def _run_deterministic(
+    args: argparse.Namespace, program: Callable[[], None], argv: list[str], path: list[str]
+) -> int:
+    """``snarl run --check-interval N --deterministic``: the program's threads one at a time,
+    switched round-robin every N bytecodes by the controlled runtime (see snarl.explore)."""
+    from .explore.execution import execute
+    from .explore.runner import _installed
+    from .explore.strategies import RoundRobinScheduler
+
+    try:
+        with _installed():
+            rt = execute(
+                program,
+                RoundRobinScheduler(args.seed),
+                granularity="interval",
+                interval=args.check_interval,
+                max_steps=10**9,
+            )
+    finally:
+        sys.argv, sys.path[:] = argv, path
+    o = rt.outcome
+    if o is not None and o.kind == "exception" and o.exception is not None:
+        exc = o.exception
+        if isinstance(exc, SystemExit):
+            return _exit_code(exc)
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__)
+        return 1
+    if o is not None and o.kind == "blocked":
+        from .explore.blocked import explain
+
+        print("snarl run: every thread is blocked:", file=sys.stderr)
+        for line in explain(o.blocked, rt.threads).lines:
+            print(line, file=sys.stderr)
+        return 70
+    return 0
+
+
+def _usage(command: str, message: str) -> int:
+    print(f"snarl {command}: error: {message} (see 'snarl {command} --help')", file=sys.stderr)
+    return 2
+
+
+def _dump(args: argparse.Namespace) -> int:
+    from .remote import main_dump
+
+    return main_dump(
+        args.pid,
+        json=args.json,
+        locals=args.locals,
+        all=args.all,
+        timeout=args.timeout,
+        method=args.method,
+    )
+
+
+def load_target(spec: str) -> tuple[Callable[[], Any], str]:
+    """``FILE.py::NAME`` → the function (undecorated if @snarl.interleavings wrapped it) and
+    the spec; ValueError with a one-line message otherwise."""
+    path, sep, name = spec.rpartition("::")
+    if not sep or not path or not name:
+        raise ValueError(f"expected FILE.py::TEST, not {spec!r}")
+    if not Path(path).is_file():
+        raise ValueError(f"no such file: {path}")
+    folder = str(Path(path).resolve().parent)
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    try:
+        namespace = runpy.run_path(path, run_name=f"snarl_target_{Path(path).stem}")
+    except SystemExit as exc:
+        raise ValueError(f"{path} exited while loading (exit code {exc.code})") from None
+    fn = namespace.get(name)
+    if fn is None or not callable(fn):
+        found = sorted(k for k, v in namespace.items() if k.startswith("test") and callable(v))
+        hint = f" (test functions there: {', '.join(found)})" if found else ""
+        raise ValueError(f"no function {name!r} in {path}{hint}")
+    return getattr(fn, "__snarl_test__", fn), spec
+
+
+def _explore(args: argparse.Namespace) -> int:
+    from .explore.runner import StuckOutsideControl, explore
+
+    try:
+        fn, spec = load_target(args.target)
+    except ValueError as exc:
+        return _usage("explore", str(exc))
+    if args.jobs > 1 and args.strategy == "dfs":
+        return _usage("explore", "--jobs splits random and pct schedules; dfs runs in one process")
+    progress = _progress if sys.stderr.isatty() and not args.json else None
+    try:
+        if args.jobs > 1:
+            from .explore.jobs import explore_in_processes
+
+            result = explore_in_processes(
+                args.target,
+                jobs=args.jobs,
+                strategy=args.strategy,
+                schedules=args.schedules,
+                seed=args.seed,
+                granularity=args.granularity,
+                depth=args.depth,
+                max_steps=args.max_steps,
+                shrink=not args.no_shrink,
+            )
+        else:
+            result = explore(
+                fn,
+                strategy=args.strategy,
+                schedules=args.schedules,
+                seed=args.seed,
+                granularity=args.granularity,
+                depth=args.depth,
+                preemption_bound=args.preemption_bound,
+                max_steps=args.max_steps,
+                shrink=not args.no_shrink,
+                target=spec,
+                progress=progress,
+            )
+    except StuckOutsideControl as exc:
+        print(f"snarl explore: error: {exc}", file=sys.stderr)
+        return EXIT_STUCK
+    finally:
+        if progress is not None:
+            sys.stderr.write("\r\033[K")
+    if args.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(result)
+    return 1 if result.found else 0
+
+
+def _progress(done: int, total: int, failing: int) -> None:
+    sys.stderr.write(f"\r\033[K  snarl explore: {done}/{total} schedules, {failing} failing")
+    sys.stderr.flush()
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from .errors import DidNotReproduce, InvalidToken
+    from .explore.runner import StuckOutsideControl, replay
+
+    try:
+        fn, spec = load_target(args.target)
+    except ValueError as exc:
+        return _usage("replay", str(exc))
+    try:
+        failure = replay(fn, args.token, target=spec)
+    except InvalidToken as exc:
+        return _usage("replay", f"invalid replay token: {exc}")
+    except DidNotReproduce as exc:
+        print(f"snarl replay: did not reproduce: {exc}", file=sys.stderr)
+        return EXIT_DIVERGED
+    except StuckOutsideControl as exc:
+        print(f"snarl replay: error: {exc}", file=sys.stderr)
+        return EXIT_STUCK
+    if args.json:
+        print(json.dumps({"failed": failure is not None, **(failure.to_dict() if failure else {})}))
+    elif failure is None:
+        print("The test passed under this schedule.")
+    else:
+        print(failure.report)
+    return 1 if failure is not None else 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -53,7 +53,9 @@ def test_run_module_and_lockorder(tmp_path):
 def test_run_errors_are_one_line(tmp_path):
     missing = run_python("-m", "snarl", "run", str(tmp_path / "nope.py"))
     assert missing.returncode == 2
-    assert missing.stderr.strip() == f"snarl run: error: no such script: {tmp_path / 'nope.py'}"
+    assert missing.stderr.strip() == (
+        f"snarl run: error: no such script: {tmp_path / 'nope.py'} (see 'snarl run --help')"
+    )
     nothing = run_python("-m", "snarl", "run")
     assert nothing.returncode == 2
     assert len(nothing.stderr.splitlines()) == 1 and "Traceback" not in nothing.stderr

@@ -45,11 +45,10 @@ _real = {
 
 
 def is_user_file(filename: str) -> bool:
-    """Whether ``filename`` is user code: not snarl's, not the stdlib's or site-packages'."""
+    """Whether ``filename`` is user code: not snarl's, not the stdlib's or site-packages',
+    and not generated (``<string>``: dataclass and namedtuple methods, ``exec``)."""
     if filename.startswith(_SNARL_DIR):
         return False
-    if filename == "<string>" or filename.startswith("<stdin"):
-        return True
     return not is_library_file(filename)
 
 
@@ -133,8 +132,6 @@ def execute(
     previous_hook = threading.excepthook
 
     def excepthook(args: Any) -> None:
-        if args.exc_type is not None and issubclass(args.exc_type, Abandon):
-            return
         m = rt.by_thread.get(id(args.thread))
         if m is None:
             previous_hook(args)

@@ -509,12 +509,25 @@ class ControlledRuntime(Runtime):
             self.starting[id(started)] = m
 
     def thread_started(self, thread: Any) -> None:
-        """In the new thread: bind its ident, then park until the scheduler chooses it."""
+        """In the new thread: bind its ident, then park until the scheduler chooses it.
+
+        ``thread.run`` is wrapped (on the instance) so that :class:`Abandon` ends ``run()``
+        quietly instead of reaching ``threading.excepthook``.
+        """
         m = self.by_thread.get(id(thread))
         if m is None:
             return
         m.ident = get_ident()
         self.by_ident[m.ident] = m
+        run = thread.run
+
+        def managed_run() -> None:
+            try:
+                run()
+            except Abandon:
+                pass
+
+        thread.run = managed_run
         self._park(m)
 
     def thread_exited(self, thread: Any) -> None:

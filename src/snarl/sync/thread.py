@@ -52,8 +52,14 @@ def patch_thread() -> None:
             finally:
                 with contextlib.suppress(Exception):
                     rt.thread_exited(self)
-        except Abandon:  # the runtime unwound this thread (its execution is over)
-            pass
+        except Abandon:  # the runtime unwound this thread before it ran: forget it
+            _forget(self)
+        except KeyError as exc:
+            # Unwound inside threading's own bootstrap, before the thread was registered:
+            # its cleanup then fails to unregister it.  Anything else is not ours.
+            if not isinstance(exc.__context__, Abandon):
+                raise
+            _forget(self)
 
     @functools.wraps(native_start)
     def start(self: threading.Thread) -> None:
@@ -74,6 +80,11 @@ def patch_thread() -> None:
     threading.Thread._bootstrap_inner = _bootstrap_inner  # type: ignore[attr-defined]
     threading.Thread.join = join  # type: ignore[method-assign]
     threading.Thread.start = start  # type: ignore[method-assign]
+
+
+def _forget(thread: threading.Thread) -> None:
+    with threading._active_limbo_lock:  # type: ignore[attr-defined]
+        threading._limbo.pop(thread, None)  # type: ignore[attr-defined]
 
 
 _kept: list[bool] = []  # non-empty once tracked primitives needed the hooks: they stay
