@@ -366,7 +366,12 @@ def _report(
         _check(rt, max_steps)
         return list(rt.choices) if _signature(rt) == signature else None
 
-    best = shrink_choices(original, run).choices if shrink else original
+    best = original
+    if shrink:
+        best = shrink_choices(original, run).choices
+        fewer = _fewer_preemptions(test_fn, best, signature, granularity, max_steps)
+        if fewer is not None:
+            best = shrink_choices(fewer, run).choices
     threads = [c.chosen for c in best]
     final = execute(
         test_fn,
@@ -383,6 +388,38 @@ def _report(
         )
     token = tokens.encode(threads, granularity=granularity)
     return _failure(final, token, target=target, found=original, runs=runs, fn=test_fn)
+
+
+BOUNDED_SEARCH_RUNS = 400
+"""Schedules the bounded search of :func:`_fewer_preemptions` may run, in all."""
+
+
+def _fewer_preemptions(
+    test_fn: Callable[[], Any],
+    best: list[Choice],
+    signature: tuple[str | None, str | None],
+    granularity: str,
+    max_steps: int,
+) -> list[Choice] | None:
+    """A schedule failing the same way with fewer preemptions than ``best``, or None.
+
+    The shrinker edits the schedule it has; this searches instead: a depth-first search
+    bounded to 0, then 1, ... preemptions (CHESS's iterative context bounding), stopping at
+    the first failure of the same kind, within :data:`BOUNDED_SEARCH_RUNS` schedules.  When a
+    bound's whole space is covered without that failure, none exists with so few.
+    """
+    budget = BOUNDED_SEARCH_RUNS
+    for bound in range(preemptions(best)):
+        dfs = DfsScheduler(preemption_bound=bound, max_schedules=budget)
+        while budget > 0 and dfs.new_execution():
+            budget -= 1
+            rt = execute(test_fn, dfs, granularity=granularity, max_steps=max_steps)
+            _check(rt, max_steps)
+            if _signature(rt) == signature:
+                return list(rt.choices)
+        if budget <= 0:
+            return None
+    return None
 
 
 def _failure(

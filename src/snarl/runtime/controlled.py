@@ -342,6 +342,8 @@ class ControlledRuntime(Runtime):
 
     def freed(self, inner: Any, what: str) -> None:
         """``inner`` was released: its waiters may run again (a switch point)."""
+        if self.aborting:  # threads unwinding after the end: the state is final
+            return
         if inner.waiters:
             for t in inner.waiters:
                 if t.state == BLOCKED:
@@ -366,7 +368,10 @@ class ControlledRuntime(Runtime):
         if self.aborting:
             raise Abandon
         me.last_tried = None
+        could_go_on = me.state == RUNNABLE
         chosen = self._choose(me)
+        if chosen is not None:  # the clock may have woken ``me``: the choice says
+            could_go_on = self.choices[-1].current == me.tid
         if self.record_steps:
             self.steps.append(
                 Step(
@@ -375,7 +380,7 @@ class ControlledRuntime(Runtime):
                     self._label(obj),
                     _user_site(self.skip),
                     None if chosen is None else chosen.tid,
-                    me.state == RUNNABLE,
+                    could_go_on,
                 )
             )
         if chosen is None:  # the execution is over

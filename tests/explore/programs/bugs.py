@@ -99,6 +99,25 @@ def racy_increment() -> None:  # a race only preemption between lines can show
     assert box.value == 2, f"lost an update: {box.value}"
 
 
+def note(value: int) -> int:
+    return value
+
+
+def racy_call() -> None:  # racy_increment with a call between the read and the write
+    box = Box()
+
+    def add() -> None:
+        seen = note(box.value)
+        box.value = note(seen + 1)
+
+    threads = [threading.Thread(target=add, name=f"add-{i}") for i in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert box.value == 2, f"lost an update: {box.value}"
+
+
 def lost_wakeup() -> None:
     cond = threading.Condition()
 
