@@ -207,6 +207,16 @@ def test_pct_priorities_run_the_highest_runnable_thread():
     assert len(orders) == 6
 
 
+@pytest.mark.parametrize("depth", [2, 3, 4])
+def test_pct_preempts_at_most_at_its_change_points(depth):
+    # All threads present from the start and never blocking: a preemption happens only
+    # where a change point lowers the running thread, at most depth - 1 times.
+    program = Program(((local(),) * 4,) * 3, initial=(0, 1, 2))
+    scheduler = PctScheduler(5, 300, depth=depth, steps=12)
+    counts = {preemptions(e.choices) for e in explore(program, scheduler)}
+    assert max(counts) == depth - 1
+
+
 # ---------------------------------------------------------------- DFS
 
 
@@ -245,6 +255,7 @@ def test_dfs_max_schedules_stops_before_covering():
     scheduler = DfsScheduler(preemption_bound=2, max_schedules=3)
     assert len(list(explore(TWO_BY_TWO, scheduler))) == 3
     assert not scheduler.covered
+    assert not scheduler.new_execution()
 
 
 def test_dfs_explores_draws_too():

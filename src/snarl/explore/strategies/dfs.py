@@ -64,6 +64,7 @@ class DfsScheduler:
         self._step = 0  # the switch point of the latest thread decision (for DidNotReproduce)
         self._executions = 0
         self._covered = False
+        self._stopped = False  # max_schedules ran
 
     @property
     def covered(self) -> bool:
@@ -77,7 +78,7 @@ class DfsScheduler:
 
     def new_execution(self) -> bool:
         """Move to the next unexplored path; False once covered or ``max_schedules`` ran."""
-        if self._covered:
+        if self._covered or self._stopped:
             return False
         if self._executions:
             if self._pos < self._replay:
@@ -95,6 +96,7 @@ class DfsScheduler:
                 return False
             self._path[-1].taken += 1
         if self.max_schedules is not None and self._executions >= self.max_schedules:
+            self._stopped = True
             return False
         self._executions += 1
         self._pos = 0
@@ -105,10 +107,9 @@ class DfsScheduler:
     def next_thread(self, runnable: Sequence[int], current: int | None, step: int) -> int:
         """The thread this path takes at decision ``step``."""
         runnable = tuple(runnable)
-        if self._pos < self._replay:
-            self._step = step
-            return self._follow(runnable, current, None, f"step {step}")
         self._step = step
+        if self._pos < self._replay:
+            return self._follow(runnable, current, None, f"step {step}")
         preemptions = self._preemptions_here()
         first = current if current is not None else runnable[0]
         options = [first]
