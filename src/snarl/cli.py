@@ -443,8 +443,15 @@ def load_target(spec: str) -> tuple[Callable[[], Any], str]:
         raise ValueError(f"{path} exited while loading (exit code {exc.code})") from None
     fn = namespace.get(name)
     if fn is None or not callable(fn):
-        found = sorted(k for k, v in namespace.items() if k.startswith("test") and callable(v))
-        hint = f" (test functions there: {', '.join(found)})" if found else ""
+        here = str(Path(path).resolve())
+        found = sorted(
+            k
+            for k, v in namespace.items()
+            if not k.startswith("_")
+            and getattr(getattr(v, "__code__", None), "co_filename", None) in (path, here)
+        )
+        shown = ", ".join(found[:12]) + (", ..." if len(found) > 12 else "")
+        hint = f" (functions there: {shown})" if found else ""
         raise ValueError(f"no function {name!r} in {path}{hint}")
     return getattr(fn, "__snarl_test__", fn), spec
 

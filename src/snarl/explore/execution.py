@@ -143,7 +143,9 @@ def execute(
     if by_interval:
         from ..interval.emulation import Emulation
 
-        emulation = Emulation(interval or 100, on_interval=rt.yield_point)
+        # User code only: a switch inside the stdlib could park a thread holding one of
+        # threading's own native locks, which another thread would then wait for for real.
+        emulation = Emulation(interval or 100, on_interval=rt.yield_point, skip=_not_user)
     elif granularity != "sync":
         hooks = PreemptionHooks(granularity, rt.yield_point, _not_user)
     clock = _Clock(rt)

@@ -35,7 +35,8 @@ from .offer import Handoff
 __all__ = ["Emulation", "is_library_file"]
 
 MONITORING = sys.version_info >= (3, 12)
-_HERE = os.path.dirname(os.path.abspath(__file__))
+# snarl's own code is never counted (its primitives, its runtimes): the package's folder.
+_HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
 
 
 def _library_prefixes() -> tuple[str, ...]:
@@ -64,7 +65,12 @@ def is_library_file(filename: str) -> bool:
 
 
 class Emulation:
-    """The counting hooks and the budget; :meth:`start` and :meth:`stop` install and remove."""
+    """The counting hooks and the budget; :meth:`start` and :meth:`stop` install and remove.
+
+    ``skip(filename)``, if given, decides which code is not counted (instead of
+    ``user_only``'s rule): the controlled runtime passes its own, which also leaves out
+    generated code (``<string>``), since snarl's runtime runs dataclass ``__init__``s.
+    """
 
     def __init__(
         self,
@@ -72,8 +78,10 @@ class Emulation:
         on_interval: Callable[[], None] | None = None,
         *,
         user_only: bool = False,
+        skip: Callable[[str], bool] | None = None,
     ) -> None:
         self.interval = interval
+        self.skip_file = skip  # a filename rule of the caller's, replacing user_only's
         self.handoff = Handoff() if on_interval is None else None
         self.on_interval = on_interval if on_interval is not None else self.handoff.offer  # type: ignore[union-attr]
         self.user_only = user_only
@@ -85,7 +93,9 @@ class Emulation:
     def _skip(self, code: CodeType) -> bool:
         name = code.co_filename
         if name.startswith(_HERE):
-            return True  # the emulation's own code
+            return True  # snarl's own code
+        if self.skip_file is not None:
+            return self.skip_file(name)
         if not self.user_only:
             return False
         if name == "<string>" or name.startswith("<stdin"):

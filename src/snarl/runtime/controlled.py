@@ -86,6 +86,7 @@ class Managed:
         "baton",
         "blocked",
         "ident",
+        "inside",
         "last_tried",
         "name",
         "state",
@@ -105,6 +106,7 @@ class Managed:
         self.blocked: BlockedOn | None = None
         self.timed_out = False
         self.last_tried: Any = None  # an inner lock a non-blocking try just failed on
+        self.inside = False  # in switch(): a preemption hook firing there must do nothing
 
     def __repr__(self) -> str:
         return f"<Managed {self.tid} {self.name!r} {self.state}>"
@@ -318,7 +320,7 @@ class ControlledRuntime(Runtime):
             raise Abandon
         if me.last_tried is inner:
             me.last_tried = None  # a try on it just failed at a switch point: no second one
-        elif blocking or self.switch_on_sync:
+        elif self.switch_on_sync:
             self.switch(me, "acquire", prim if prim is not None else inner)
         if inner._try(me):
             return True
@@ -368,21 +370,25 @@ class ControlledRuntime(Runtime):
         if self.aborting:
             raise Abandon
         me.last_tried = None
-        could_go_on = me.state == RUNNABLE
-        chosen = self._choose(me)
-        if chosen is not None:  # the clock may have woken ``me``: the choice says
-            could_go_on = self.choices[-1].current == me.tid
-        if self.record_steps:
-            self.steps.append(
-                Step(
-                    me.tid,
-                    what,
-                    self._label(obj),
-                    _user_site(self.skip),
-                    None if chosen is None else chosen.tid,
-                    could_go_on,
+        me.inside = True  # code run from here on (generated __init__s) is no preemption point
+        try:
+            could_go_on = me.state == RUNNABLE
+            chosen = self._choose(me)
+            if chosen is not None:  # the clock may have woken ``me``: the choice says
+                could_go_on = self.choices[-1].current == me.tid
+            if self.record_steps:
+                self.steps.append(
+                    Step(
+                        me.tid,
+                        what,
+                        self._label(obj),
+                        _user_site(self.skip),
+                        None if chosen is None else chosen.tid,
+                        could_go_on,
+                    )
                 )
-            )
+        finally:
+            me.inside = False
         if chosen is None:  # the execution is over
             if me.state != FINISHED:
                 self._park(me)
@@ -491,7 +497,7 @@ class ControlledRuntime(Runtime):
     def yield_point(self, what: str = "preempt") -> None:
         """A preemption point (granularity hooks): the scheduler may switch here."""
         me = self.me()
-        if me is not None:
+        if me is not None and me.state == RUNNABLE and not me.inside:
             self.switch(me, what)
 
     # -- threads ------------------------------------------------------------------------------
@@ -564,7 +570,8 @@ class ControlledRuntime(Runtime):
         if me is None or target is None:
             native_join(thread, timeout)
             return
-        self.switch(me, "join", thread)
+        if self.switch_on_sync:
+            self.switch(me, "join", thread)
         if target.state != FINISHED:
             if timeout is not None and timeout <= 0:
                 return
