@@ -43,8 +43,8 @@ from _parked import STACK_SIZE, repo_src
 repo_src()
 
 import snarl  # noqa: E402
-from snarl.watch import Watchdog, watch  # noqa: E402
-from snarl.watch.cpu import AVAILABLE, cpu_seconds  # noqa: E402
+from snarl.hangs import Watchdog, watch  # noqa: E402
+from snarl.hangs.cpu import AVAILABLE, cpu_seconds  # noqa: E402
 
 TARGET_PERCENT = 1.0
 

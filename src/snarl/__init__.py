@@ -22,12 +22,12 @@ Public API (everything else is internal and may change):
 from . import sync as sync
 from .diagnosis import install as install
 from .diagnosis import uninstall as uninstall
-from .explore.decorator import interleavings as interleavings
-from .explore.runner import Failure as Failure
-from .explore.runner import InterleavingFailure as InterleavingFailure
-from .explore.runner import Result as Result
-from .explore.runner import explore as explore
-from .explore.runner import replay as replay
+from .exploration.decorator import interleavings as interleavings
+from .exploration.runner import Failure as Failure
+from .exploration.runner import InterleavingFailure as InterleavingFailure
+from .exploration.runner import Result as Result
+from .exploration.runner import explore as explore
+from .exploration.runner import replay as replay
 from .interval import checkinterval as checkinterval
 from .interval import getcheckinterval as getcheckinterval
 from .interval import setcheckinterval as setcheckinterval
@@ -45,9 +45,9 @@ from .threaddump import dump as dump
 from .threaddump import format_dump as format_dump
 from .threaddump import snapshot as snapshot
 from .threaddump import wait_until_blocked as wait_until_blocked
-from .watch import Report as Report
-from .watch import Watchdog as Watchdog
-from .watch import watch as watch
+from .hangs import Report as Report
+from .hangs import Watchdog as Watchdog
+from .hangs import watch as watch
 
 __version__ = "0.1.0"
 

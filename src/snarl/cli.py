@@ -318,11 +318,11 @@ def _run(args: argparse.Namespace) -> int:
                 agent=not args.no_agent,
             )
         elif not args.no_signal:
-            from .watch import install_signal_dump
+            from .hangs import install_signal_dump
 
             install_signal_dump(signal.SIGUSR1, file=args.report)
         if not args.no_watchdog:
-            from .watch import ABORT_EXIT_CODE, watch
+            from .hangs import ABORT_EXIT_CODE, watch
 
             watchdog = watch(
                 args.period,
@@ -373,10 +373,10 @@ def _run_deterministic(
     args: argparse.Namespace, program: Callable[[], None], argv: list[str], path: list[str]
 ) -> int:
     """``snarl run --check-interval N --deterministic``: the program's threads one at a time,
-    switched round-robin every N bytecodes by the controlled runtime (see snarl.explore)."""
-    from .explore.execution import execute
-    from .explore.runner import _installed
-    from .explore.strategies import RoundRobinScheduler
+    switched round-robin every N bytecodes by the controlled runtime (see snarl.exploration)."""
+    from .exploration.execution import execute
+    from .exploration.runner import _installed
+    from .exploration.strategies import RoundRobinScheduler
 
     try:
         with _installed():
@@ -399,7 +399,7 @@ def _run_deterministic(
         traceback.print_exception(type(exc), exc, exc.__traceback__)
         return 1
     if o is not None and o.kind == "blocked":
-        from .explore.blocked import explain
+        from .exploration.blocked import explain
 
         print("snarl run: every thread is blocked:", file=sys.stderr)
         for line in explain(o.blocked, rt.threads).lines:
@@ -457,7 +457,7 @@ def load_target(spec: str) -> tuple[Callable[[], Any], str]:
 
 
 def _explore(args: argparse.Namespace) -> int:
-    from .explore.runner import StuckOutsideControl, explore
+    from .exploration.runner import StuckOutsideControl, explore
 
     try:
         fn, spec = load_target(args.target)
@@ -468,7 +468,7 @@ def _explore(args: argparse.Namespace) -> int:
     progress = _progress if sys.stderr.isatty() and not args.json else None
     try:
         if args.jobs > 1:
-            from .explore.jobs import explore_in_processes
+            from .exploration.jobs import explore_in_processes
 
             result = explore_in_processes(
                 args.target,
@@ -515,7 +515,7 @@ def _progress(done: int, total: int, failing: int) -> None:
 
 def _replay(args: argparse.Namespace) -> int:
     from .errors import DidNotReproduce, InvalidToken
-    from .explore.runner import StuckOutsideControl, replay
+    from .exploration.runner import StuckOutsideControl, replay
 
     try:
         fn, spec = load_target(args.target)

@@ -2,7 +2,7 @@
 
 :func:`snarl.sync.install` puts snarl's tracked primitives into ``threading``.  This module's
 :func:`install` composes it with the two things a process needs to be diagnosed from
-outside: the dump on a signal (:func:`snarl.watch.install_signal_dump`) and the agent that
+outside: the dump on a signal (:func:`snarl.hangs.install_signal_dump`) and the agent that
 answers ``snarl dump PID`` (:func:`snarl.remote.start_agent`).  It is the composition root,
 so it sits above both (``sync`` must not import ``watch`` or ``remote``).
 """
@@ -71,7 +71,7 @@ def install(
     """
     dump = agent_started = None
     if signal is not None:
-        from .watch import install_signal_dump
+        from .hangs import install_signal_dump
 
         dump = install_signal_dump(signal, file=signal_file)
     tracking = install_tracking(lockorder, stacks=stacks, report=report)
@@ -85,7 +85,7 @@ def install(
 def uninstall() -> None:
     """Undo :func:`install`: primitives, signal dump and agent (idempotent)."""
     from .remote import stop_agent
-    from .watch import uninstall_signal_dump
+    from .hangs import uninstall_signal_dump
 
     stop_agent()
     uninstall_signal_dump()

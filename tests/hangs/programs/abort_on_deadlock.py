@@ -8,7 +8,7 @@ import threading
 import time
 
 import snarl
-from snarl.watch import watch
+from snarl.hangs import watch
 
 lock_a = threading.Lock()
 lock_b = threading.Lock()

@@ -1,4 +1,4 @@
-"""The idle-or-stuck rule (snarl.watch.rules), one wait pattern at a time, on live threads.
+"""The idle-or-stuck rule (snarl.hangs.rules), one wait pattern at a time, on live threads.
 
 Each target parks a thread in one pattern at a line tagged ``# @marker``; once the thread is
 parked, its innermost frame is classified and the verdict checked: may the wait become stuck,
@@ -19,7 +19,7 @@ import time
 import pytest
 
 import snarl
-from snarl.watch.rules import Classifier, Verdict, recorded_wait
+from snarl.hangs.rules import Classifier, Verdict, recorded_wait
 
 from ..helpers import JOIN_TIMEOUT, line_of
 
@@ -342,7 +342,7 @@ def test_a_running_thread_is_never_stuck(threads):
 
 
 def test_loop_ranges_cover_while_and_for_bodies_only():
-    from snarl.watch.rules import _loop_ranges
+    from snarl.hangs.rules import _loop_ranges
 
     def sample(items):
         before = 1

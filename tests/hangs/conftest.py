@@ -12,7 +12,7 @@ import threading
 import pytest
 
 import snarl
-from snarl.watch import uninstall_signal_dump
+from snarl.hangs import uninstall_signal_dump
 
 
 @pytest.fixture(autouse=True)

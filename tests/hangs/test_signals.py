@@ -12,7 +12,7 @@ import pytest
 
 import snarl
 from snarl.sync import Lock
-from snarl.watch import install_signal_dump, installed_signal_dump, uninstall_signal_dump
+from snarl.hangs import install_signal_dump, installed_signal_dump, uninstall_signal_dump
 
 from ..helpers import JOIN_TIMEOUT
 

@@ -6,7 +6,7 @@ a schedule with one preemption is one a reader can follow (CHESS and Lincheck mi
 context switches for the same reason).
 
 The caller supplies ``run(threads)``: replay the thread list with the lenient
-:class:`~snarl.explore.strategies.ReplayScheduler` (which follows the list while the recorded
+:class:`~snarl.exploration.strategies.ReplayScheduler` (which follows the list while the recorded
 thread can run, and otherwise, and past its end, lets the current thread go on, else the
 lowest runnable), and return the execution's actual :class:`~snarl.runtime.scheduler.Choice`
 list if the *same* failure happened again, else None.  ``run`` is assumed deterministic.
@@ -55,7 +55,7 @@ with hundreds of preemptions shrinks in tens of runs, not hundreds.
    shortens failures that end the execution early.
 
 Passes 1 to 4 try their positions from the earliest to the latest.  Measured on the model
-programs of ``tests/explore/test_shrink.py``, 40 seeds each, random failures with 5 to 34
+programs of ``tests/exploration/test_shrink.py``, 40 seeds each, random failures with 5 to 34
 preemptions, every one shrank to its minimal schedule (1 preemption, and the shortest
 length), in a mean of 18.6 runs (lost update, 5 local steps around each access), 20.0 (12
 local steps), 5.2 (ABBA deadlock) and 9.2 (ABBA beside a bystander thread); trying passes 1

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from snarl.watch import ABORT_EXIT_CODE
+from snarl.hangs import ABORT_EXIT_CODE
 
 from ..helpers import JOIN_TIMEOUT, REPO, line_of, run_python, snarl_env
 
@@ -111,7 +111,7 @@ def test_sigusr1_dumps_a_deadlocked_main_thread_and_sigusr2_runs_faulthandler(tm
 def test_a_program_that_ends_with_a_watchdog_running_exits_cleanly():
     code = (
         "import time\n"
-        "from snarl.watch import watch\n"
+        "from snarl.hangs import watch\n"
         "wd = watch(0.05, 0.3, fallback_timeout=0.2)\n"
         "while wd.checks < 10:\n"
         "    time.sleep(0.01)\n"

@@ -1,8 +1,8 @@
 """The explorer: run a test function under many schedules, and report the first failure.
 
-:func:`explore` loops executions (:func:`snarl.explore.execution.execute`) under a strategy
+:func:`explore` loops executions (:func:`snarl.exploration.execution.execute`) under a strategy
 until one fails or the budget is spent.  A failure is then *shrunk*
-(:mod:`snarl.explore.shrink`: fewest preemptions first, then the shortest run), and the shrunk
+(:mod:`snarl.exploration.shrink`: fewest preemptions first, then the shortest run), and the shrunk
 schedule is replayed once more, strictly and recorded, to write the report: the report always
 comes from a real run of the schedule it prints (as hypothesis's final replay does).  If that
 run does not fail the same way, the failure is :class:`snarl.errors.Flaky`.
@@ -259,7 +259,7 @@ def explore(
     ``strategy``: ``"random"``, ``"pct"`` (with ``depth``), ``"dfs"`` (bounded by
     ``preemption_bound``) or a :class:`~snarl.runtime.scheduler.Scheduler`.  ``granularity``:
     ``"sync"``, ``"line"``, ``"bytecode"`` or ``"gil"`` (see
-    :mod:`snarl.explore.granularity`).  ``max_steps`` bounds one execution's switch points
+    :mod:`snarl.exploration.granularity`).  ``max_steps`` bounds one execution's switch points
     (beyond: a livelock).  ``target`` (``file.py::test``) goes into the printed replay
     command.  ``start`` and ``stride`` run only the schedules ``start, start+stride, ...``
     (how ``--jobs`` splits the work).  ``progress(done, total, failing)`` is called after

@@ -7,19 +7,19 @@ the process every ``period`` seconds for:
   each reported once: a cycle is known by its threads and the objects they wait on;
 * **threads stuck** for at least ``stuck`` seconds, each reported once per stuck wait (a thread
   that leaves the wait and later gets stuck again is reported again).  What counts as stuck,
-  and what never does (idle pools, sleeping, I/O), is the rule of :mod:`snarl.watch.rules`;
+  and what never does (idle pools, sleeping, I/O), is the rule of :mod:`snarl.hangs.rules`;
   a thread already reported in a deadlock is not reported again as stuck;
 * **locks held by threads that have exited** (snarl's tracked locks, taken by a bare
   ``acquire()``), each reported once, on the second check that finds it still held (a lock
   handed to another thread to release is not an orphan).
 
-A :class:`~snarl.watch.report.Report` carries the findings, the full snarl dump, how long each
+A :class:`~snarl.hangs.report.Report` carries the findings, the full snarl dump, how long each
 stuck thread has waited and on what that figure rests, whether each holder is running,
 blocked or gone, and CPU time per thread (Linux), sampled twice ``min(0.1 s, period)`` apart
 for the threads involved, so that a holder spinning at 100% of a core is told from one that
 is blocked.  It goes to standard error, a file, a text stream or a callable, and with
 ``abort=True`` the watchdog then ends the process with ``os._exit(70)``
-(:data:`~snarl.watch.report.ABORT_EXIT_CODE`; ``abort=N`` picks another code,
+(:data:`~snarl.hangs.report.ABORT_EXIT_CODE`; ``abort=N`` picks another code,
 ``abort_on={"deadlock"}`` limits which findings abort).  ``os._exit`` runs no ``atexit``
 handler and flushes no buffer but the report's own.
 
@@ -141,7 +141,7 @@ class Watchdog:
         if isinstance(abort_on, str) or unknown:
             bad = abort_on if isinstance(abort_on, str) else ", ".join(unknown)
             raise ValueError(
-                f"snarl.watch: abort_on takes a collection of {', '.join(KINDS)}, not {bad!r}"
+                f"snarl.hangs: abort_on takes a collection of {', '.join(KINDS)}, not {bad!r}"
             )
         self.abort_on = frozenset(abort_on)
         self.fallback_timeout = (
@@ -180,7 +180,7 @@ class Watchdog:
         """Start the background thread (once); returns self."""
         global _fallback_owner
         if self._stopped:
-            raise RuntimeError("snarl.watch: a stopped watchdog cannot be started again")
+            raise RuntimeError("snarl.hangs: a stopped watchdog cannot be started again")
         if self._thread is not None:
             return self
         if self._fallback_wanted and (_fallback_owner is None or _fallback_owner._stopped):
@@ -249,7 +249,7 @@ class Watchdog:
         except Exception as exc:  # no usable file descriptor, for one
             self.fallback_armed = False
             warnings.warn(
-                f"snarl.watch: faulthandler's fallback timer could not be armed: {exc}",
+                f"snarl.hangs: faulthandler's fallback timer could not be armed: {exc}",
                 SnarlWarning,
                 stacklevel=2,
             )
@@ -528,7 +528,7 @@ def _pair(value: Any) -> tuple[str, int | None] | None:
 
 def _positive(what: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"snarl.watch: {what} must be a positive number of seconds, not {value!r}")
+        raise ValueError(f"snarl.hangs: {what} must be a positive number of seconds, not {value!r}")
     return float(value)
 
 
@@ -539,7 +539,7 @@ def _abort_code(abort: bool | int) -> int | None:
         return ABORT_EXIT_CODE
     if isinstance(abort, int) and 0 <= abort <= 255:
         return abort
-    raise ValueError(f"snarl.watch: abort must be True, False or an exit code 0-255, not {abort!r}")
+    raise ValueError(f"snarl.hangs: abort must be True, False or an exit code 0-255, not {abort!r}")
 
 
 def watch(
@@ -557,7 +557,7 @@ def watch(
     """Start a hang watchdog and return it (``stop()`` it, or use it as a context manager).
 
     Every ``period`` seconds it looks for new deadlock cycles, threads stuck for ``stuck``
-    seconds or more (idle is not stuck: the rule is in :mod:`snarl.watch.rules`) and locks
+    seconds or more (idle is not stuck: the rule is in :mod:`snarl.hangs.rules`) and locks
     held by exited threads, and reports each once.  ``report`` is None (standard error), a
     path (appended), a text stream, or a callable taking the :class:`Report`; ``format`` is
     ``"text"`` or ``"json"``.  ``abort=True`` ends the process with exit code 70 after a

@@ -11,7 +11,7 @@ import zlib
 import pytest
 
 from snarl.errors import InvalidToken
-from snarl.explore.token import GRANULARITIES, PREFIX, VERSION, Token, decode, encode
+from snarl.exploration.token import GRANULARITIES, PREFIX, VERSION, Token, decode, encode
 
 HERE = sys.version_info[:2]
 URL_SAFE = re.compile(r"[A-Za-z0-9_-]+")

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
-from snarl.explore.strategies import ReplayScheduler
+from snarl.exploration.strategies import ReplayScheduler
 from snarl.runtime.scheduler import Choice, Scheduler
 
 

@@ -9,7 +9,7 @@ import threading
 import time
 
 import snarl
-from snarl.watch import install_signal_dump
+from snarl.hangs import install_signal_dump
 
 lock_a = threading.Lock()
 lock_b = threading.Lock()

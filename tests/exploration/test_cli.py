@@ -7,7 +7,7 @@ import json
 
 from tests.helpers import EXAMPLES, REPO, run_python
 
-BUGS = REPO / "tests" / "explore" / "programs" / "bugs.py"
+BUGS = REPO / "tests" / "exploration" / "programs" / "bugs.py"
 
 
 def snarl(*args: str):

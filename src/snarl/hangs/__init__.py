@@ -1,7 +1,7 @@
 """Live diagnosis: the hang watchdog (:func:`watch`) and the dump on signal.
 
 * :func:`watch` → :class:`Watchdog`: a background thread reporting deadlock cycles, threads
-  stuck for ``stuck`` seconds (the idle-or-stuck rule is in :mod:`snarl.watch.rules`) and
+  stuck for ``stuck`` seconds (the idle-or-stuck rule is in :mod:`snarl.hangs.rules`) and
   locks held by exited threads, as a :class:`Report`; faulthandler's timer as the fallback
   for a stuck GIL.
 * :func:`install_signal_dump` / :func:`uninstall_signal_dump`: the full dump on ``SIGUSR1``,

@@ -21,7 +21,7 @@ import pytest
 import snarl
 from snarl.runtime.observer import tracked_state
 from snarl.sync import Lock
-from snarl.watch import ABORT_EXIT_CODE, KINDS, Report, Watchdog, watch
+from snarl.hangs import ABORT_EXIT_CODE, KINDS, Report, Watchdog, watch
 
 from ..helpers import JOIN_TIMEOUT, line_in
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from snarl.explore.shrink import Shrunk, shrink
-from snarl.explore.strategies import RandomScheduler, ReplayScheduler
+from snarl.exploration.shrink import Shrunk, shrink
+from snarl.exploration.strategies import RandomScheduler, ReplayScheduler
 from snarl.runtime.scheduler import Choice, preemptions
 
 from .model import (

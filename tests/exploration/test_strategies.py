@@ -1,11 +1,11 @@
-"""The scheduling strategies, driven by the program model of :mod:`tests.explore.model`."""
+"""The scheduling strategies, driven by the program model of :mod:`tests.exploration.model`."""
 
 from __future__ import annotations
 
 import pytest
 
 from snarl.errors import DidNotReproduce
-from snarl.explore.strategies import (
+from snarl.exploration.strategies import (
     DfsScheduler,
     PctScheduler,
     RandomScheduler,

@@ -9,7 +9,7 @@ import ctypes
 import sys
 import time
 
-from snarl.watch import watch
+from snarl.hangs import watch
 
 TIMEOUT = 0.3
 

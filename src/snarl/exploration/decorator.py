@@ -1,7 +1,7 @@
 """``@snarl.interleavings(...)``: turn a threaded test into an exploration.
 
 The decorated function is what pytest (or any caller) runs; each call explores the original
-under the given options and raises :class:`~snarl.explore.runner.InterleavingFailure` (an
+under the given options and raises :class:`~snarl.exploration.runner.InterleavingFailure` (an
 ``AssertionError``) with the shrunk report and its replay command when a schedule fails.
 Fixtures and arguments pass through: each schedule calls the original with them.
 ``snarl explore FILE.py::TEST`` and ``snarl replay`` see through the decorator (the original
@@ -32,7 +32,7 @@ def interleavings(
 ) -> Callable[[F], F]:
     """Decorate a test so that calling it explores ``schedules`` schedules of it.
 
-    The options are :func:`snarl.explore`'s.  The environment variable ``SNARL_SEED``
+    The options are :func:`snarl.exploration`'s.  The environment variable ``SNARL_SEED``
     overrides ``seed`` (to look further without editing the test).
     """
 

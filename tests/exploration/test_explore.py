@@ -1,4 +1,4 @@
-"""The explorer end to end on small threaded programs with known bugs (tests/explore/programs).
+"""The explorer end to end on small threaded programs with known bugs (tests/exploration/programs).
 
 Exploration is deterministic given the strategy, seed and program, so each assertion below
 holds on every run: none depends on real timing.
@@ -12,7 +12,7 @@ import pytest
 
 import snarl
 from snarl.errors import DidNotReproduce, InvalidToken
-from snarl.explore import token as tokens
+from snarl.exploration import token as tokens
 
 from .programs import bugs
 
@@ -53,7 +53,7 @@ def test_a_lost_update_is_an_assertion_with_one_preemption_after_shrinking():
     assert "lost an update" in f.message and 'in thread "lost_update"' in f.message
     assert f.preemptions <= 1 <= f.found_preemptions
     assert "assert box.value == 4" in f.report  # the user's line, not snarl's frames
-    assert "snarl/explore" not in f.report
+    assert "snarl/exploration" not in f.report
 
 
 @pytest.mark.parametrize("fixed", [bugs.ordered, bugs.locked_update, bugs.predicate_wakeup])
