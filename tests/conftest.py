@@ -22,6 +22,8 @@ except ImportError:  # a plain checkout: test the source tree
 
 from .helpers import ThreadKit  # noqa: E402
 
+pytest_plugins = ["pytester"]  # tests/plugin drives pytest runs of its own
+
 
 @pytest.fixture
 def threads():

@@ -28,6 +28,9 @@ from .exploration.runner import InterleavingFailure as InterleavingFailure
 from .exploration.runner import Result as Result
 from .exploration.runner import explore as explore
 from .exploration.runner import replay as replay
+from .hangs import Report as Report
+from .hangs import Watchdog as Watchdog
+from .hangs import watch as watch
 from .interval import checkinterval as checkinterval
 from .interval import getcheckinterval as getcheckinterval
 from .interval import setcheckinterval as setcheckinterval
@@ -45,9 +48,6 @@ from .threaddump import dump as dump
 from .threaddump import format_dump as format_dump
 from .threaddump import snapshot as snapshot
 from .threaddump import wait_until_blocked as wait_until_blocked
-from .hangs import Report as Report
-from .hangs import Watchdog as Watchdog
-from .hangs import watch as watch
 
 __version__ = "0.1.0"
 

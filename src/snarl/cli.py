@@ -173,9 +173,7 @@ def _parser() -> argparse.ArgumentParser:
     dump.add_argument(
         "--timeout", type=_seconds, default=5.0, metavar="SECONDS", help="wait this long"
     )
-    dump.add_argument(
-        "--method", choices=("agent", "gdb", "py-spy"), help="use only this method"
-    )
+    dump.add_argument("--method", choices=("agent", "gdb", "py-spy"), help="use only this method")
     dump.set_defaults(handler=_dump)
 
     explore = sub.add_parser(

@@ -84,8 +84,8 @@ def install(
 
 def uninstall() -> None:
     """Undo :func:`install`: primitives, signal dump and agent (idempotent)."""
-    from .remote import stop_agent
     from .hangs import uninstall_signal_dump
+    from .remote import stop_agent
 
     stop_agent()
     uninstall_signal_dump()

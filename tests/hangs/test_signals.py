@@ -11,8 +11,8 @@ import threading
 import pytest
 
 import snarl
-from snarl.sync import Lock
 from snarl.hangs import install_signal_dump, installed_signal_dump, uninstall_signal_dump
+from snarl.sync import Lock
 
 from ..helpers import JOIN_TIMEOUT
 

@@ -19,9 +19,9 @@ from dataclasses import replace
 import pytest
 
 import snarl
+from snarl.hangs import ABORT_EXIT_CODE, KINDS, Report, Watchdog, watch
 from snarl.runtime.observer import tracked_state
 from snarl.sync import Lock
-from snarl.hangs import ABORT_EXIT_CODE, KINDS, Report, Watchdog, watch
 
 from ..helpers import JOIN_TIMEOUT, line_in
 

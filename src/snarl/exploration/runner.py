@@ -488,15 +488,11 @@ def _failure(
 
 def _traceback(exc: BaseException) -> list[str]:
     """The exception's traceback without snarl's own frames (the user's code, the error)."""
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)
-    ]
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)]
     out = ["Traceback (most recent call last):"]
     for part in traceback.format_list(frames):
         out.extend(part.rstrip("\n").splitlines())
-    out.extend(
-        line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc)
-    )
+    out.extend(line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc))
     return out
 
 

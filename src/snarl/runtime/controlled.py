@@ -32,6 +32,7 @@ then block for real on the real lock inside, and never reach the scheduler.
 
 from __future__ import annotations
 
+import contextlib
 import linecache
 import sys
 import threading
@@ -462,13 +463,17 @@ class ControlledRuntime(Runtime):
         self.now = max(self.now, min(deadlines))
         for t in self.threads:
             b = t.blocked
-            if t.state == BLOCKED and b is not None and b.deadline is not None:
-                if b.deadline <= self.now:
-                    t.state = RUNNABLE
-                    t.timed_out = True
-                    t.blocked = None
-                    if b.inner is not None and t in b.inner.waiters:
-                        b.inner.waiters.remove(t)
+            if (
+                t.state == BLOCKED
+                and b is not None
+                and b.deadline is not None
+                and (b.deadline <= self.now)
+            ):
+                t.state = RUNNABLE
+                t.timed_out = True
+                t.blocked = None
+                if b.inner is not None and t in b.inner.waiters:
+                    b.inner.waiters.remove(t)
         return True
 
     def end(self, outcome: Outcome) -> None:
@@ -481,14 +486,10 @@ class ControlledRuntime(Runtime):
         self.aborting = True
         for t in self.threads:
             if t.state != FINISHED:
-                try:
+                with contextlib.suppress(RuntimeError):  # not parked: the caller, or starting
                     t.baton.release()
-                except RuntimeError:  # not parked (the caller itself, or still starting)
-                    pass
-        try:
+        with contextlib.suppress(RuntimeError):
             self.done.release()
-        except RuntimeError:
-            pass
 
     def fail(self, tid: int, exc: BaseException) -> None:
         """An exception escaped managed thread ``tid``: the execution ends with it."""
@@ -533,10 +534,8 @@ class ControlledRuntime(Runtime):
         run = thread.run
 
         def managed_run() -> None:
-            try:
+            with contextlib.suppress(Abandon):
                 run()
-            except Abandon:
-                pass
 
         thread.run = managed_run
         self._park(m)

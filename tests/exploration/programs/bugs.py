@@ -11,14 +11,12 @@ def abba() -> None:
     lock_b = threading.Lock()
 
     def one() -> None:
-        with lock_a:
-            with lock_b:
-                pass
+        with lock_a, lock_b:
+            pass
 
     def two() -> None:
-        with lock_b:
-            with lock_a:
-                pass
+        with lock_b, lock_a:
+            pass
 
     t1 = threading.Thread(target=one, name="one")
     t2 = threading.Thread(target=two, name="two")
@@ -33,9 +31,8 @@ def ordered() -> None:  # abba's fixed twin: one global order
     lock_b = threading.Lock()
 
     def worker() -> None:
-        with lock_a:
-            with lock_b:
-                pass
+        with lock_a, lock_b:
+            pass
 
     threads = [threading.Thread(target=worker, name=f"w{i}") for i in range(2)]
     for t in threads:
