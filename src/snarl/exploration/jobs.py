@@ -131,5 +131,6 @@ def explore_in_processes(
         granularity=granularity,
         seed=seed,
         pct_bound=scheduler.bound if isinstance(scheduler, PctScheduler) else None,
+        depth=depth if strategy == "pct" else None,
         notes=(f"{jobs} processes",),
     )

@@ -125,6 +125,7 @@ class Result:
     seed: int
     covered: bool | None = None  # dfs: the whole bounded space was explored
     pct_bound: float | None = None  # pct: per-run probability bound for a depth-d bug
+    depth: int | None = None  # pct: the bug depth d the bound is for
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -149,7 +150,10 @@ class Result:
         if self.covered:
             line += "; the whole bounded space was covered"
         if self.pct_bound is not None:
-            line += f"; PCT bound per run for a depth-d bug: {self.pct_bound:.2g}"
+            line += (
+                f"; PCT finds a depth-{self.depth} bug with probability"
+                f" >= {self.pct_bound:.2g} per run"
+            )
         return line
 
     def to_dict(self) -> dict[str, Any]:
@@ -168,6 +172,7 @@ class Result:
             "seed": self.seed,
             "covered": self.covered,
             "pct_bound": self.pct_bound,
+            "depth": self.depth,
         }
         if self.failure:
             d["failure"] = self.failure.to_dict()
@@ -327,6 +332,7 @@ def explore(
         seed=seed,
         covered=getattr(scheduler, "covered", None) if name == "dfs" else None,
         pct_bound=scheduler.bound if isinstance(scheduler, PctScheduler) else None,
+        depth=depth if isinstance(scheduler, PctScheduler) else None,
     )
 
 

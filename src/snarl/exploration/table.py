@@ -38,21 +38,48 @@ def _why(step: Step) -> str:
     return "blocked"
 
 
+_BEFORE = frozenset(("line", "bytecode", "gil", "preempt"))
+"""Switch points a preemption hook reaches *before* its line runs: at such a point the site is
+the line about to run, which belongs to the thread's next stretch, not this one."""
+
+
 def _segments(steps: Sequence[Step]) -> list[tuple[int, list[str], str]]:
     segments: list[tuple[int, list[str], str]] = []
     lines: list[str] = []
+    pending: dict[int, tuple[str, int | None, str, str]] = {}  # a thread's line not yet run
     last_site = None
+    tid = None
     for step in steps:
+        if step.tid != tid:
+            tid = step.tid
+            carried = pending.pop(tid, None)
+            if carried is not None:
+                lines.append(_line(carried))
+                last_site = carried[:2]
         site = step.site
+        switches = step.next != step.tid
         if site is not None and site[:2] != last_site:
-            file, line, _function, source = site
-            lines.append(f"{short_path(file)}:{line}  {source}")
-            last_site = site[:2]
-        if step.next != step.tid:
-            segments.append((step.tid, lines, _reason(step)))
+            if switches and step.what in _BEFORE and step.next is not None:
+                pending[step.tid] = site  # it runs when this thread runs again
+            else:
+                lines.append(_line(site))
+                last_site = site[:2]
+        if switches:
+            reason = _reason(step)
+            if step.tid in pending and reason == "preempted":
+                reason = f"preempted before line {pending[step.tid][1]}"
+            segments.append((step.tid, lines, reason))
             lines = []
             last_site = None
+            tid = None
+    if tid is not None and lines:  # the execution ended inside this stretch (an exception)
+        segments.append((tid, lines, "end"))
     return segments
+
+
+def _line(site: tuple[str, int | None, str, str]) -> str:
+    file, line, _function, source = site
+    return f"{short_path(file)}:{line}  {source}"
 
 
 def _cut(text: str, width: int) -> str:

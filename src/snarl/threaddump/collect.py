@@ -22,7 +22,7 @@ import sys
 import time
 from _thread import LockType, get_ident
 from _thread import RLock as _CRLock
-from types import FrameType
+from types import FrameType, FunctionType, MethodType
 from typing import Any, NamedTuple
 
 from ..analysis.waitgraph import WaitGraph
@@ -50,6 +50,17 @@ _rlock_repr = _CRLock.__repr__
 def _is_snarl_frame(frame: FrameType) -> bool:
     """A frame of snarl's own modules (not of a script snarl runs, such as a bundled example)."""
     name = frame.f_globals.get("__name__")
+    return type(name) is str and (name == "snarl" or name.startswith("snarl."))
+
+
+def _is_snarl_service(target: Any) -> bool:
+    """Whether a Thread's target is snarl's own code (its watchdog, its agent).  Read through
+    the function's own slots only: a user's callable object is never asked anything."""
+    if type(target) is MethodType:
+        target = target.__func__
+    if type(target) is not FunctionType:
+        return False
+    name = target.__module__
     return type(name) is str and (name == "snarl" or name.startswith("snarl."))
 
 
@@ -337,6 +348,8 @@ def _snapshot(
     for ident, stack, key in walks:
         obj = identity.thread_of(ident, stack)
         fields = instance_dict(obj) if obj is not None else None
+        if fields and _is_snarl_service(fields.get("_target")):
+            continue  # snarl's own watchdog, agent: not the program's threads
         static = statics.read(stack, tuple(key))
         reading = read_frames(
             stack,
