@@ -38,7 +38,7 @@ def test_deposits() -> None:
 
 
 def transfer(source: Account, target: Account, amount: int) -> None:
-    with source.lock:
+    with source.lock:  # noqa: SIM117  (two steps on purpose: the first lock, then the second)
         with target.lock:
             source.balance -= amount
             target.balance += amount

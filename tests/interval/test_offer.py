@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 
+from snarl.interval import offer
 from snarl.interval.offer import PROBE, Handoff
 from tests.helpers import REPO
 
@@ -81,3 +82,33 @@ def test_an_offer_acknowledged_by_another_thread_is_a_handover():
     t.join(30)
     assert acked == [True]
     assert h.handovers == 1 and h.pending is None
+
+
+def test_an_offer_made_while_another_is_pending_answers_it_first(monkeypatch):
+    # With a short switch interval the interpreter can run a second thread before the first
+    # one's acknowledging hooks are in; that thread's own offer must answer the first one,
+    # not replace it (the first offerer would then wait for an answer that never comes).
+    monkeypatch.setattr(offer, "PROBE", 30.0)  # offers wait until answered: no timing
+    h = Handoff()
+    first_published, second_published = threading.Event(), threading.Event()
+    h.on_pending = first_published.set
+    answered = []
+
+    def first() -> None:
+        h.offer()  # returns only once another thread answers it
+        answered.append(h.handovers)
+        assert second_published.wait(30)
+        h.ack()  # answer the main thread's offer in turn
+
+    t = threading.Thread(target=first, name="first-offerer")
+    t.start()
+    try:
+        assert first_published.wait(30)
+        h.on_pending = second_published.set
+        h._last = -1  # as if another thread ran last: this offer probes, it is not a cheap one
+        h.offer()  # answers the first thread's pending offer, then makes its own
+    finally:
+        t.join(30)
+    assert not t.is_alive()
+    assert answered == [1]  # the first offer was a handover, answered by the second
+    assert h.handovers == 2 and h.pending is None

@@ -36,6 +36,7 @@ STUCK_AFTER = 10.0
 (a thread blocked outside snarl's control: a native lock, I/O, a C call)."""
 
 _SNARL_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+_SNARL_EXAMPLES = os.path.join(_SNARL_DIR, "examples", "")
 _real = {
     "sleep": time.sleep,
     "monotonic": time.monotonic,
@@ -48,7 +49,7 @@ def is_user_file(filename: str) -> bool:
     """Whether ``filename`` is user code: not snarl's, not the stdlib's or site-packages',
     and not generated (``<string>``: dataclass and namedtuple methods, ``exec``)."""
     if filename.startswith(_SNARL_DIR):
-        return False
+        return filename.startswith(_SNARL_EXAMPLES)  # the bundled examples are programs
     return not is_library_file(filename)
 
 

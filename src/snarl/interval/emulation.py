@@ -35,8 +35,10 @@ from .offer import Handoff
 __all__ = ["Emulation", "is_library_file"]
 
 MONITORING = sys.version_info >= (3, 12)
-# snarl's own code is never counted (its primitives, its runtimes): the package's folder.
+# snarl's own code is never counted (its primitives, its runtimes): the package's folder, but
+# not the bundled examples installed inside it (snarl/examples: programs, like the user's).
 _HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
+_EXAMPLES = os.path.join(_HERE, "examples", "")
 
 
 def _library_prefixes() -> tuple[str, ...]:
@@ -92,7 +94,7 @@ class Emulation:
     # -- which code counts -----------------------------------------------------------------
     def _skip(self, code: CodeType) -> bool:
         name = code.co_filename
-        if name.startswith(_HERE):
+        if name.startswith(_HERE) and not name.startswith(_EXAMPLES):
             return True  # snarl's own code
         if self.skip_file is not None:
             return self.skip_file(name)

@@ -88,6 +88,11 @@ class Handoff:
             state.skip -= 1
             os.sched_yield()
             return
+        if self.pending is not None:
+            # Another thread's offer is pending and this thread runs: it has its answer
+            # (with a short switch interval the interpreter may switch before the hooks that
+            # acknowledge are in).  Answer it before making ours, or it would be lost.
+            self.ack()
         mine = (me, state.lock)
         self.pending = mine
         if self.on_pending is not None:
@@ -102,9 +107,10 @@ class Handoff:
                 self.on_settled()
             state.skip = state.backoff
             state.backoff = min(MAX_SKIP, state.backoff * 2)
-        else:  # acknowledged just after the timeout: re-arm the lock
-            state.lock.acquire()
+        elif state.lock.acquire(False):  # acknowledged just after the timeout: re-armed
             self.handovers += 1
+        # else: another thread settled this offer without acknowledging it (it was replaced
+        # while this one waited): the lock is still held, nothing to re-arm.
 
     def forget(self) -> None:
         """Drop per-thread state (the emulation is off); a pending offer is released."""
