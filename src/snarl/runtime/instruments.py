@@ -6,6 +6,11 @@ that raises is disabled (for that instrument) and the failure logged to ``snarl.
 an instrument can never break the program it observes.  The one exception is an error the
 instrument *means* to raise into the program (its class is listed in ``Instrument.passthrough``),
 such as the lock-order validator's ``LockOrderViolation`` when configured to raise.
+
+A :class:`WaitRecorder` is a different kind of observer: it hears only the observer's slow
+paths (a wait that must block, a join, a thread's start and exit), never an uncontended
+acquire or release, so attaching one (:attr:`snarl.runtime.observer.ObserverRuntime.recorder`)
+leaves the hot paths as they are.  ``snarl.timeline`` records thread timelines with one.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import traceback
 from types import FrameType
 from typing import Any, ClassVar
 
-__all__ = ["Instrument", "Instruments", "StackRecorder"]
+__all__ = ["Instrument", "Instruments", "StackRecorder", "WaitRecorder"]
 
 _log = logging.getLogger("snarl.instruments")
 _HOOKS = ("acquired", "released")
@@ -101,3 +106,33 @@ class StackRecorder(Instrument):
     def released(self, prim: Any) -> None:
         """Forget the stack of a lock that is being fully released."""
         prim._stack = None
+
+
+class WaitRecorder:
+    """Base class of the observer's wait recorder: every hook is a no-op.
+
+    Hooks run in the thread concerned, on the observer's slow paths only, and must never
+    raise (a recorder catches its own errors).  ``wait_begin`` returns a token that the
+    matching ``wait_end`` gets back, so nested waits need no bookkeeping here.
+    """
+
+    def wait_begin(self, prim: Any, inner: Any) -> Any:
+        """The current thread is about to block on ``inner`` for ``prim`` (a Lock, RLock,
+        Condition, Semaphore, Event or Barrier); returns a token for :meth:`wait_end`."""
+        return None
+
+    def wait_end(self, token: Any, acquired: bool) -> None:
+        """The wait begun with ``token`` is over: ``acquired`` False on a timeout or error."""
+
+    def join_begin(self, thread: Any) -> Any:
+        """The current thread is about to wait for ``thread`` to end; returns a token."""
+        return None
+
+    def join_end(self, token: Any, thread: Any) -> None:
+        """The join begun with ``token`` returned (``thread`` may still be alive: timeout)."""
+
+    def thread_started(self, thread: Any) -> None:
+        """``thread`` (a ``threading.Thread``) begins running, in its own context."""
+
+    def thread_exited(self, thread: Any) -> None:
+        """``thread`` finishes running, in its own context."""

@@ -93,7 +93,7 @@ from typing import Any
 
 from ..identity import Site, infer_name
 from .base import InnerLock, Runtime
-from .instruments import Instrument, Instruments, StackRecorder
+from .instruments import Instrument, Instruments, StackRecorder, WaitRecorder
 
 __all__ = ["OBSERVER", "ObserverRuntime", "Wait", "tracked_state", "wait_edges"]
 
@@ -130,6 +130,9 @@ class ObserverRuntime(Runtime):
         self.allocate_rlock = _CRLock  # type: ignore[method-assign]
         self.monotonic = time.monotonic  # type: ignore[method-assign]
         self.sleep = time.sleep  # type: ignore[method-assign]
+        # A timeline recording (snarl.timeline): read only on the slow paths below (a wait
+        # that blocks, a join, a thread's start and exit), never by an uncontended acquire.
+        self.recorder: WaitRecorder | None = None
 
     # -- configuration ------------------------------------------------------------------
     def add_instrument(self, inst: Instrument) -> None:
@@ -203,13 +206,19 @@ class ObserverRuntime(Runtime):
         waits = self.waits
         outer = waits.get(me)
         waits[me] = Wait(prim, "", time.monotonic())
+        recorder = self.recorder
+        token = None if recorder is None else recorder.wait_begin(prim, inner)
+        got = False
         try:
-            return inner.acquire(blocking, timeout)
+            got = inner.acquire(blocking, timeout)
+            return got
         finally:
             if outer is None:
                 waits.pop(me, None)
             else:  # a wait inside a wait (a Condition reacquiring its lock): restore the outer
                 waits[me] = outer
+            if recorder is not None:
+                recorder.wait_end(token, got)
 
     def acquired(self, prim: Any, frame: FrameType) -> None:
         """Dispatch to instruments (hooked primitives only)."""
@@ -235,12 +244,19 @@ class ObserverRuntime(Runtime):
 
     # -- threads ------------------------------------------------------------------------
     def thread_started(self, thread: Any) -> None:
-        """Nothing to do: exit records outlive ident reuse (they are checked when read)."""
+        """Tell a recorder; nothing else to do (exit records outlive ident reuse: they are
+        checked when read)."""
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.thread_started(thread)
 
     def thread_exited(self, thread: Any) -> None:
         """Record the locks this thread still holds as it ends."""
         me = get_ident()
         self.waits.pop(me, None)
+        recorder = self.recorder
+        if recorder is not None:
+            recorder.thread_exited(thread)
         # Locks still held at exit were taken by a bare acquire (a `with` has ended by now):
         # one pass over those held that way, by any thread.
         held = [p for p in list(self.bare or ()) if p._mine()]
@@ -260,10 +276,14 @@ class ObserverRuntime(Runtime):
         """Record a join wait while ``native_join`` waits."""
         me = get_ident()
         self.waits[me] = Wait(thread, "join", time.monotonic())
+        recorder = self.recorder
+        token = None if recorder is None else recorder.join_begin(thread)
         try:
             native_join(thread, timeout)
         finally:
             self.waits.pop(me, None)
+            if recorder is not None:
+                recorder.join_end(token, thread)
 
     # -- time ---------------------------------------------------------------------------
     def monotonic(self) -> float:
