@@ -362,7 +362,9 @@ class _Job:
     method: str
     why: str  # why the thread method is used, if it is
     main: int  # ident of the thread running the phase
-    before: frozenset[int]  # idents of the threads alive when the phase began
+    # (ident, native id) of the threads alive when the phase began: idents alone are reused
+    # (a thread that ended during setup, such as a watcher, can pass its ident on to a new one)
+    before: frozenset[tuple[int | None, int | None]]
     state: str = _ARMED
     mutex: Any = field(default_factory=allocate_lock)
     cancel: Any = field(default_factory=allocate_lock)  # released when the phase ends
@@ -484,7 +486,7 @@ class _Timeouts:
         main = get_ident()
         if method == "signal" and main != threading.main_thread().ident:
             method, why = "thread", "the test does not run in the main thread"
-        before = frozenset(sys._current_frames())
+        before = frozenset((t.ident, t.native_id) for t in threading.enumerate())
         job = _Job(nodeid, when, timeout, source, method, why, main, before)
         if method == "signal":
             previous = signal.getsignal(signal.SIGALRM)
@@ -600,7 +602,11 @@ class _Timeouts:
             for t in snap.threads
             if t.ident in self.left and self.left[t.ident].label == t.label
         ]
-        new = [t for t in snap.threads if t.ident not in job.before and t.ident != job.main]
+        new = [
+            t
+            for t in snap.threads
+            if (t.ident, t.native_id) not in job.before and t.ident != job.main
+        ]
         for t in new:
             self.left[t.ident] = _LeftBehind(t.ident, t.label, t.daemon, job.nodeid)
 
