@@ -165,3 +165,38 @@ def test_statistics_line():
     assert "0 failing (0.0 %)" in line and "schedules/s" in line
     data = result.to_dict()
     assert data["found"] is False and data["schedules"] == 20 and data["replay"] is None
+
+
+def test_progress_is_reported_after_every_schedule():
+    seen = []
+    result = explore(bugs.ordered, schedules=7, progress=lambda *a: seen.append(a))
+    assert seen == [(i, 7, 0) for i in range(1, 8)] and result.schedules == 7
+
+
+def test_the_command_line_shows_a_progress_line_on_a_terminal():
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    from tests.helpers import REPO, snarl_env
+
+    main, child = pty.openpty()
+    proc = subprocess.run(
+        [sys.executable, "-m", "snarl", "explore", f"{bugs.__file__}::ordered", "--schedules", "5"],
+        cwd=REPO,
+        env=snarl_env(),
+        stdout=subprocess.PIPE,
+        stderr=child,
+        timeout=120,
+    )
+    os.close(child)
+    shown = b""
+    try:
+        while chunk := os.read(main, 4096):
+            shown += chunk
+    except OSError:  # the terminal's other end is closed: all read
+        pass
+    os.close(main)
+    assert proc.returncode == 0
+    assert b"snarl explore: 5/5 schedules, 0 failing" in shown
