@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """What a timeline recording costs, on top of tracking: ``snarl.record()`` against ``install()``.
 
-Workloads (each timed as interleaved samples; medians reported, with the ratio
-recording / tracking-only; the target is at most 1.5x):
+Workloads (each timed as interleaved samples; medians of wall time and of the process's CPU
+time, with the ratios recording / tracking-only; the target is at most 1.5x).  The handoff
+workloads' wall time is mostly the kernel waking threads, which a loaded machine makes noisy;
+their CPU time is what the recorder adds work to:
 
 1. lock relay: 4 threads pass the turn around a ring 20,000 times: thread i waits on its
    Lock until thread i-1 releases it, then releases thread i+1's.  Every acquisition waits
@@ -42,13 +44,23 @@ from snarl.timeline import record
 
 MODES = ("native", "tracked", "recording")
 
+Timing = tuple[float, float]  # (wall seconds, CPU seconds of the whole process)
 
-def relay(threads: int = 4, handoffs: int = 20_000) -> Callable[[], float]:
+
+def _now() -> Timing:
+    return time.perf_counter(), time.process_time()
+
+
+def _since(began: Timing) -> Timing:
+    return time.perf_counter() - began[0], time.process_time() - began[1]
+
+
+def relay(threads: int = 4, handoffs: int = 20_000) -> Callable[[], Timing]:
     """``threads`` threads passing the turn around a ring of Locks, ``handoffs`` times: each
     acquisition waits for another thread's release."""
     rounds = handoffs // threads
 
-    def run() -> float:
+    def run() -> Timing:
         turns = [threading.Lock() for _ in range(threads)]
         for lock in turns:
             lock.acquire()  # every turn is taken: a thread waits until its turn is released
@@ -62,81 +74,89 @@ def relay(threads: int = 4, handoffs: int = 20_000) -> Callable[[], float]:
         workers = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
         for t in workers:
             t.start()
-        began = time.perf_counter()
+        began = _now()
         turns[0].release()  # the first turn
         for t in workers:
             t.join()
-        return time.perf_counter() - began
+        return _since(began)
 
     return run
 
 
-def pool(tasks: int = 10_000) -> Callable[[], float]:
+def pool(tasks: int = 10_000) -> Callable[[], Timing]:
     """``ThreadPoolExecutor(4)``: ``submit`` then ``result`` for each of ``tasks`` tasks."""
 
-    def run() -> float:
+    def run() -> Timing:
         with ThreadPoolExecutor(4) as executor:
             executor.submit(int).result()  # the first worker is up before timing
-            began = time.perf_counter()
+            began = _now()
             for i in range(tasks):
                 executor.submit(abs, i).result()
-            return time.perf_counter() - began
+            return _since(began)
 
     return run
 
 
-def uncontended(n: int = 200_000) -> Callable[[], float]:
+def uncontended(n: int = 200_000) -> Callable[[], Timing]:
     """``with lock: pass`` ``n`` times in one thread."""
 
-    def run() -> float:
+    def run() -> Timing:
         lock = threading.Lock()
-        began = time.perf_counter()
+        began = _now()
         for _ in range(n):
             with lock:
                 pass
-        return time.perf_counter() - began
+        return _since(began)
 
     return run
 
 
-def sample(mode: str, workload: Callable[[], float]) -> tuple[float, int, int]:
-    """One timed run in ``mode``: (seconds, events recorded, events dropped)."""
+def sample(mode: str, workload: Callable[[], Timing]) -> tuple[Timing, int, int]:
+    """One timed run in ``mode``: ((wall, CPU) seconds, events recorded, events dropped)."""
     if mode == "native":
         return workload(), 0, 0
     with snarl.sync.install():
         if mode == "tracked":
             return workload(), 0, 0
         with record() as rec:
-            seconds = workload()
-        return seconds, len(rec.events), rec.dropped
+            timing = workload()
+        return timing, len(rec.events), rec.dropped
 
 
-def measure(name: str, workload: Callable[[], float], repeat: int) -> dict[str, object]:
-    """Interleaved samples of every mode; medians and the recording / tracked ratio."""
-    times: dict[str, list[float]] = {m: [] for m in MODES}
+def measure(name: str, workload: Callable[[], Timing], repeat: int) -> dict[str, object]:
+    """Interleaved samples of every mode; medians and the recording / tracked ratios."""
+    wall: dict[str, list[float]] = {m: [] for m in MODES}
+    cpu: dict[str, list[float]] = {m: [] for m in MODES}
     events = dropped = 0
     for mode in MODES:  # one warm-up each
         sample(mode, workload)
     for i in range(repeat):
         order = MODES[i % 3 :] + MODES[: i % 3]
         for mode in order:
-            seconds, n, d = sample(mode, workload)
-            times[mode].append(seconds)
+            (w, c), n, d = sample(mode, workload)
+            wall[mode].append(w)
+            cpu[mode].append(c)
             if mode == "recording":
                 events, dropped = n, d
-    medians = {m: statistics.median(v) for m, v in times.items()}
+    medians = {m: statistics.median(v) for m, v in wall.items()}
+    cpu_medians = {m: statistics.median(v) for m, v in cpu.items()}
     ratio = medians["recording"] / medians["tracked"]
+    cpu_ratio = cpu_medians["recording"] / cpu_medians["tracked"]
     print(
-        f"{name:<28} native {medians['native'] * 1e3:8.1f} ms   "
-        f"tracked {medians['tracked'] * 1e3:8.1f} ms   "
-        f"recording {medians['recording'] * 1e3:8.1f} ms   "
-        f"recording/tracked {ratio:5.2f}x   ({events} events, {dropped} dropped)"
+        f"{name:<24} wall: native {medians['native'] * 1e3:6.1f}  "
+        f"tracked {medians['tracked'] * 1e3:6.1f}  recording {medians['recording'] * 1e3:6.1f} ms"
+        f"  {ratio:4.2f}x   CPU: tracked {cpu_medians['tracked'] * 1e3:6.1f}  "
+        f"recording {cpu_medians['recording'] * 1e3:6.1f} ms  {cpu_ratio:4.2f}x"
+        f"   ({events} events, {dropped} dropped)"
     )
     return {
         "name": name,
-        "median_s": medians,
-        "samples_s": times,
-        "ratio_recording_to_tracked": ratio,
+        "median_wall_s": medians,
+        "median_cpu_s": cpu_medians,
+        "samples_wall_s": wall,
+        "samples_cpu_s": cpu,
+        "ratio_recording_to_tracked_wall": ratio,
+        "ratio_recording_to_tracked_cpu": cpu_ratio,
         "events": events,
         "dropped": dropped,
     }

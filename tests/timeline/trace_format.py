@@ -16,6 +16,7 @@ from typing import Any
 
 REQUIRED = ("name", "ph", "ts", "pid", "tid")
 PHASES = {"X", "B", "E", "M", "s", "t", "f", "i", "I"}
+EPSILON = 1e-6  # µs
 
 
 def check_trace(trace: dict[str, Any]) -> list[str]:
@@ -89,13 +90,14 @@ def check_trace(trace: dict[str, Any]) -> list[str]:
 
 
 def _nesting(key: tuple[Any, Any], items: list[tuple[float, float, str]]) -> list[str]:
-    """Complete events on one thread must nest: none may overlap another partly."""
+    """Complete events on one thread must nest: none may overlap another partly.  Times are
+    compared to within a picosecond (``ts + dur`` in floating point; viewers read whole ns)."""
     problems = []
     stack: list[tuple[float, float, str]] = []
     for start, end, name in sorted(items, key=lambda s: (s[0], -s[1])):
-        while stack and stack[-1][1] <= start:
+        while stack and stack[-1][1] <= start + EPSILON:
             stack.pop()
-        if stack and end > stack[-1][1] + 1e-6:
+        if stack and end > stack[-1][1] + EPSILON:
             problems.append(f"thread {key}: {name!r} overlaps {stack[-1][2]!r}")
         stack.append((start, end, name))
     return problems

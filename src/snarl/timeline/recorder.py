@@ -138,40 +138,42 @@ _WRAPPED = (Lock, _HookedLock)  # their inner lock is a plain _thread lock: wrap
 
 
 class _NotingLock:
-    """A watched Lock's inner lock: ``_thread.lock``'s interface, noting each release."""
+    """A watched Lock's inner lock: ``_thread.lock``'s interface, noting each release.
 
-    __slots__ = ("lock", "real")
+    ``acquire`` and ``locked`` are the real lock's own bound methods (slots), so taking the
+    lock costs no Python call; ``release`` notes the releasing thread and time first.
+    """
+
+    __slots__ = ("acquire", "acquire_lock", "key", "locked", "locked_lock", "real")
 
     def __init__(self, real: Any, lock: Any) -> None:
         self.real = real
-        self.lock = weakref.ref(lock)
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        """As ``_thread.lock.acquire``."""
-        return self.real.acquire(blocking, timeout)  # type: ignore[no-any-return]
+        self.key = id(lock)
+        self.acquire = self.acquire_lock = real.acquire
+        self.locked = self.locked_lock = real.locked
 
     def release(self) -> None:
-        """Note the release, then release."""
-        lock = self.lock()
-        if lock is not None:
-            _note(lock)
+        """Note the release (while recording), then release."""
+        recorder = _noting[0]
+        if recorder is not None:
+            now = perf_counter_ns()
+            ident = get_ident()
+            lane = recorder._lanes.get(ident)
+            if lane is None:
+                lane = recorder._lane(ident, now)
+            recorder._released[self.key] = (lane, now)
         self.real.release()
 
-    def locked(self) -> bool:
-        """As ``_thread.lock.locked``."""
-        return self.real.locked()  # type: ignore[no-any-return]
+    release_lock = release
 
     def _at_fork_reinit(self) -> None:
         self.real._at_fork_reinit()
 
-    __enter__ = acquire
+    def __enter__(self) -> bool:
+        return self.real.acquire()  # type: ignore[no-any-return]
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-    acquire_lock = acquire
-    release_lock = release
-    locked_lock = locked
 
     def __repr__(self) -> str:
         return repr(self.real)
@@ -209,6 +211,8 @@ class Recorder(WaitRecorder):
         self._exits: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
         self._acks: dict[int, tuple[int, int]] = {}  # offering ident -> (lane, ts) of taker
         self._handoff: tuple[Any, ...] | None = None
+        self.sites: dict[int, Any] = {}  # Site.key -> Site, for the names of waited objects
+        self._locks: dict[int, tuple[Any, ...]] = {}  # id(lock) -> its _raw(), while watched
 
     # -- life ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -265,6 +269,7 @@ class Recorder(WaitRecorder):
         self._conditions.clear()
         self._released.clear()
         self._since.clear()
+        self._locks.clear()
         self._woken.clear()
         self._acks.clear()
         self._after_wait.clear()
@@ -342,8 +347,12 @@ class Recorder(WaitRecorder):
     def wait_begin(self, prim: Any, inner: Any) -> Any:
         """Start watching ``prim``'s releases; return the wait's token."""
         try:
+            site = _wait_site(sys._getframe(1).f_back)  # first: it may run library code, once
             now = perf_counter_ns()
-            lane = self._lane(get_ident(), now)
+            ident = get_ident()
+            lane = self._lanes.get(ident)
+            if lane is None:
+                lane = self._lane(ident, now)
             kind = getattr(prim, "_snarl_kind", None) or "lock"
             if kind in LOCK_KINDS:
                 self._watch_lock(prim)
@@ -351,9 +360,9 @@ class Recorder(WaitRecorder):
                     after = self._after_wait.get(lane)
                     if after is not None and after._lock is prim:
                         self._watch_condition(after)  # reacquiring after a wait on it
-            locked = getattr(inner, "locked", None)
-            busy = True if locked is None else bool(locked())
-            token = [lane, now, kind, prim, inner, _wait_site(sys._getframe(2)), busy]
+            locked = getattr(type(inner), "locked", None)  # no locked(): an RLock before 3.14
+            busy = True if locked is None else bool(inner.locked())
+            token = [lane, now, kind, prim, inner, site, busy]
             self._open[id(token)] = token
             return token
         except Exception as exc:
@@ -376,9 +385,10 @@ class Recorder(WaitRecorder):
     def join_begin(self, thread: Any) -> Any:
         """A join: its token."""
         try:
+            site = _wait_site(sys._getframe(1).f_back)
             now = perf_counter_ns()
             lane = self._lane(get_ident(), now)
-            token = [lane, now, "join", thread, None, _wait_site(sys._getframe(2)), True]
+            token = [lane, now, "join", thread, None, site, True]
             self._open[id(token)] = token
             return token
         except Exception as exc:
@@ -417,7 +427,32 @@ class Recorder(WaitRecorder):
             if outcome == "done" and note3 is not None and note3[0] == id(cond):
                 by = (note3[1], note3[2])
             self._after_wait[lane] = cond
-        self._add(("wait", t0, now, lane, kind, _describe(prim, kind), site, outcome, by))
+        self._add(("wait", t0, now, lane, kind, self._raw(prim, kind), site, outcome, by))
+
+    def _raw(self, obj: Any, kind: str) -> tuple[Any, ...]:
+        """What names a waited-on object, taken cheaply while recording (the name is inferred
+        once, by :func:`finish`): (id, type name, name or None, creation site key or None).
+        Only ints and strings: the ring's tuples are then no work for the garbage collector."""
+        if kind == "join":
+            name = obj.__dict__.get("_name") if hasattr(obj, "__dict__") else None
+            return id(obj), "Thread", name if isinstance(name, str) else None, None
+        if kind in LOCK_KINDS:
+            known = self._locks.get(id(obj))  # taken when the lock began to be watched
+            if known is not None:
+                return known
+        cls = type(obj)
+        name = getattr(obj, "_name", None)
+        site = getattr(obj, "_site_created", None)
+        key = None
+        if site is not None:
+            key = site.key
+            self.sites[key] = site  # one per line that creates primitives: bounded
+        return (
+            id(obj),
+            getattr(cls, "_snarl_type", None) or cls.__name__,
+            name if isinstance(name, str) else None,
+            key,
+        )
 
     # -- watching releases -----------------------------------------------------------------
     def _ref(self, obj: Any) -> weakref.ref[Any]:
@@ -429,6 +464,7 @@ class Recorder(WaitRecorder):
             recorder._conditions.pop(key, None)
             recorder._since.pop(key, None)
             recorder._released.pop(key, None)
+            recorder._locks.pop(key, None)
 
         return weakref.ref(obj, gone)
 
@@ -446,6 +482,7 @@ class Recorder(WaitRecorder):
             lock.__class__ = watching
             self._watched[id(lock)] = (self._ref(lock), cls)
         self._since[id(lock)] = perf_counter_ns()
+        self._locks[id(lock)] = self._raw(lock, "")  # a lock's name= slot is dear to probe
 
     def _watch_condition(self, cond: Any) -> None:
         """A Condition over an RLock (watched already) whose waiter now waits to reacquire
@@ -567,18 +604,16 @@ def _condition_of(prim: Any) -> Any:
     return prim if isinstance(prim, Condition) else getattr(prim, "_cond", None)
 
 
-def _describe(obj: Any, kind: str) -> tuple[int, str, str | None]:
-    """(id, type name, name) of a waited-on object, read without running its code."""
-    cls = type(obj)
-    type_name = getattr(cls, "_snarl_type", None) or cls.__name__
-    if kind == "join":
-        name = obj.__dict__.get("_name") if hasattr(obj, "__dict__") else None
-        return id(obj), "Thread", name if isinstance(name, str) else None
-    name = getattr(obj, "_name", None)
-    if not isinstance(name, str):
-        site = getattr(obj, "_site_created", None)
+def finish(event: tuple[Any, ...], sites: dict[int, Any]) -> tuple[Any, ...]:
+    """The event as documented: a wait's object becomes (id, type name, name), its name
+    inferred from its creation site (``sites``: key -> Site) if it was given none."""
+    if event[0] != "wait" or len(event[5]) != 4:
+        return event
+    key, type_name, name, site_key = event[5]
+    if name is None and site_key is not None:
+        site = sites.get(site_key)
         name = infer_name(site) if site is not None else None
-    return id(obj), type_name, name
+    return (*event[:5], (key, type_name, name), *event[6:])
 
 
 def _is_library(filename: str) -> bool:

@@ -20,7 +20,7 @@ from typing import Any
 from ..sync.patch import install, installed
 from ..threaddump.render import short_path
 from .model import Flow, Lane, Slice, Timeline
-from .recorder import Recorder
+from .recorder import Recorder, finish
 
 __all__ = ["DEFAULT_SIZE", "Recording", "record", "timeline_from_events"]
 
@@ -85,7 +85,7 @@ class Recording:
         names = recorder.alive_names()
         recorder.stop()
         self._recorder = None
-        self._events = list(recorder.ring)
+        self._events = [finish(ev, recorder.sites) for ev in recorder.ring]
         self._dropped = recorder.appended - len(self._events)
         self._names = names
         self.ended = recorder.ended
@@ -115,7 +115,7 @@ class Recording:
     def events(self) -> list[tuple[Any, ...]]:
         """The events kept, oldest first (a copy; shapes in :mod:`snarl.timeline.recorder`)."""
         if self._recorder is not None:
-            return list(self._recorder.ring)
+            return [finish(ev, self._recorder.sites) for ev in list(self._recorder.ring)]
         return list(self._events or ())
 
     @property
@@ -137,7 +137,7 @@ class Recording:
             import time
 
             return timeline_from_events(
-                list(recorder.ring),
+                self.events,
                 began=recorder.began,
                 ended=time.perf_counter_ns(),
                 dropped=self.dropped,

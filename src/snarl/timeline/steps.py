@@ -82,7 +82,7 @@ def timeline_from_steps(
     failure's message), and ``deadlocked`` lists the thread ids in a deadlock cycle.
     """
     n = len(steps)
-    pad = max(3.0, round(n * 0.2)) if ending or deadlocked else 0.0  # room for the end
+    pad = max(3.0, round(n * 0.3)) if ending or deadlocked else 0.0  # room for the end
     end = n + pad
     lanes: dict[int, Lane] = {}
     slices: list[Slice] = []
