@@ -12,15 +12,19 @@ against frontrun and interleave-test in the same run.
 2. Schedules per second on three workloads that never fail (``bugs/workloads.py``: two
    threads x 10 ``counter += 1``; the same under a lock; 5 dining philosophers, fixed), at
    the granularities where they have switch points, with ``explore(..., shrink=False)``: the
-   rate is schedules over the wall-clock time of the ``explore()`` call.  ``--repeat``
-   rounds, medians; with ``--peers``, each round measures snarl, then each peer.
+   rate is schedules over the wall-clock time of the ``explore()`` call (``Result.rate``,
+   which leaves out installing the primitives, is kept in the JSON as ``own_rate``).
+   ``--repeat`` rounds of ``--rate-schedules`` schedules per measurement (frontrun, ~5x
+   slower, a quarter of that); each round measures snarl, then each peer; medians.
 3. ``--peers PYTHON`` (a 3.12+ venv with ``frontrun`` and ``interleave-test``): the same
    workloads and bug suite through each peer (``benchmarks/peers/``: one subprocess per tool
    and part, printing JSON), at the closest granularity each has, and the ratios snarl/peer.
+   A peer schedule that does not end is cut after ``--peer-timeout`` seconds (frontrun's twins
+   get ``--frontrun-twin-budget`` schedules: it is the slowest).
 
     python benchmarks/bench_explore.py [--quick] [--peers /tmp/peers-venv-312/bin/python]
         [--seeds 5] [--budget 1000] [--twin-budget 300] [--twin-seeds 2] [--repeat 5]
-        [--rate-schedules 200] [--part all|bugs|rates] [--only abba,livelock] [--json PATH]
+        [--rate-schedules 120] [--part all|bugs|rates] [--only abba,livelock] [--json PATH]
 
 ``--quick`` (under a minute): 8 of the bugs, one seed, smaller budgets, one round.
 """
@@ -221,6 +225,7 @@ def bug_table(rows: list[dict[str, Any]], tool: str, strategies: Sequence[str]) 
             buggy = [r for r in runs if r["variant"] == "buggy" and r["strategy"] == s]
             found = [r for r in buggy if r["found"]]
             errors = [r for r in buggy if r.get("error")]
+            timeouts = [r for r in buggy if r.get("inconclusive")]
             cell = f"{len(found)}/{len(buggy)}"
             if found:
                 sched = _median(r["schedules"] for r in found)
@@ -229,6 +234,8 @@ def bug_table(rows: list[dict[str, Any]], tool: str, strategies: Sequence[str]) 
                 cell += f", {_cell(sched)}, {_cell(length)} ({_cell(pre)})"
                 if any(r.get("expect") and r["kind"] != r["expect"] for r in found):
                     cell += " kind!=" + ",".join(sorted({str(r["kind"]) for r in found}))
+            if timeouts:
+                cell += f" ({len(timeouts)} timed out)"
             if errors:
                 cell += f" ERROR x{len(errors)}"
             line.append(cell)
@@ -272,7 +279,8 @@ def bug_summary(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
             "shrunk": all(r.get("shrunk") for r in found) if found else None,
             "twin_runs": len(twins),
             "false_positives": sum(1 for r in twins if r["found"]),
-            "inconclusive": sum(1 for r in live if r.get("inconclusive")),
+            "timed_out": sum(1 for r in buggy if r.get("inconclusive")),
+            "twins_inconclusive": sum(1 for r in twins if r.get("inconclusive")),
             "errors": sum(1 for r in live if r.get("error")),
             "seconds": sum(r.get("seconds", 0.0) for r in live),
         }
@@ -287,8 +295,9 @@ def bug_summary(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
                 d["median_length"],
                 d["median_preemptions"],
                 "yes" if d["shrunk"] else "no",
+                d["timed_out"],
                 f"{d['false_positives']}/{d['twin_runs']}",
-                d["inconclusive"],
+                d["twins_inconclusive"],
                 d["errors"],
                 f"{d['seconds']:.1f}",
             ]
@@ -302,8 +311,9 @@ def bug_summary(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
         "median length",
         "median preempt.",
         "shrunk",
+        "buggy timed out",
         "twin FPs",
-        "inconcl.",
+        "twin inconcl.",
         "errors",
         "time (s)",
     ]
@@ -395,11 +405,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--frontrun-twin-budget",
         type=int,
-        help="frontrun's schedules per twin run (default 100: it runs ~30-200 schedules/s)",
+        help="frontrun's schedules per twin run (default 60: it runs ~30-200 schedules/s)",
     )
     p.add_argument("--peer-timeout", type=float, default=1.0, help="peers: s per schedule")
     p.add_argument("--repeat", type=int, help="rate rounds (default 5; quick 1)")
-    p.add_argument("--rate-schedules", type=int, help="schedules per rate sample (200; 50)")
+    p.add_argument("--rate-schedules", type=int, help="schedules per rate sample (120; 50)")
     p.add_argument("--only", default="", help="comma-separated bug names")
     p.add_argument("--json", metavar="PATH", help="write every row and summary here")
     a = p.parse_args(argv)
@@ -408,9 +418,9 @@ def main(argv: list[str] | None = None) -> int:
     budget = a.budget or (300 if q else 1000)
     twin_budget = a.twin_budget or (100 if q else 300)
     twin_seeds = a.twin_seeds or (1 if q else 2)
-    fr_twin_budget = a.frontrun_twin_budget or (50 if q else 100)
+    fr_twin_budget = a.frontrun_twin_budget or (30 if q else 60)
     repeat = a.repeat or (1 if q else 5)
-    rate_schedules = a.rate_schedules or (50 if q else 200)
+    rate_schedules = a.rate_schedules or (50 if q else 120)
     bugs = list(BUGS)
     if a.only:
         wanted = set(a.only.split(","))
@@ -521,7 +531,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"## Schedules per second (median of {repeat} rounds)")
         print()
         print(text)
-        wrong = [r for r in rows if r.get("found")]
+        wrong = [r for r in rows if r.get("found") or r.get("error") or r.get("inconclusive")]
         if wrong:
             print()
             print("Failures reported on workloads that cannot fail:")
