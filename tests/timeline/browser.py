@@ -64,9 +64,11 @@ def _run(page: Path, *extra: str) -> str:
     return done.stdout
 
 
-def dump_dom(page: Path) -> str:
-    """The page's DOM as serialised after its scripts ran (``--dump-dom``)."""
-    return _run(page, "--dump-dom")
+def dump_dom(page: Path, *, budget_ms: int | None = None) -> str:
+    """The page's DOM as serialised after its scripts ran (``--dump-dom``); ``budget_ms``
+    lets that much virtual time pass first (animation frames, timers)."""
+    extra = [f"--virtual-time-budget={budget_ms}"] if budget_ms is not None else []
+    return _run(page, *extra, "--dump-dom")
 
 
 def screenshot(page: Path, out: Path, width: int, height: int) -> Path:
@@ -122,7 +124,7 @@ def make_screenshots(folder: Path) -> list[Path]:
     with tempfile.TemporaryDirectory(prefix="snarl-shots-") as tmp:
         demo = Path(tmp) / "checkinterval.html"
         demo_timelines(demo)
-        made.append(screenshot(demo, folder / "timeline-checkinterval.png", 1400, 1010))
+        made.append(screenshot(demo, folder / "timeline-checkinterval.png", 1400, 960))
         page = Path(tmp) / "deadlock.html"
         tl = deadlock_timeline(abba, title="snarl explore tests/exploration/programs/bugs.py::abba")
         save(page, [tl])

@@ -77,6 +77,41 @@ def test_the_browser_draws_a_lane_per_thread_and_every_slice(tmp_path, timelines
     assert Counter(flag for _, flag in abba["slices"])["deadlock"] == 2
 
 
+PROBE = """<script>
+window.addEventListener("load", function () {
+  var r = document.querySelector("rect.slice[data-kind=lock]");
+  var box = r.getBoundingClientRect();
+  r.dispatchEvent(new MouseEvent("mousemove", {
+    bubbles: true, clientX: box.x + box.width / 2, clientY: box.y + box.height / 2}));
+  var tip = document.getElementById("tip");
+  document.body.setAttribute("data-tip", tip.hidden ? "" : tip.textContent);
+  var before = r.getAttribute("width");
+  document.querySelector("button[data-zoom=in]").click();
+  var tries = 0;
+  (function look() {  // the page redraws on its next animation frame
+    if (r.getAttribute("width") !== before || ++tries > 200) {
+      document.body.setAttribute("data-zoomed", before + " " + r.getAttribute("width"));
+    } else {
+      setTimeout(look, 10);
+    }
+  })();
+});
+</script>
+</body>"""
+
+
+@needs_chromium
+def test_hovering_shows_the_details_and_zooming_in_widens_the_slices(tmp_path, timelines):
+    page = tmp_path / "probe.html"
+    page.write_text(html_page(timelines[:1]).replace("</body>", PROBE), encoding="utf-8")
+    body = drawn(dump_dom(page, budget_ms=10_000)).body
+    tip = body.get("data-tip", "").splitlines()
+    assert tip[:2] == ["Lock `lock`", "waiter: waiting for a Lock"], tip
+    assert "released by: holder" in tip and "outcome: acquired" in tip
+    before, after = (float(w) for w in body["data-zoomed"].split())
+    assert after == pytest.approx(2 * before, rel=0.01)  # "+" halves the time shown
+
+
 @needs_chromium
 def test_a_screenshot_of_the_page(tmp_path, timelines):
     page = save(tmp_path / "abba.html", timelines[1:])

@@ -630,7 +630,9 @@ def _wait_site(frame: FrameType | None) -> tuple[str, int, str] | None:
     depth = 0
     while frame is not None and depth < 32:
         name = frame.f_code.co_filename
-        if not name.startswith(_SNARL) or name.startswith(_EXAMPLES):
+        if name.startswith(_EXAMPLES):  # snarl's bundled examples are a program's own code
+            return (name, frame.f_lineno, frame.f_code.co_name)
+        if not name.startswith(_SNARL):
             here = (name, frame.f_lineno, frame.f_code.co_name)
             if not _is_library(name):
                 return here
