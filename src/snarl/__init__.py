@@ -14,6 +14,8 @@ Public API (everything else is internal and may change):
 * :func:`explore` → :class:`Result`, :func:`replay`, :func:`interleavings`: run a threaded
   test under controlled schedules (random, PCT, bounded DFS), shrink a failure to the fewest
   preemptions, print a replay token.
+* :func:`record` → :class:`Recording`: a thread timeline (waits, who released them, thread
+  lives) saved as a Chrome trace or a self-contained HTML page; :mod:`snarl.timeline`.
 * :func:`setcheckinterval` / :func:`getcheckinterval` / :func:`checkinterval`: Python 2's
   check interval (offer the GIL every N bytecodes); :func:`switchinterval` scopes
   ``sys.setswitchinterval``.
@@ -48,6 +50,8 @@ from .threaddump import dump as dump
 from .threaddump import format_dump as format_dump
 from .threaddump import snapshot as snapshot
 from .threaddump import wait_until_blocked as wait_until_blocked
+from .timeline import Recording as Recording
+from .timeline import record as record
 
 __version__ = "0.1.0"
 
@@ -60,6 +64,7 @@ __all__ = [
     "Holder",
     "InterleavingFailure",
     "ObjectInfo",
+    "Recording",
     "Report",
     "Result",
     "Snapshot",
@@ -74,6 +79,7 @@ __all__ = [
     "getcheckinterval",
     "install",
     "interleavings",
+    "record",
     "replay",
     "setcheckinterval",
     "snapshot",

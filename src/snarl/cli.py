@@ -88,6 +88,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="run it with snarl.install(): recorded lock owners and wait times",
     )
+    demo.add_argument(
+        "--timeline",
+        metavar="FILE",
+        help="checkinterval only: write the demonstrations as timelines (.html or .json)",
+    )
     demo.set_defaults(handler=_demo)
     run = sub.add_parser(
         "run",
@@ -120,6 +125,18 @@ def _parser() -> argparse.ArgumentParser:
         "--abort-on-deadlock",
         action="store_true",
         help="end the program with exit code 70 once a deadlock is reported",
+    )
+    run.add_argument(
+        "--timeline",
+        metavar="FILE",
+        help="record a thread timeline, written at exit to FILE (.html page or .json trace)",
+    )
+    run.add_argument(
+        "--timeline-size",
+        type=_positive,
+        default=100_000,
+        metavar="N",
+        help="events the timeline keeps (a ring buffer: the oldest are dropped, and counted)",
     )
     run.add_argument("--no-signal", action="store_true", help="no dump on SIGUSR1/SIGUSR2")
     run.add_argument("--no-agent", action="store_true", help="no agent for `snarl dump PID`")
@@ -204,6 +221,9 @@ def _parser() -> argparse.ArgumentParser:
     )
     explore.add_argument("--json", action="store_true", help="print the result as JSON")
     explore.add_argument("--no-shrink", action="store_true", help="report the failure as found")
+    explore.add_argument(
+        "--timeline", metavar="FILE", help="write the failing schedule as a timeline (.html)"
+    )
     explore.set_defaults(handler=_explore)
 
     rep = sub.add_parser(
@@ -218,6 +238,9 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("token", metavar="TOKEN")
     rep.add_argument("target", metavar="FILE.py::TEST", help="the test function")
     rep.add_argument("--json", action="store_true", help="print the result as JSON")
+    rep.add_argument(
+        "--timeline", metavar="FILE", help="write the replayed schedule as a timeline (.html)"
+    )
     rep.set_defaults(handler=_replay)
     return parser
 
@@ -260,6 +283,17 @@ def _demo(args: argparse.Namespace) -> int:
         )
         return EXIT_UNKNOWN_EXAMPLE
     path = example_path(args.name)
+    if args.timeline is not None:
+        if args.name != "checkinterval":
+            return _usage("demo", "--timeline is for the checkinterval demo")
+        from .timeline import demo_timelines
+
+        try:
+            demo_timelines(args.timeline, example=path, report=print)
+        except (OSError, ValueError) as exc:
+            return _usage("demo", str(exc))
+        print(f"timelines written to {args.timeline}")
+        return 0
     argv = [str(path)] + (["--json"] if args.json else []) + (["--all"] if args.all else [])
     saved = sys.argv
     sys.argv = argv
@@ -285,6 +319,11 @@ def _run(args: argparse.Namespace) -> int:
         return _usage("run", "--deterministic needs --check-interval N")
     if args.seed is not None and not args.deterministic:
         return _usage("run", "--seed needs --deterministic")
+    if args.timeline is not None:
+        if args.no_track and not args.deterministic:
+            return _usage("run", "--timeline records tracked waits: it cannot go with --no-track")
+        if not args.timeline.endswith((".html", ".htm", ".json")):
+            return _usage("run", f"--timeline writes .html or .json, not {args.timeline}")
     rest = ([args.target] if args.module is not None and args.target else []) + args.args
     saved_argv, saved_path = sys.argv[:], sys.path[:]
     saved_switch = sys.getswitchinterval()
@@ -332,6 +371,13 @@ def _run(args: argparse.Namespace) -> int:
             )
     except (OSError, ValueError, RuntimeError) as exc:  # a report file that cannot be opened
         return _usage("run", str(exc))
+    recording = None
+    if args.timeline is not None:
+        from .timeline import record
+
+        recording = record(size=args.timeline_size, gil=bool(args.check_interval)).start()
+        if watchdog is not None:  # an abort ends the process: save the timeline first
+            watchdog.before_abort = lambda: _save_recording(recording, args.timeline)
     if args.check_interval:
         from .interval import setcheckinterval
 
@@ -352,11 +398,20 @@ def _run(args: argparse.Namespace) -> int:
 
             setcheckinterval(0)
         sys.setswitchinterval(saved_switch)
+        if recording is not None:
+            _save_recording(recording, args.timeline)
         if watchdog is not None:
             watchdog.stop()
         if live is not None:
             live.__exit__(None, None, None)
     return 0
+
+
+def _save_recording(recording: Any, path: str) -> None:
+    recording.stop()
+    recording.save(path)
+    dropped = f" ({recording.dropped} oldest events dropped)" if recording.dropped else ""
+    print(f"snarl run: timeline written to {path}{dropped}", file=sys.stderr, flush=True)
 
 
 def _exit_code(exc: SystemExit) -> int:
@@ -384,9 +439,16 @@ def _run_deterministic(
                 granularity="interval",
                 interval=args.check_interval,
                 max_steps=10**9,
+                record_steps=args.timeline is not None,
             )
     finally:
         sys.argv, sys.path[:] = argv, path
+    if args.timeline is not None:
+        from .timeline import save, timeline_from_steps
+
+        names = [t.name for t in rt.threads]
+        save(args.timeline, [timeline_from_steps(rt.steps, names, title=str(args.target))])
+        print(f"snarl run: timeline written to {args.timeline}", file=sys.stderr)
     o = rt.outcome
     if o is not None and o.kind == "exception" and o.exception is not None:
         exc = o.exception
@@ -503,7 +565,20 @@ def _explore(args: argparse.Namespace) -> int:
         print(json.dumps(result.to_dict()))
     else:
         print(result)
+    _write_timeline("explore", args.timeline, result.failure)
     return 1 if result.found else 0
+
+
+def _write_timeline(command: str, path: str | None, failure: Any) -> None:
+    if path is None:
+        return
+    if failure is None:
+        print(f"snarl {command}: no failing schedule, so no timeline written", file=sys.stderr)
+        return
+    from .timeline import save, timeline_from_failure
+
+    save(path, [timeline_from_failure(failure)])
+    print(f"snarl {command}: timeline written to {path}", file=sys.stderr)
 
 
 def _progress(done: int, total: int, failing: int) -> None:
@@ -535,6 +610,7 @@ def _replay(args: argparse.Namespace) -> int:
         print("The test passed under this schedule.")
     else:
         print(failure.report)
+    _write_timeline("replay", args.timeline, failure)
     return 1 if failure is not None else 0
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..errors import DidNotReproduce, Flaky, SnarlError
-from ..runtime.controlled import ControlledRuntime
+from ..runtime.controlled import ControlledRuntime, Step
 from ..runtime.scheduler import Choice, Scheduler, preemptions
 from ..sync.patch import install, installed
 from ..threaddump.model import Deadlock
@@ -96,6 +96,7 @@ class Failure:
     exception: BaseException | None = None
     deadlocks: tuple[Deadlock, ...] = ()
     schedule: tuple[int, ...] = ()
+    trace: tuple[Step, ...] = ()  # the final replay's switch points (the table, timelines)
 
     def to_dict(self) -> dict[str, Any]:
         """The failure's part of ``--json``."""
@@ -489,6 +490,7 @@ def _failure(
         exception=exc,
         deadlocks=deadlocks,
         schedule=tuple(c.chosen for c in rt.choices),
+        trace=tuple(rt.steps),
     )
 
 

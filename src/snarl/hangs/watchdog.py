@@ -66,7 +66,7 @@ import sys
 import threading
 import warnings
 from _thread import allocate_lock, get_ident
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
@@ -137,6 +137,9 @@ class Watchdog:
         self.period = _positive("period", period)
         self.threshold = _positive("stuck", stuck)
         self.abort_code = _abort_code(abort)
+        # Called (if set) just before an abort's os._exit: what must outlive the process
+        # (``snarl run --timeline`` saves its recording here).
+        self.before_abort: Callable[[], None] | None = None
         unknown = sorted(set(abort_on) - set(KINDS))
         if isinstance(abort_on, str) or unknown:
             bad = abort_on if isinstance(abort_on, str) else ", ".join(unknown)
@@ -280,6 +283,11 @@ class Watchdog:
                     f"snarl watchdog: {kinds} found: aborting with exit code {self.abort_code}\n"
                 )
                 self._sink.flush()
+                if self.before_abort is not None:
+                    try:
+                        self.before_abort()
+                    except Exception as exc:  # the abort goes ahead whatever it does
+                        write_stderr(f"snarl watchdog: before_abort failed: {exc!r}\n")
                 os._exit(self.abort_code)
         return report
 
