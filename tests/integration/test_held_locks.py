@@ -213,3 +213,28 @@ def test_current_thread_reports_its_own_with_blocks():
         snap = snarl.snapshot()
     [me] = [t for t in snap.threads if t.current]
     assert ("lock", id(lock), "with-block", HERE, line("current-with")) in held_facts(me)
+
+
+def hold_both(a, r, ready, stop) -> None:
+    with a:  # @validated-a
+        with r:  # @validated-r  # noqa: SIM117 (one line per block: each is checked)
+            ready.set()
+            stop.wait()
+
+
+def test_locks_under_the_lock_order_validator_show_as_held(threads):
+    # The validator makes snarl's locks hooked subclasses: they are still snarl's Lock and
+    # RLock for the dump (it used to match their exact type and miss them).
+    import snarl
+
+    with snarl.install(lockorder=True):
+        a = threading.Lock()
+        r = threading.RLock()
+        assert type(a) is not snarl.sync.Lock  # the hooked variant
+        ready = threading.Event()
+        t = threads.start(hold_both, a, r, ready, threads.stop, name="validated")
+        assert ready.wait(JOIN_TIMEOUT)
+        snap = blocked(t)
+    [info] = [x for x in snap.threads if x.name == "validated"]
+    held = {(h.object.name, h.lineno) for h in info.held}
+    assert held == {("a", line("validated-a")), ("r", line("validated-r"))}

@@ -110,7 +110,9 @@ class _Tables:
         import _thread
         import time
 
-        self.lock_types: dict[type, str] = {_thread.LockType: "lock", _thread.RLock: "rlock"}
+        self.lock_types: dict[type, str] = TypeTable(
+            {_thread.LockType: "lock", _thread.RLock: "rlock"}
+        )
         threading = mods.get("threading")
         # Condition types whose `with` holds their lock: threading's own and snarl's, whichever
         # threading.Condition names now (filled below, once install() has been seen through).
@@ -426,6 +428,39 @@ def _callable_kind(tb: _Tables, fn: Any) -> tuple[str | None, Any]:
             if kind is not None:
                 return kind, owner
     return None, UNKNOWN
+
+
+class TypeTable(dict):  # type: ignore[type-arg]
+    """A table keyed by type that also answers for subclasses of its keys (read through the
+    MRO's C slot, never a metaclass), remembering each answer: snarl's hooked locks (the
+    lock-order validator's) and classes a timeline recording swaps in are subclasses of the
+    registered Lock and RLock, and must count as them."""
+
+    def _find(self, tp: Any) -> Any:
+        if dict.__contains__(self, tp):
+            return dict.__getitem__(self, tp)
+        if not isinstance(tp, type):
+            return None
+        value = None
+        for base in mro(tp)[1:]:
+            if dict.__contains__(self, base):
+                value = dict.__getitem__(self, base)
+                break
+        dict.__setitem__(self, tp, value)  # None remembers "not one of ours" too
+        return value
+
+    def __contains__(self, tp: object) -> bool:
+        return self._find(tp) is not None
+
+    def get(self, tp: Any, default: Any = None) -> Any:
+        value = self._find(tp)
+        return default if value is None else value
+
+    def __getitem__(self, tp: Any) -> Any:
+        value = self._find(tp)
+        if value is None:
+            raise KeyError(tp)
+        return value
 
 
 def _method_kind(tb: _Tables, obj: Any, method: str) -> str | None:
