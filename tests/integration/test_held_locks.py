@@ -216,8 +216,8 @@ def test_current_thread_reports_its_own_with_blocks():
 
 
 def hold_both(a, r, ready, stop) -> None:
-    with a:  # @validated-a
-        with r:  # @validated-r  # noqa: SIM117 (one line per block: each is checked)
+    with a:  # @validated-a  # noqa: SIM117 (one line per block: each is checked)
+        with r:  # @validated-r
             ready.set()
             stop.wait()
 
