@@ -380,6 +380,8 @@ def rate_tables(rows: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
         "snarl/fr",
         "snarl/faster peer",
     ]
+    if not any(r["tool"] != "snarl" for r in rows):  # no --peers: snarl's columns only
+        headers, lines = headers[:4], [line[:4] for line in lines]
     return table(headers, lines), data
 
 
