@@ -88,9 +88,10 @@ window.addEventListener("load", function () {
   var before = r.getAttribute("width");
   document.querySelector("button[data-zoom=in]").click();
   var tries = 0;
-  (function look() {  // the page redraws on its next animation frame
-    if (r.getAttribute("width") !== before || ++tries > 200) {
-      document.body.setAttribute("data-zoomed", before + " " + r.getAttribute("width"));
+  (function look() {  // the page redraws on its next animation frame (maybe new elements)
+    var now = document.querySelector("rect.slice[data-kind=lock]").getAttribute("width");
+    if (now !== before || ++tries > 500) {
+      document.body.setAttribute("data-zoomed", before + " " + now);
     } else {
       setTimeout(look, 10);
     }
