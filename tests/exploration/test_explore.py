@@ -13,6 +13,7 @@ import pytest
 import snarl
 from snarl.errors import DidNotReproduce, InvalidToken
 from snarl.exploration import token as tokens
+from snarl.exploration.strategies import DfsScheduler
 
 from .programs import bugs
 
@@ -56,7 +57,9 @@ def test_a_lost_update_is_an_assertion_with_one_preemption_after_shrinking():
     assert "snarl/exploration" not in f.report
 
 
-@pytest.mark.parametrize("fixed", [bugs.ordered, bugs.locked_update, bugs.predicate_wakeup])
+@pytest.mark.parametrize(
+    "fixed", [bugs.ordered, bugs.locked_update, bugs.predicate_wakeup, bugs.spin_until_set]
+)
 @pytest.mark.parametrize("strategy", ["random", "pct", "dfs"])
 def test_fixed_twins_never_fail(fixed, strategy):
     result = explore(fixed, strategy=strategy, schedules=200)
@@ -68,7 +71,16 @@ def test_dfs_covers_a_small_bounded_space_and_says_so():
     result = explore(bugs.racy_increment, strategy="dfs", schedules=10_000)
     assert not result.found  # at sync granularity the read and write are not separable
     assert result.covered is True
-    assert result.schedules == result.distinct  # every schedule explored once
+    # Bounds 0, 1, then 2 (iterative context bounding): the lower bounds' schedules come again
+    # under the higher ones, and the distinct ones are exactly bound 2's whole space.
+    one_bound = explore(bugs.racy_increment, strategy=DfsScheduler(preemption_bound=2))
+    assert one_bound.schedules == one_bound.distinct == result.distinct
+    assert result.schedules > result.distinct
+
+
+def test_dfs_finds_a_one_preemption_bug_at_bound_one_first():
+    f = explore(bugs.lost_wakeup, strategy="dfs", schedules=10_000).failure
+    assert f is not None and f.found_preemptions <= 1
 
 
 def test_line_granularity_finds_what_sync_cannot():

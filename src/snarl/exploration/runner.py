@@ -39,7 +39,13 @@ from .blocked import explain
 from .execution import STUCK_AFTER, execute, is_user_file
 from .granularity import GRANULARITIES
 from .shrink import shrink as shrink_choices
-from .strategies import DfsScheduler, PctScheduler, RandomScheduler, ReplayScheduler
+from .strategies import (
+    DfsScheduler,
+    IterativeDfsScheduler,
+    PctScheduler,
+    RandomScheduler,
+    ReplayScheduler,
+)
 from .table import format_table
 
 __all__ = [
@@ -237,7 +243,7 @@ def _strategy(
     if strategy == "dfs":
         if (start, stride) != (0, 1):
             raise ValueError("the dfs strategy runs in one process: it cannot be split")
-        return DfsScheduler(preemption_bound=preemption_bound, max_schedules=schedules)
+        return IterativeDfsScheduler(preemption_bound=preemption_bound, max_schedules=schedules)
     raise ValueError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
 
 

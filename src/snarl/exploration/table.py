@@ -32,6 +32,8 @@ def _why(step: Step) -> str:
         return "preempted"
     if step.what == "sleep":
         return "sleeping"
+    if step.what == "yield":
+        return "yielded (sleep(0))"
     what = {"block": "blocked on", "join": "joining"}.get(step.what)
     if what and step.obj:
         return f"{what} {step.obj}"

@@ -362,7 +362,7 @@ class ControlledRuntime(Runtime):
     def _site(self) -> tuple[str, int | None, str, str] | None:
         return _user_site(self.skip)  # where a thread blocks: read for every block (reports)
 
-    def switch(self, me: Managed, what: str, obj: Any = None) -> None:
+    def switch(self, me: Managed, what: str, obj: Any = None, *, yielding: bool = False) -> None:
         """A switch point reached by ``me``: ask the scheduler, hand over, park until chosen.
 
         ``me`` goes on running if it is runnable and chosen; if it is blocked or finished it
@@ -373,8 +373,8 @@ class ControlledRuntime(Runtime):
         me.last_tried = None
         me.inside = True  # code run from here on (generated __init__s) is no preemption point
         try:
-            could_go_on = me.state == RUNNABLE
-            chosen = self._choose(me)
+            could_go_on = me.state == RUNNABLE and not yielding
+            chosen = self._choose(me, yielding)
             if chosen is not None:  # the clock may have woken ``me``: the choice says
                 could_go_on = self.choices[-1].current == me.tid
             if self.record_steps:
@@ -411,8 +411,13 @@ class ControlledRuntime(Runtime):
         if self.aborting:
             raise Abandon
 
-    def _choose(self, me: Managed | None) -> Managed | None:
-        """The next thread to run, or None when the execution has ended (and is ended)."""
+    def _choose(self, me: Managed | None, yielding: bool = False) -> Managed | None:
+        """The next thread to run, or None when the execution has ended (and is ended).
+
+        ``yielding`` (``time.sleep(0)``): ``me`` steps aside, so another runnable thread runs
+        and it is no preemption; ``me`` goes on only if no other thread can.  A spin-wait on
+        ``sleep(0)`` then always lets the thread it waits for make progress.
+        """
         while True:
             runnable = [t.tid for t in self.threads if t.state == RUNNABLE]
             if runnable:
@@ -436,6 +441,9 @@ class ControlledRuntime(Runtime):
                     self.end(Outcome("blocked", blocked=blocked))  # type: ignore[arg-type]
                 return None
         current = me.tid if me is not None and me.state == RUNNABLE else None
+        if yielding and current is not None and len(runnable) > 1:
+            runnable = [tid for tid in runnable if tid != current]
+            current = None
         step = len(self.choices)
         if step >= self.max_steps:
             self.end(Outcome("step-bound", tid=current))
@@ -596,7 +604,7 @@ class ControlledRuntime(Runtime):
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")
         if seconds == 0:
-            self.switch(me, "sleep")
+            self.switch(me, "yield", yielding=True)
             return
         me.blocked = BlockedOn("sleep", None, None, self.now + seconds, self._site())
         me.state = BLOCKED

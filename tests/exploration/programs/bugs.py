@@ -168,6 +168,26 @@ def spin() -> None:
     t.join()
 
 
+def spin_until_set() -> None:  # spin's fixed twin: someone sets the flag
+    flag: list[int] = []
+
+    def waiter() -> None:
+        while not flag:
+            time.sleep(0)  # a yield: the setter gets to run
+
+    def setter() -> None:
+        flag.append(1)
+
+    threads = [
+        threading.Thread(target=waiter, name="spinner"),
+        threading.Thread(target=setter, name="setter"),
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
 def sleepy() -> None:
     """Sleeps and times out on the virtual clock; records what it saw."""
     cond = threading.Condition()

@@ -1,6 +1,7 @@
 """Implementations of :class:`snarl.runtime.scheduler.Scheduler`, one strategy per module."""
 
 from .dfs import DfsScheduler as DfsScheduler
+from .dfs import IterativeDfsScheduler as IterativeDfsScheduler
 from .pct import PctScheduler as PctScheduler
 from .pct import probability_bound as probability_bound
 from .random import RandomScheduler as RandomScheduler
@@ -11,6 +12,7 @@ from .roundrobin import RoundRobinScheduler as RoundRobinScheduler
 
 __all__ = [
     "DfsScheduler",
+    "IterativeDfsScheduler",
     "PctScheduler",
     "RandomScheduler",
     "ReplayScheduler",

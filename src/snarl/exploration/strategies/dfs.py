@@ -31,7 +31,7 @@ from dataclasses import dataclass
 
 from snarl.errors import DidNotReproduce
 
-__all__ = ["DfsScheduler"]
+__all__ = ["DfsScheduler", "IterativeDfsScheduler"]
 
 
 @dataclass(slots=True)
@@ -165,3 +165,57 @@ def _describe(runnable: tuple[int, ...] | None, current: int | None, bound: int 
     ids = ", ".join(map(str, runnable))
     on = f"thread {current} able to go on" if current is not None else "no current thread"
     return f"threads {ids} ({on})"
+
+
+class IterativeDfsScheduler:
+    """Iterative context bounding (CHESS): :class:`DfsScheduler` with bound 0, then 1, ... up
+    to ``preemption_bound``, within ``max_schedules`` executions in all.
+
+    A bug that needs one preemption is then found among the few schedules with at most one,
+    before the far more numerous schedules with two are searched; schedules of a lower bound
+    are met again under the higher ones (the price of keeping each bound's search simple).
+    ``covered`` is True once the space of the highest bound was explored.
+    """
+
+    def __init__(self, *, preemption_bound: int = 2, max_schedules: int | None = None) -> None:
+        if preemption_bound < 0:
+            raise ValueError(f"preemption_bound must be >= 0, not {preemption_bound}")
+        self.preemption_bound = preemption_bound
+        self.max_schedules = max_schedules
+        self.bound = 0
+        self._executions = 0
+        self._search = DfsScheduler(preemption_bound=0, max_schedules=max_schedules)
+
+    @property
+    def covered(self) -> bool:
+        """True once every schedule within ``preemption_bound`` was explored."""
+        return self.bound == self.preemption_bound and self._search.covered
+
+    @property
+    def index(self) -> int | None:
+        """The 0-based number of the execution under way, over all bounds."""
+        return self._executions - 1 if self._executions else None
+
+    def new_execution(self) -> bool:
+        """The next schedule of the current bound, or the first of the next bound."""
+        if self.max_schedules is not None and self._executions >= self.max_schedules:
+            return False
+        while not self._search.new_execution():
+            if not self._search.covered or self.bound >= self.preemption_bound:
+                return False
+            self.bound += 1
+            left = None if self.max_schedules is None else self.max_schedules - self._executions
+            self._search = DfsScheduler(preemption_bound=self.bound, max_schedules=left)
+        self._executions += 1
+        return True
+
+    def next_thread(self, runnable: Sequence[int], current: int | None, step: int) -> int:
+        """The current bound's search decides."""
+        return self._search.next_thread(runnable, current, step)
+
+    def next_int(self, bound: int) -> int:
+        """The current bound's search decides."""
+        return self._search.next_int(bound)
+
+    def __repr__(self) -> str:
+        return f"IterativeDfsScheduler(bound {self.bound} of {self.preemption_bound})"
