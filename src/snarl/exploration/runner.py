@@ -380,11 +380,14 @@ def _report(
         return list(rt.choices) if _signature(rt) == signature else None
 
     best = original
+    # A livelock's every run goes to the step bound: each candidate costs a whole bounded run,
+    # so it gets a small shrinking budget (its length is the bound anyway).
+    runs_allowed = LIVELOCK_SHRINK_RUNS if signature[0] == "livelock" else 500
     if shrink:
-        best = shrink_choices(original, run).choices
+        best = shrink_choices(original, run, max_runs=runs_allowed).choices
         fewer = _fewer_preemptions(test_fn, best, signature, granularity, max_steps)
         if fewer is not None:
-            best = shrink_choices(fewer, run).choices
+            best = shrink_choices(fewer, run, max_runs=runs_allowed).choices
     threads = [c.chosen for c in best]
     final = execute(
         test_fn,
@@ -402,6 +405,9 @@ def _report(
     token = tokens.encode(threads, granularity=granularity)
     return _failure(final, token, target=target, found=original, runs=runs, fn=test_fn)
 
+
+LIVELOCK_SHRINK_RUNS = 30
+"""Candidate runs the shrinker may spend on a livelock (each runs to the step bound)."""
 
 BOUNDED_SEARCH_RUNS = 400
 """Schedules the bounded search of :func:`_fewer_preemptions` may run, in all."""
@@ -421,7 +427,7 @@ def _fewer_preemptions(
     the first failure of the same kind, within :data:`BOUNDED_SEARCH_RUNS` schedules.  When a
     bound's whole space is covered without that failure, none exists with so few.
     """
-    budget = BOUNDED_SEARCH_RUNS
+    budget = BOUNDED_SEARCH_RUNS if signature[0] != "livelock" else LIVELOCK_SHRINK_RUNS
     for bound in range(preemptions(best)):
         dfs = DfsScheduler(preemption_bound=bound, max_schedules=budget)
         while budget > 0 and dfs.new_execution():
