@@ -34,7 +34,7 @@ def _why(step: Step) -> str:
         return "sleeping"
     if step.what == "yield":
         return "yielded (sleep(0))"
-    what = {"block": "blocked on", "join": "joining"}.get(step.what)
+    what = {"block": "blocked on", "join": "joining", "start": "started"}.get(step.what)
     if what and step.obj:
         return f"{what} {step.obj}"
     return "blocked"

@@ -18,8 +18,8 @@ The interface is small and low-level, like the part of ``_thread`` that CPython'
   :attr:`hooked` says whether new primitives must report every acquire and release
   (:meth:`acquired`, :meth:`released`); primitives choose their hooked variant once, at
   construction, so an unhooked acquire pays nothing for hooks.
-* **threads.**  :meth:`thread_starting`, :meth:`thread_started`, :meth:`thread_exited` and
-  :meth:`join`.
+* **threads.**  :meth:`thread_starting`, :meth:`thread_start_returned`,
+  :meth:`thread_started`, :meth:`thread_exited` and :meth:`join`.
 * **time.**  :meth:`monotonic`, :meth:`sleep`, and :meth:`yield_point` (a place a scheduler may
   preempt; the observer ignores it).
 
@@ -108,6 +108,9 @@ class Runtime:
 
     def thread_starting(self, thread: Any) -> None:
         """``thread.start()`` was called: about to start it (in the starting thread)."""
+
+    def thread_start_returned(self, thread: Any) -> None:
+        """``thread.start()`` returned (or raised), in the starting thread."""
 
     def thread_started(self, thread: Any) -> None:
         """``thread`` (a ``threading.Thread``) begins running, in its own context."""

@@ -90,6 +90,7 @@ class Managed:
         "inside",
         "last_tried",
         "name",
+        "quiet",
         "state",
         "thread",
         "tid",
@@ -108,6 +109,10 @@ class Managed:
         self.timed_out = False
         self.last_tried: Any = None  # an inner lock a non-blocking try just failed on
         self.inside = False  # in switch(): a preemption hook firing there must do nothing
+        # Inside Thread.start() (the parent) or threading's bootstrap (the child): the
+        # Events and locks start() uses are no switch points (blocking still switches), so a
+        # start is one switch point, at its return, not half a dozen.
+        self.quiet = False
 
     def __repr__(self) -> str:
         return f"<Managed {self.tid} {self.name!r} {self.state}>"
@@ -321,7 +326,7 @@ class ControlledRuntime(Runtime):
             raise Abandon
         if me.last_tried is inner:
             me.last_tried = None  # a try on it just failed at a switch point: no second one
-        elif self.switch_on_sync:
+        elif self.switch_on_sync and not me.quiet:
             self.switch(me, "acquire", prim if prim is not None else inner)
         if inner._try(me):
             return True
@@ -355,7 +360,7 @@ class ControlledRuntime(Runtime):
             inner.waiters.clear()
         if self.switch_on_sync:
             me = self.me()
-            if me is not None and not self.aborting:
+            if me is not None and not me.quiet and not self.aborting:
                 self.switch(me, what, inner)
 
     # -- switching ----------------------------------------------------------------------------
@@ -506,7 +511,7 @@ class ControlledRuntime(Runtime):
     def yield_point(self, what: str = "preempt") -> None:
         """A preemption point (granularity hooks): the scheduler may switch here."""
         me = self.me()
-        if me is not None and me.state == RUNNABLE and not me.inside:
+        if me is not None and me.state == RUNNABLE and not me.inside and not me.quiet:
             self.switch(me, what)
 
     # -- threads ------------------------------------------------------------------------------
@@ -527,6 +532,18 @@ class ControlledRuntime(Runtime):
         started = getattr(thread, "_started", None)
         if started is not None:
             self.starting[id(started)] = m
+        me = self.me()
+        if me is not None:
+            me.quiet = True
+
+    def thread_start_returned(self, thread: Any) -> None:
+        """``start()`` returned in the parent: the one switch point of a start."""
+        me = self.me()
+        if me is None or not me.quiet:
+            return
+        me.quiet = False
+        if self.switch_on_sync and not self.aborting:
+            self.switch(me, "start", thread)
 
     def thread_started(self, thread: Any) -> None:
         """In the new thread: bind its ident, then park until the scheduler chooses it.
@@ -542,11 +559,13 @@ class ControlledRuntime(Runtime):
         run = thread.run
 
         def managed_run() -> None:
+            m.quiet = False  # threading's bootstrap is done: the thread's own code begins
             with contextlib.suppress(Abandon):
                 run()
 
         thread.run = managed_run
         self._park(m)
+        m.quiet = True
 
     def thread_exited(self, thread: Any) -> None:
         """In the ending thread: wake its joiners and hand over for good."""

@@ -64,8 +64,12 @@ def patch_thread() -> None:
     @functools.wraps(native_start)
     def start(self: threading.Thread) -> None:
         """Start the thread (``threading.Thread.start``, announced to the runtime first)."""
-        current_runtime().thread_starting(self)
-        native_start(self)
+        rt = current_runtime()
+        rt.thread_starting(self)
+        try:
+            native_start(self)
+        finally:
+            rt.thread_start_returned(self)
 
     @functools.wraps(native_join)
     def join(self: threading.Thread, timeout: float | None = None) -> None:
