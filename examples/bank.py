@@ -38,10 +38,14 @@ def test_deposits() -> None:
 
 
 def transfer(source: Account, target: Account, amount: int) -> None:
-    with source.lock:  # noqa: SIM117  (two steps on purpose: the first lock, then the second)
-        with target.lock:
-            source.balance -= amount
-            target.balance += amount
+    with source.lock:
+        move(source, target, amount)
+
+
+def move(source: Account, target: Account, amount: int) -> None:
+    with target.lock:
+        source.balance -= amount
+        target.balance += amount
 
 
 def test_transfers() -> None:
