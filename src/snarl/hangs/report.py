@@ -24,7 +24,7 @@ from typing import IO, Any
 
 from ..threaddump.api import format_dump
 from ..threaddump.model import SCHEMA, Deadlock, ObjectInfo, Snapshot, ThreadInfo, WaitInfo
-from ..threaddump.render import short_path
+from ..threaddump.render import short_path, wait_site, wait_text
 
 __all__ = [
     "ABORT_EXIT_CODE",
@@ -222,7 +222,7 @@ class Report:
                 holder = step.holder
                 by = f'"{holder.name}"' if holder.name else f"<thread {holder.ident:#x}>"
                 lines.append(
-                    f"  {who} waits for {_what(step.wait)} at {_where(step.wait)},"
+                    f"  {who} waits for {wait_text(step.wait)} at {wait_site(step.wait)},"
                     f" held by {by} ({_basis(holder.basis)}){self._cpu_note(step.thread)}"
                 )
         if self.stuck:
@@ -235,8 +235,8 @@ class Report:
                 else "seen in this wait on every check: a lower bound"
             )
             lines.append(
-                f"  {s.label} has waited {s.waited:.1f} s ({timed}) for {_what(s.wait)}"
-                f" at {_where(s.wait)}{self._cpu_note(s.ident)}"
+                f"  {s.label} has waited {s.waited:.1f} s ({timed}) for {wait_text(s.wait)}"
+                f" at {wait_site(s.wait)}{self._cpu_note(s.ident)}"
             )
             if not s.holders:
                 lines.append(f"      {_no_holder(s.wait)}")
@@ -294,39 +294,13 @@ def _site(site: tuple[str, int | None]) -> str:
     return f"{short_path(site[0])}:{site[1]}"
 
 
-def _where(w: WaitInfo) -> str:
-    return f"{short_path(w.filename)}:{w.lineno}"
-
-
-def _what(w: WaitInfo) -> str:
-    """What a wait waits for, in words (the dump's own phrasing, shortened)."""
-    label = w.object.label if w.object else None
-    kind = w.kind
-    if kind == "event":
-        return f"{label or 'an Event'} to be set"
-    if kind == "queue-get":
-        return f"an item from {label or 'a queue'}"
-    if kind == "queue-put":
-        return f"room in {label or 'a queue'}"
-    if kind == "queue-join":
-        return f"{label or 'a queue'} to be drained"
-    if kind == "thread-join":
-        target = w.holders[0] if w.holders else None
-        return f'thread "{target.name}" to finish' if target and target.name else "a thread"
-    if kind == "future-result":
-        return f"the result of {label or 'a future'}"
-    if kind == "unknown":
-        return f"an object snarl could not read ({w.call or 'unknown call'})"
-    return label or f"a {kind}"
-
-
 def describe(t: ThreadInfo) -> str:
     """A thread's state and wait in a few words: ``idle: an item from Queue `jobs` at f.py:3``."""
     if t.wait is None:
         return t.state + (f" in C call {t.in_call}" if t.in_call else "")
     verb = "sleeps in" if t.wait.kind == "sleep" else "waits for"
-    what = (t.wait.call or "sleep") if t.wait.kind == "sleep" else _what(t.wait)
-    return f"{t.state}: {verb} {what} at {_where(t.wait)}"
+    what = (t.wait.call or "sleep") if t.wait.kind == "sleep" else wait_text(t.wait)
+    return f"{t.state}: {verb} {what} at {wait_site(t.wait)}"
 
 
 def _holder_line(h: HolderStatus) -> str:

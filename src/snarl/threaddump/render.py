@@ -18,7 +18,15 @@ from collections.abc import Iterable, Iterator
 
 from .model import Deadlock, FrameInfo, HeldLock, Holder, Snapshot, ThreadInfo, WaitInfo
 
-__all__ = ["FORMATS", "format_deadlock", "format_json", "format_text", "short_path"]
+__all__ = [
+    "FORMATS",
+    "format_deadlock",
+    "format_json",
+    "format_text",
+    "short_path",
+    "wait_site",
+    "wait_text",
+]
 
 FORMATS = ("text", "json")
 
@@ -79,7 +87,7 @@ def format_text(snapshot: Snapshot, *, group: bool = True) -> Iterator[str]:
         for t in stranded:
             w = t.wait
             assert w is not None
-            yield f"  {t.label} waits for {_what(w)} at {_where(w)}, {_held_by(w.holders[0])}"
+            yield f"  {t.label} waits for {wait_text(w)} at {wait_site(w)}, {_held_by(w.holders[0])}"
     for members in _groups(snapshot.threads, group):
         yield ""
         yield from _thread_section(members)
@@ -100,13 +108,14 @@ def format_deadlock(d: Deadlock) -> Iterator[str]:
     """The lines of one deadlock cycle, as the dump shows them (the explorer uses them too)."""
     for step in d.steps:
         waiter = f'"{step.thread_name}"' if step.thread_name else f"<thread {step.thread:#x}>"
-        what, where = _what(step.wait), _where(step.wait)
+        what, where = wait_text(step.wait), wait_site(step.wait)
         yield f"  {waiter} waits for {what} at {where}, {_held_by(step.holder)}"
     if not d.certain:
         yield "  (inferred from with-blocks: a lock released by hand inside one would fool it)"
 
 
-def _what(w: WaitInfo) -> str:
+def wait_text(w: WaitInfo) -> str:
+    """What a wait waits for, in words (``Lock `b```, ``an item from Queue `jobs```)."""
     label = w.object.label if w.object else None
     kind = w.kind
     if kind in ("lock", "rlock", "semaphore", "barrier", "condition"):
@@ -132,8 +141,10 @@ def _what(w: WaitInfo) -> str:
     return f"an object snarl could not read ({w.call or 'unknown call'})"
 
 
-def _where(w: WaitInfo) -> str:
+def wait_site(w: WaitInfo) -> str:
+    """The waiting line, as ``file:line`` (the file shortened)."""
     return f"{short_path(w.filename)}:{w.lineno}"
+
 
 
 def _held_by(h: Holder) -> str:
@@ -205,7 +216,7 @@ def _group_header(members: list[ThreadInfo]) -> str:
         shown += f" … {names[-1]} ({len(names) - _MAX_NAMES} more)"
     where = ""
     if t.wait is not None:
-        where = f" in {t.wait.call or t.wait.kind} at {_where(t.wait)}"
+        where = f" in {t.wait.call or t.wait.kind} at {wait_site(t.wait)}"
     elif t.frames:
         where = f" at {short_path(t.frames[0].filename)}:{t.frames[0].lineno}"
     return f"{len(members)} threads {t.state.upper()}{where}: {shown}"
@@ -221,9 +232,9 @@ def _wait_lines(w: WaitInfo) -> Iterator[str]:
     holders = [_held_by(h) for h in w.holders]
     waited = f" {w.since:.1f} s" if w.since is not None else ""
     if w.kind == "sleep":
-        text = f"    sleeps{waited} in {w.call or 'sleep'} at {_where(w)}"
+        text = f"    sleeps{waited} in {w.call or 'sleep'} at {wait_site(w)}"
     else:
-        text = f"    waits{waited} for {_what(w)} at {_where(w)}"
+        text = f"    waits{waited} for {wait_text(w)} at {wait_site(w)}"
     if holders:
         text += ", " + "; ".join(holders)
     if detail:
