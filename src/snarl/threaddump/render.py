@@ -87,7 +87,8 @@ def format_text(snapshot: Snapshot, *, group: bool = True) -> Iterator[str]:
         for t in stranded:
             w = t.wait
             assert w is not None
-            yield f"  {t.label} waits for {wait_text(w)} at {wait_site(w)}, {_held_by(w.holders[0])}"
+            held = _held_by(w.holders[0])
+            yield f"  {t.label} waits for {wait_text(w)} at {wait_site(w)}, {held}"
     for members in _groups(snapshot.threads, group):
         yield ""
         yield from _thread_section(members)
