@@ -147,7 +147,6 @@ def wait_site(w: WaitInfo) -> str:
     return f"{short_path(w.filename)}:{w.lineno}"
 
 
-
 def _held_by(h: Holder) -> str:
     who = f'"{h.name}"' if h.name else f"<thread {h.ident:#x}>"
     if h.basis == "joined":
