@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .runner import InterleavingFailure, explore
+from .runner import InterleavingFailure, explore, source_file
 
 __all__ = ["interleavings"]
 
@@ -41,7 +41,7 @@ def interleavings(
         def run(*args: Any, **kwargs: Any) -> None:
             test = functools.partial(fn, *args, **kwargs) if args or kwargs else fn
             name = getattr(fn, "__name__", "test")
-            where = f"{_file(fn)}::{name}"
+            where = f"{source_file(fn)}::{name}"
             result = explore(
                 _named(test, name),
                 strategy=strategy,
@@ -69,13 +69,3 @@ def _named(test: Callable[[], Any], name: str) -> Callable[[], Any]:
 
     call.__name__ = name
     return call
-
-
-def _file(fn: Callable[..., Any]) -> str:
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return "FILE.py"
-    try:
-        return os.path.relpath(code.co_filename)
-    except ValueError:
-        return code.co_filename

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import multiprocessing
 import time
-from collections.abc import Callable
 from typing import Any
 
 from ..runtime.scheduler import Scheduler
 from .execution import execute
-from .runner import Result, _check, _installed, _kind, _report
-from .strategies import PctScheduler, RandomScheduler, ReplayScheduler
+from .runner import Result, _calibrate, _check, _installed, _kind, _report
+from .runner import _strategy as make_strategy
+from .strategies import PctScheduler
 
 __all__ = ["explore_in_processes"]
 
@@ -29,9 +29,10 @@ _TARGET: dict[str, Any] = {}
 def _strategy(
     name: str, seed: int, schedules: int, depth: int, start: int, stride: int
 ) -> Scheduler:
-    if name == "pct":
-        return PctScheduler(seed, schedules, depth=depth, start=start, stride=stride)
-    return RandomScheduler(seed, schedules, start=start, stride=stride)
+    return make_strategy(
+        name, schedules=schedules, seed=seed, depth=depth, preemption_bound=0,
+        start=start, stride=stride,
+    )  # fmt: skip
 
 
 def _share(job: tuple[int, int, dict[str, Any]]) -> tuple[int | None, dict[int, int]]:
@@ -44,7 +45,7 @@ def _share(job: tuple[int, int, dict[str, Any]]) -> tuple[int | None, dict[int, 
     )
     seen: dict[int, int] = {}
     with _installed():
-        _calibrate(fn, scheduler, options)
+        _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
         while scheduler.new_execution():
             index = scheduler.index  # type: ignore[attr-defined]
             rt = execute(
@@ -57,18 +58,6 @@ def _share(job: tuple[int, int, dict[str, Any]]) -> tuple[int | None, dict[int, 
             if _kind(rt) is not None:
                 return index, seen
     return None, seen
-
-
-def _calibrate(fn: Callable[[], Any], scheduler: Scheduler, options: dict[str, Any]) -> None:
-    if isinstance(scheduler, PctScheduler):
-        rt = execute(
-            fn,
-            ReplayScheduler((), strict=False),
-            granularity=options["granularity"],
-            max_steps=options["max_steps"],
-        )
-        _check(rt, options["max_steps"])
-        scheduler.calibrate(len(rt.choices))
 
 
 def explore_in_processes(
@@ -113,7 +102,7 @@ def explore_in_processes(
     if first is not None:
         scheduler = _strategy(strategy, seed, schedules, depth, first, schedules)
         with _installed():
-            _calibrate(fn, scheduler, options)
+            _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
             scheduler.new_execution()
             rt = execute(fn, scheduler, granularity=granularity, max_steps=max_steps)
             _check(rt, max_steps)

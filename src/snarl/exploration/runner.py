@@ -247,6 +247,18 @@ def _strategy(
     raise ValueError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
 
 
+def _calibrate(
+    test_fn: Callable[[], Any], scheduler: Scheduler, granularity: str, max_steps: int
+) -> None:
+    """PCT's ``k``: the steps of one non-preemptive run, the same in every process."""
+    if isinstance(scheduler, PctScheduler):
+        rt = execute(
+            test_fn, ReplayScheduler((), strict=False), granularity=granularity, max_steps=max_steps
+        )
+        _check(rt, max_steps)
+        scheduler.calibrate(len(rt.choices))
+
+
 def explore(
     test_fn: Callable[[], Any],
     *,
@@ -294,15 +306,7 @@ def explore(
     )
     name = strategy if isinstance(strategy, str) else type(strategy).__name__
     with _installed():
-        if isinstance(scheduler, PctScheduler):  # k from one non-preemptive run, everywhere
-            calibration = execute(
-                test_fn,
-                ReplayScheduler((), strict=False),
-                granularity=granularity,
-                max_steps=max_steps,
-            )
-            _check(calibration, max_steps)
-            scheduler.calibrate(len(calibration.choices))
+        _calibrate(test_fn, scheduler, granularity, max_steps)
         seen: set[tuple[int, ...]] = set()
         runs = failing = 0
         found: ControlledRuntime | None = None
@@ -487,7 +491,7 @@ def _failure(
     body.extend("  " + line for line in format_table(rt.steps, names))
     body.append("")
     body.append("Replay it with:")
-    where = target or f"{_file_of(fn)}::{getattr(fn, '__name__', 'test')}"
+    where = target or f"{source_file(fn)}::{getattr(fn, '__name__', 'test')}"
     body.append(f"  snarl replay {token} {where}")
     return Failure(
         kind=kind,
@@ -521,7 +525,9 @@ def _one_line(exc: BaseException) -> str:
     return text[0] if text else "(no message)"
 
 
-def _file_of(fn: Callable[[], Any]) -> str:
+def source_file(fn: Callable[..., Any]) -> str:
+    """The file that defines ``fn``, relative to the working directory where it can be (the
+    ``FILE.py`` of a printed replay command)."""
     import os
 
     code = getattr(fn, "__code__", None)
