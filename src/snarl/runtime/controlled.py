@@ -72,7 +72,8 @@ class BlockedOn:
     obj: Any  # the primitive (or the Thread joined); None for sleep
     inner: Any  # the inner lock waited on (None for join and sleep)
     deadline: float | None
-    site: tuple[str, int | None, str, str] | None  # (file, line, function, source) that waits
+    # (file, line, function, source) that waits: read only if the execution ends blocked
+    site: tuple[str, int | None, str, str] | None
     # Read when the execution ends blocked (the threads then unwind, releasing what they
     # held): the thread holding ``inner``, and where it took it.
     holder: Managed | None = None
@@ -146,7 +147,13 @@ class Outcome:
 
 def _user_site(skip: Callable[[str], bool]) -> tuple[str, int | None, str, str] | None:
     """The innermost frame of user code (not snarl's, not a library's), as a site tuple."""
-    frame: FrameType | None = sys._getframe(2)
+    return _site_from(sys._getframe(2), skip)
+
+
+def _site_from(
+    frame: FrameType | None, skip: Callable[[str], bool]
+) -> tuple[str, int | None, str, str] | None:
+    """The first frame of user code from ``frame`` outwards, as a site tuple."""
     while frame is not None:
         name = frame.f_code.co_filename
         if not skip(name):
@@ -338,7 +345,7 @@ class ControlledRuntime(Runtime):
             "rlock" if isinstance(inner, SimRLock) else "lock"
         )
         while True:
-            me.blocked = BlockedOn(kind, prim, inner, deadline, self._site())
+            me.blocked = BlockedOn(kind, prim, inner, deadline, None)
             me.state = BLOCKED
             me.timed_out = False
             inner.waiters.append(me)
@@ -364,9 +371,6 @@ class ControlledRuntime(Runtime):
                 self.switch(me, what, inner)
 
     # -- switching ----------------------------------------------------------------------------
-    def _site(self) -> tuple[str, int | None, str, str] | None:
-        return _user_site(self.skip)  # where a thread blocks: read for every block (reports)
-
     def switch(self, me: Managed, what: str, obj: Any = None, *, yielding: bool = False) -> None:
         """A switch point reached by ``me``: ask the scheduler, hand over, park until chosen.
 
@@ -436,7 +440,10 @@ class ControlledRuntime(Runtime):
                         for t in self.threads
                         if t.state == BLOCKED and t.blocked is not None
                     }
-                    for b in blocked.values():
+                    frames = sys._current_frames()  # where each waits: read once, at the end
+                    for tid, b in blocked.items():
+                        ident = self.threads[tid].ident
+                        b.site = _site_from(frames.get(ident) if ident else None, self.skip)
                         if b.inner is not None:
                             b.holder = getattr(b.inner, "holder", None)
                             b.holder_site = getattr(b.inner, "site", None)
@@ -602,7 +609,7 @@ class ControlledRuntime(Runtime):
             if timeout is not None and timeout <= 0:
                 return
             deadline = None if timeout is None else self.now + timeout
-            me.blocked = BlockedOn("join", thread, None, deadline, self._site())
+            me.blocked = BlockedOn("join", thread, None, deadline, None)
             me.state = BLOCKED
             me.timed_out = False
             self.switch(me, "block", thread)
@@ -625,7 +632,7 @@ class ControlledRuntime(Runtime):
         if seconds == 0:
             self.switch(me, "yield", yielding=True)
             return
-        me.blocked = BlockedOn("sleep", None, None, self.now + seconds, self._site())
+        me.blocked = BlockedOn("sleep", None, None, self.now + seconds, None)
         me.state = BLOCKED
         self.switch(me, "sleep")
 
