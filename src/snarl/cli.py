@@ -427,12 +427,11 @@ def _run_deterministic(
 ) -> int:
     """``snarl run --check-interval N --deterministic``: the program's threads one at a time,
     switched round-robin every N bytecodes by the controlled runtime (see snarl.exploration)."""
-    from .exploration.execution import execute
-    from .exploration.runner import _installed
+    from .exploration.execution import Exploring, execute
     from .exploration.strategies import RoundRobinScheduler
 
     try:
-        with _installed():
+        with Exploring("interval"):
             rt = execute(
                 program,
                 RoundRobinScheduler(args.seed),

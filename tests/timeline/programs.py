@@ -7,8 +7,7 @@ from typing import Any
 
 from snarl.exploration import token as tokens
 from snarl.exploration.blocked import explain
-from snarl.exploration.execution import execute
-from snarl.exploration.runner import _installed
+from snarl.exploration.execution import Exploring, execute
 from snarl.exploration.strategies import ReplayScheduler
 from snarl.timeline import Recording, Timeline, record, timeline_from_steps
 
@@ -80,7 +79,7 @@ def deadlock_steps(fn: Any = abba) -> tuple[Any, list[str], set[int], str]:
     decoded = tokens.decode(failure.token)
     scheduler = ReplayScheduler(decoded.threads, strict=True)
     scheduler.new_execution()
-    with _installed():
+    with Exploring(decoded.granularity):
         rt = execute(
             fn, scheduler, granularity=decoded.granularity, max_steps=10_000, record_steps=True
         )

@@ -6,6 +6,14 @@ given scheduler, and returns the runtime (its ``outcome``, ``choices`` and, when
 ``threading.excepthook``, the patched clock functions (``time.sleep``, ``time.monotonic``,
 ``time.perf_counter``, ``time.time`` and ``queue``'s bound ``time``) and the preemption hooks.
 
+:class:`Exploring` sets up, once for all the executions of one exploration, what they share:
+snarl's primitives installed, the calling thread pinned to one CPU
+(:func:`~snarl.exploration.pinning.pinned`), and the preemption hooks of its granularity.
+Starting hooks anew for every execution cost more than the executions themselves (on 3.12
+every code object is instrumented again, and every library location disabled again): 0.45 ms
+an execution at line granularity and 0.8 ms at bytecode, against 0.07 ms for a test that
+starts no thread at all.
+
 The test function runs in managed thread 0 (a ``threading.Thread`` named after it); the
 threads it starts are managed from their first instruction.  snarl's primitives must be
 installed (:func:`snarl.install`) for the threads and primitives it creates to be
@@ -26,10 +34,12 @@ from ..interval.emulation import is_library_file
 from ..runtime.base import Abandon, current_runtime, set_runtime
 from ..runtime.controlled import ControlledRuntime, Outcome
 from ..runtime.scheduler import Scheduler
+from ..sync.patch import install, installed
 from ..sync.thread import thread_originals
 from .granularity import PreemptionHooks
+from .pinning import pinned
 
-__all__ = ["STUCK_AFTER", "execute", "is_user_file"]
+__all__ = ["STUCK_AFTER", "Exploring", "execute", "is_user_file"]
 
 STUCK_AFTER = 10.0
 """Seconds of real time without a switch point after which an execution is declared stuck
@@ -95,6 +105,43 @@ class _Clock:
         queue.time = _real["monotonic"]  # type: ignore[attr-defined]
 
 
+def _nothing(what: str) -> None:
+    """The shared hooks' target between executions."""
+
+
+_shared: dict[str, PreemptionHooks] = {}  # granularity -> the hooks an Exploring started
+
+
+class Exploring:
+    """What the executions of one exploration share, for the duration (see the module
+    docstring); left as found.  Nested ones add only what is missing."""
+
+    def __init__(self, granularity: str = "sync") -> None:
+        self.granularity = granularity
+        self.installation: Any = None
+        self.hooks: PreemptionHooks | None = None
+
+    def __enter__(self) -> Exploring:
+        if not installed():
+            self.installation = install()
+        self.pinned = pinned()
+        self.pinned.__enter__()
+        g = self.granularity
+        if g not in ("sync", "interval") and g not in _shared:
+            hooks = PreemptionHooks(g, _nothing, _not_user)
+            hooks.start()
+            _shared[g] = self.hooks = hooks
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.hooks is not None:
+            del _shared[self.granularity]
+            self.hooks.stop()
+        self.pinned.__exit__(None, None, None)
+        if self.installation is not None:
+            self.installation.__exit__(None, None, None)
+
+
 def execute(
     test_fn: Callable[[], Any],
     scheduler: Scheduler,
@@ -139,7 +186,7 @@ def execute(
         else:
             rt.fail(m.tid, args.exc_value)
 
-    hooks = None
+    hooks = shared = None
     emulation = None
     if by_interval:
         from ..interval.emulation import Emulation
@@ -148,7 +195,12 @@ def execute(
         # threading's own native locks, which another thread would then wait for for real.
         emulation = Emulation(interval or 100, on_interval=rt.yield_point, skip=_not_user)
     elif granularity != "sync":
-        hooks = PreemptionHooks(granularity, rt.yield_point, _not_user)
+        hooks = _shared.get(granularity)
+        if hooks is None:  # no Exploring around: hooks for this execution only
+            hooks = PreemptionHooks(granularity, rt.yield_point, _not_user)
+        else:
+            shared, hooks = hooks, None
+            shared.target = rt.yield_point
     clock = _Clock(rt)
     previous = set_runtime(rt)
     threading.excepthook = excepthook
@@ -165,6 +217,8 @@ def execute(
             emulation.stop()
         if hooks is not None:
             hooks.stop()
+        if shared is not None:
+            shared.target = _nothing
         clock.uninstall()
         if previous is not None and current_runtime() is rt:
             set_runtime(previous)

@@ -62,7 +62,7 @@ class PreemptionHooks:
                 f"unknown granularity {granularity!r}: choose one of {', '.join(GRANULARITIES)}"
             )
         self.granularity = granularity
-        self.yield_point = yield_point
+        self.target = yield_point  # what every preemption point calls: may be changed live
         self.skip = skip
         self._tool: int | None = None
         self._skipped: dict[int, tuple[CodeType, bool]] = {}
@@ -107,37 +107,35 @@ class PreemptionHooks:
         ev = mon.events
         disable = mon.DISABLE
         skips = self._skips
-        yield_point = self.yield_point
+        cache = self._skipped.get  # inlined _skips: these run at every preemption point
+        hooks = self
         what = self.granularity
 
         def on_line(code: CodeType, line: int) -> Any:
-            if skips(code):
+            entry = cache(id(code))
+            if entry[1] if entry is not None and entry[0] is code else skips(code):
                 return disable
-            yield_point(what)
+            hooks.target(what)
             return None
 
-        def on_instruction(code: CodeType, offset: int) -> Any:
-            if skips(code):
-                return disable
-            yield_point(what)
-            return None
+        on_instruction = on_line  # (code, offset): the same
 
         def on_jump(code: CodeType, src: int, dst: int) -> Any:
             if dst > src or skips(code):
                 return disable
-            yield_point(what)
+            hooks.target(what)
             return None
 
         def on_call(code: CodeType, offset: int, callable: Any, arg0: Any) -> Any:
             if skips(code):
                 return disable
-            yield_point(what)
+            hooks.target(what)
             return None
 
         def on_return(code: CodeType, offset: int, value: Any) -> Any:
             if skips(code):
                 return disable
-            yield_point(what)
+            hooks.target(what)
             return None
 
         if what == "line":
@@ -173,7 +171,7 @@ class PreemptionHooks:
     # -- sys.settrace (3.10, 3.11) ------------------------------------------------------------
     def _start_settrace(self) -> None:
         skips = self._skips
-        yield_point = self.yield_point
+        hooks = self
         what = self.granularity
         opcodes = what in ("bytecode", "gil")
         gil = what == "gil"
@@ -186,9 +184,9 @@ class PreemptionHooks:
                     at = frame.f_lasti
                     if code[at] not in gil_ops:
                         return local
-                yield_point(what)
+                hooks.target(what)
             elif event == "line" and not opcodes:
-                yield_point(what)
+                hooks.target(what)
             return local
 
         def global_trace(frame: FrameType, event: str, arg: Any) -> Any:

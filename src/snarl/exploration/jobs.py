@@ -16,8 +16,8 @@ import time
 from typing import Any
 
 from ..runtime.scheduler import Scheduler
-from .execution import execute
-from .runner import Result, _calibrate, _check, _installed, _kind, _report
+from .execution import Exploring, execute
+from .runner import Result, _calibrate, _check, _kind, _report
 from .runner import _strategy as make_strategy
 from .strategies import PctScheduler
 
@@ -44,7 +44,7 @@ def _share(job: tuple[int, int, dict[str, Any]]) -> tuple[int | None, dict[int, 
         options["strategy"], options["seed"], options["schedules"], options["depth"], start, stride
     )
     seen: dict[int, int] = {}
-    with _installed():
+    with Exploring(options["granularity"]):
         _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
         while scheduler.new_execution():
             index = scheduler.index  # type: ignore[attr-defined]
@@ -101,7 +101,7 @@ def explore_in_processes(
     scheduler = None
     if first is not None:
         scheduler = _strategy(strategy, seed, schedules, depth, first, schedules)
-        with _installed():
+        with Exploring(granularity):
             _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
             scheduler.new_execution()
             rt = execute(fn, scheduler, granularity=granularity, max_steps=max_steps)

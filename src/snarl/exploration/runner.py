@@ -32,11 +32,10 @@ from typing import Any
 from ..errors import DidNotReproduce, Flaky, SnarlError
 from ..runtime.controlled import ControlledRuntime, Step
 from ..runtime.scheduler import Choice, Scheduler, preemptions
-from ..sync.patch import install, installed
 from ..threaddump.model import Deadlock
 from . import token as tokens
 from .blocked import explain
-from .execution import STUCK_AFTER, execute, is_user_file
+from .execution import STUCK_AFTER, Exploring, execute, is_user_file
 from .granularity import GRANULARITIES
 from .shrink import shrink as shrink_choices
 from .strategies import (
@@ -305,7 +304,7 @@ def explore(
         stride=stride,
     )
     name = strategy if isinstance(strategy, str) else type(strategy).__name__
-    with _installed():
+    with Exploring(granularity):
         _calibrate(test_fn, scheduler, granularity, max_steps)
         seen: set[tuple[int, ...]] = set()
         runs = failing = 0
@@ -345,19 +344,6 @@ def explore(
         pct_bound=scheduler.bound if isinstance(scheduler, PctScheduler) else None,
         depth=depth if isinstance(scheduler, PctScheduler) else None,
     )
-
-
-class _installed:
-    """snarl's primitives in ``threading`` for the duration (left as found)."""
-
-    def __enter__(self) -> None:
-        self.was = installed()
-        if not self.was:
-            self.installation = install()
-
-    def __exit__(self, *exc: object) -> None:
-        if not self.was:
-            self.installation.__exit__(None, None, None)
 
 
 def _report(
@@ -553,7 +539,7 @@ def replay(
     decoded = tokens.decode(token)
     scheduler = ReplayScheduler(decoded.threads, strict=True)
     scheduler.new_execution()
-    with _installed():
+    with Exploring(decoded.granularity):
         rt = execute(
             test_fn,
             scheduler,

@@ -380,6 +380,29 @@ class ControlledRuntime(Runtime):
         if self.aborting:
             raise Abandon
         me.last_tried = None
+        if me.state is RUNNABLE and not yielding and not self.record_steps:
+            # The hot path (every preemption point, and most sync operations): someone can
+            # run, so the clock need not move; nothing is recorded but the choice.
+            runnable = [t.tid for t in self.threads if t.state is RUNNABLE]
+            step = len(self.choices)
+            if step < self.max_steps:
+                me.inside = True  # a scheduler in user code must not reach a preemption point
+                try:
+                    tid = self.scheduler.next_thread(runnable, me.tid, step)
+                    if tid not in runnable:
+                        raise RuntimeError(f"snarl: the scheduler chose {tid}, not {runnable}")
+                except Exception as exc:  # as in _choose: end the execution, report it
+                    self.end(Outcome("scheduler-error", tid=me.tid, exception=exc))
+                    self._park(me)  # raises Abandon
+                    return
+                finally:
+                    me.inside = False
+                self.choices.append(Choice(tid, tuple(runnable), me.tid))
+                self.last_step = step + 1
+                if tid != me.tid:
+                    self.threads[tid].baton.release()
+                    self._park(me)
+                return
         me.inside = True  # code run from here on (generated __init__s) is no preemption point
         try:
             could_go_on = me.state == RUNNABLE and not yielding
@@ -517,8 +540,8 @@ class ControlledRuntime(Runtime):
 
     def yield_point(self, what: str = "preempt") -> None:
         """A preemption point (granularity hooks): the scheduler may switch here."""
-        me = self.me()
-        if me is not None and me.state == RUNNABLE and not me.inside and not me.quiet:
+        me = self.by_ident.get(get_ident())
+        if me is not None and me.state is RUNNABLE and not me.inside and not me.quiet:
             self.switch(me, what)
 
     # -- threads ------------------------------------------------------------------------------

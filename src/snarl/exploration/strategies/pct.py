@@ -90,6 +90,8 @@ class PctScheduler:
         self._lowered: dict[int, int] = {}
         # invariant: 0-based switch point -> the priority its thread drops to
         self._changes: dict[int, int] = {}
+        # invariant: every thread of _order and _lowered -> its priority (a cache of both)
+        self._prio: dict[int, int] = {}
 
     @property
     def index(self) -> int | None:
@@ -140,37 +142,56 @@ class PctScheduler:
         self._data = random.Random(derive_seed(self.seed, self._index, "data"))
         self._order = []
         self._lowered = {}
+        self._prio = {}
         points = _distinct(self._rng, k, min(self.depth - 1, k))
         self._changes = {point - 1: i for i, point in enumerate(points, start=1)}
         return True
 
     def next_thread(self, runnable: Sequence[int], current: int | None, step: int) -> int:
         """The highest-priority runnable thread, after this step's priority change if any."""
+        prio = self._prio
         for tid in runnable:
-            if tid not in self._lowered and tid not in self._order:
+            if tid not in prio:
                 self._order.insert(self._rng.randrange(len(self._order) + 1), tid)
-        self._threads_seen = max(self._threads_seen, len(self._order) + len(self._lowered))
-        chosen = max(runnable, key=self._priority)
+                self._threads_seen = max(self._threads_seen, len(self._order) + len(self._lowered))
+                self._ranks()
+        chosen = _highest(runnable, prio)
         if step in self._changes:
             if chosen in self._order:
                 self._order.remove(chosen)
             self._lowered[chosen] = self._changes[step]
-            chosen = max(runnable, key=self._priority)
+            self._ranks()
+            chosen = _highest(runnable, prio)
         return chosen
+
+    def _ranks(self) -> None:
+        """Recompute ``_prio`` (thread -> priority) after ``_order`` or ``_lowered`` changed."""
+        prio = self._prio
+        prio.clear()
+        for rank, tid in enumerate(self._order):
+            prio[tid] = self.depth + rank
+        prio.update(self._lowered)
 
     def next_int(self, bound: int) -> int:
         """A uniform draw from ``range(bound)``, apart from the scheduling randomness."""
         return self._data.randrange(bound)
-
-    def _priority(self, tid: int) -> int:
-        lowered = self._lowered.get(tid)
-        return lowered if lowered is not None else self.depth + self._order.index(tid)
 
     def __repr__(self) -> str:
         return (
             f"PctScheduler(seed={self.seed}, schedules={self.schedules}, depth={self.depth}, "
             f"steps={self.steps}, start={self.start}, stride={self.stride})"
         )
+
+
+def _highest(runnable: Sequence[int], prio: dict[int, int]) -> int:
+    """The thread of ``runnable`` with the highest priority (priorities are distinct)."""
+    best = runnable[0]
+    top = prio[best]
+    for tid in runnable:
+        p = prio[tid]
+        if p > top:
+            best, top = tid, p
+    return best
 
 
 def _distinct(rng: random.Random, k: int, count: int) -> list[int]:
