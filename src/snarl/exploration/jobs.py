@@ -17,7 +17,7 @@ from typing import Any
 
 from ..runtime.scheduler import Scheduler
 from .execution import Exploring, execute
-from .runner import Result, _calibrate, _check, _kind, _report
+from .runner import Result, _calibrate, _check, _kind, _report, interleaving
 from .runner import _strategy as make_strategy
 from .strategies import PctScheduler
 
@@ -52,7 +52,7 @@ def _share(job: tuple[int, int, dict[str, Any]]) -> tuple[int | None, dict[int, 
                 fn, scheduler, granularity=options["granularity"], max_steps=options["max_steps"]
             )
             _check(rt, options["max_steps"])
-            seen[index] = hash(tuple(c.chosen for c in rt.choices))
+            seen[index] = interleaving(rt.choices)
             if isinstance(scheduler, PctScheduler):
                 scheduler.observe(len(rt.choices))
             if _kind(rt) is not None:

@@ -27,6 +27,7 @@ import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from operator import itemgetter
 from typing import Any
 
 from ..errors import DidNotReproduce, Flaky, SnarlError
@@ -190,6 +191,15 @@ class Result:
 
 
 # -- one outcome, classified ----------------------------------------------------------------
+def interleaving(choices: list[Choice]) -> int:
+    """A 64-bit hash of the threads chosen, step by step: equal for equal interleavings (a set
+    of these counts the distinct ones without keeping every schedule)."""
+    return hash(tuple(map(_chosen, choices)))
+
+
+_chosen = itemgetter(0)  # Choice.chosen, as a C function
+
+
 def _kind(rt: ControlledRuntime) -> str | None:
     o = rt.outcome
     if o is None or o.kind == "ok":
@@ -306,7 +316,7 @@ def explore(
     name = strategy if isinstance(strategy, str) else type(strategy).__name__
     with Exploring(granularity):
         _calibrate(test_fn, scheduler, granularity, max_steps)
-        seen: set[tuple[int, ...]] = set()
+        seen: set[int] = set()
         runs = failing = 0
         found: ControlledRuntime | None = None
         began = time.perf_counter()
@@ -314,7 +324,7 @@ def explore(
             rt = execute(test_fn, scheduler, granularity=granularity, max_steps=max_steps)
             _check(rt, max_steps)
             runs += 1
-            seen.add(tuple(c.chosen for c in rt.choices))
+            seen.add(interleaving(rt.choices))
             if isinstance(scheduler, PctScheduler):
                 scheduler.observe(len(rt.choices))
             if _kind(rt) is not None:

@@ -63,6 +63,8 @@ EPOCH = 1_000_000.0
 
 RUNNABLE, BLOCKED, FINISHED = "runnable", "blocked", "finished"
 
+_new_choice = tuple.__new__  # Choice(...) without its Python-level __new__ (the hot path)
+
 
 @dataclass(slots=True)
 class BlockedOn:
@@ -303,6 +305,9 @@ class ControlledRuntime(Runtime):
         self.done.acquire()  # released when the execution is over
         self.last_step = 0  # the step count at the most recent switch point (watchdog)
         self.starting: dict[int, Managed] = {}  # id(thread._started) -> the thread starting
+        # The ids of the runnable threads, ascending (None: to compute; every change of a
+        # thread's state resets it)
+        self._runnable: tuple[int, ...] | None = None
 
     # -- the base lock ----------------------------------------------------------------------
     def allocate_lock(self) -> SimLock:  # type: ignore[override]
@@ -347,6 +352,7 @@ class ControlledRuntime(Runtime):
         while True:
             me.blocked = BlockedOn(kind, prim, inner, deadline, None)
             me.state = BLOCKED
+            self._runnable = None
             me.timed_out = False
             inner.waiters.append(me)
             self.switch(me, "block", prim if prim is not None else inner)
@@ -363,6 +369,7 @@ class ControlledRuntime(Runtime):
             for t in inner.waiters:
                 if t.state == BLOCKED:
                     t.state = RUNNABLE
+                    self._runnable = None
                     t.blocked = None
             inner.waiters.clear()
         if self.switch_on_sync:
@@ -383,7 +390,11 @@ class ControlledRuntime(Runtime):
         if me.state is RUNNABLE and not yielding and not self.record_steps:
             # The hot path (every preemption point, and most sync operations): someone can
             # run, so the clock need not move; nothing is recorded but the choice.
-            runnable = [t.tid for t in self.threads if t.state is RUNNABLE]
+            runnable = self._runnable
+            if runnable is None:
+                runnable = self._runnable = tuple(
+                    [t.tid for t in self.threads if t.state is RUNNABLE]
+                )
             step = len(self.choices)
             if step < self.max_steps:
                 me.inside = True  # a scheduler in user code must not reach a preemption point
@@ -397,7 +408,7 @@ class ControlledRuntime(Runtime):
                     return
                 finally:
                     me.inside = False
-                self.choices.append(Choice(tid, tuple(runnable), me.tid))
+                self.choices.append(_new_choice(Choice, (tid, runnable, me.tid)))
                 self.last_step = step + 1
                 if tid != me.tid:
                     self.threads[tid].baton.release()
@@ -513,6 +524,7 @@ class ControlledRuntime(Runtime):
                 and (b.deadline <= self.now)
             ):
                 t.state = RUNNABLE
+                self._runnable = None
                 t.timed_out = True
                 t.blocked = None
                 if b.inner is not None and t in b.inner.waiters:
@@ -549,6 +561,7 @@ class ControlledRuntime(Runtime):
         """Register ``thread`` (not yet started) as managed and runnable; returns its record."""
         m = Managed(len(self.threads), thread)
         self.threads.append(m)
+        self._runnable = None
         self.by_thread[id(thread)] = m
         return m
 
@@ -603,11 +616,13 @@ class ControlledRuntime(Runtime):
         if m is None or m.state == FINISHED:
             return
         m.state = FINISHED
+        self._runnable = None
         m.blocked = None
         for t in self.threads:
             b = t.blocked
             if t.state == BLOCKED and b is not None and b.kind == "join" and b.obj is thread:
                 t.state = RUNNABLE
+                self._runnable = None
                 t.blocked = None
         if self.aborting:
             return
@@ -634,6 +649,7 @@ class ControlledRuntime(Runtime):
             deadline = None if timeout is None else self.now + timeout
             me.blocked = BlockedOn("join", thread, None, deadline, None)
             me.state = BLOCKED
+            self._runnable = None
             me.timed_out = False
             self.switch(me, "block", thread)
         if target.state == FINISHED:
@@ -657,6 +673,7 @@ class ControlledRuntime(Runtime):
             return
         me.blocked = BlockedOn("sleep", None, None, self.now + seconds, None)
         me.state = BLOCKED
+        self._runnable = None
         self.switch(me, "sleep")
 
 

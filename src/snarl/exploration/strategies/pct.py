@@ -150,6 +150,8 @@ class PctScheduler:
     def next_thread(self, runnable: Sequence[int], current: int | None, step: int) -> int:
         """The highest-priority runnable thread, after this step's priority change if any."""
         prio = self._prio
+        if len(runnable) == 1 and step not in self._changes and runnable[0] in prio:
+            return runnable[0]  # no choice, and no change point: the common case, fast
         for tid in runnable:
             if tid not in prio:
                 self._order.insert(self._rng.randrange(len(self._order) + 1), tid)
