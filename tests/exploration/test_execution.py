@@ -161,3 +161,43 @@ def test_the_runtime_is_restored_after_an_exploration():
     before = current_runtime()
     snarl.explore(counting, schedules=2, granularity="bytecode", shrink=False)
     assert current_runtime() is before
+
+
+def test_a_started_thread_is_alive_with_its_ident_before_it_first_runs():
+    seen: list[tuple[bool, bool, bool]] = []
+
+    def test() -> None:
+        worker = threading.Thread(target=lambda: None)
+        worker.start()  # the runtime starts it; the scheduler below never lets it run first
+        seen.append((worker.is_alive(), worker.ident is not None, worker._started.is_set()))
+        worker.join()
+        seen.append((worker.is_alive(), worker.native_id is not None, True))
+
+    with Exploring():
+        scheduler = ReplayScheduler((), strict=False)  # no preemption: the parent goes on
+        scheduler.new_execution()
+        rt = execute(test, scheduler)
+    assert rt.outcome is not None and rt.outcome.kind == "ok"
+    assert seen == [(True, True, True), (False, True, True)]
+
+
+def test_a_thread_abandoned_before_it_ran_is_not_left_alive():
+    import time
+
+    started: list[threading.Thread] = []
+
+    def test() -> None:
+        worker = threading.Thread(target=lambda: None)
+        started.append(worker)
+        worker.start()
+        raise AssertionError("the test fails before its thread ever runs")
+
+    began = time.monotonic()
+    with Exploring():
+        scheduler = ReplayScheduler((), strict=False)
+        scheduler.new_execution()
+        rt = execute(test, scheduler)
+    assert rt.outcome is not None and rt.outcome.kind == "exception"
+    assert not started[0].is_alive()
+    assert started[0] not in threading.enumerate()
+    assert time.monotonic() - began < 2.5  # reaping it did not wait out a timeout (5 s)

@@ -109,6 +109,11 @@ class Runtime:
     def thread_starting(self, thread: Any) -> None:
         """``thread.start()`` was called: about to start it (in the starting thread)."""
 
+    def start_thread(self, thread: Any) -> bool:
+        """Start ``thread``'s OS thread in place of ``threading``'s own ``start`` (after
+        :meth:`thread_starting`); False leaves it to ``threading``."""
+        return False
+
     def thread_start_returned(self, thread: Any) -> None:
         """``thread.start()`` returned (or raised), in the starting thread."""
 

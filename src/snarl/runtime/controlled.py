@@ -32,6 +32,7 @@ then block for real on the real lock inside, and never reach the scheduler.
 
 from __future__ import annotations
 
+import _thread
 import contextlib
 import linecache
 import sys
@@ -63,6 +64,8 @@ EPOCH = 1_000_000.0
 
 RUNNABLE, BLOCKED, FINISHED = "runnable", "blocked", "finished"
 
+_start_joinable_thread = getattr(_thread, "start_joinable_thread", None)  # 3.13+
+_start_new_thread = _thread.start_new_thread
 _new_choice = tuple.__new__  # Choice(...) without its Python-level __new__ (the hot path)
 
 
@@ -579,6 +582,43 @@ class ControlledRuntime(Runtime):
         if me is not None:
             me.quiet = True
 
+    def start_thread(self, thread: Any) -> bool:
+        """Start a managed thread's OS thread without ``threading``'s hand-shake.
+
+        ``Thread.start`` waits for the new thread to set its ``_started`` Event: under this
+        runtime that wait is a simulated block, a switch and a Condition, about half the cost
+        of a start.  Here the parent does what the new thread's first steps would make
+        visible (its ident, started, alive) and goes on to the start's switch point, where
+        the scheduler decides who runs.  Until the new thread first runs, its ``native_id``
+        is None.
+        """
+        m = self.by_thread.get(id(thread))
+        if m is None or self.aborting:
+            return False
+        if not thread._initialized:
+            raise RuntimeError("thread.__init__() not called")
+        if thread._started.is_set():
+            raise RuntimeError("threads can only be started once")
+        with threading._active_limbo_lock:  # type: ignore[attr-defined]
+            threading._limbo[thread] = thread  # type: ignore[attr-defined]
+        try:
+            if _start_joinable_thread is not None:  # 3.13: the handle says alive, then done
+                handle = _start_joinable_thread(
+                    thread._bootstrap, handle=thread._handle, daemon=thread.daemon
+                )
+                thread._ident = handle.ident
+            else:  # 3.10-3.12: alive while _tstate_lock is held; the thread sets its own
+                stand_in = allocate_lock()
+                stand_in.acquire()
+                thread._tstate_lock = thread._snarl_stand_in = stand_in
+                thread._ident = _start_new_thread(thread._bootstrap, ())
+        except Exception:
+            with threading._active_limbo_lock:  # type: ignore[attr-defined]
+                del threading._limbo[thread]  # type: ignore[attr-defined]
+            raise
+        thread._started.set()  # no one waits for it: no switch point (the parent is quiet)
+        return True
+
     def thread_start_returned(self, thread: Any) -> None:
         """``start()`` returned in the parent: the one switch point of a start."""
         me = self.me()
@@ -606,8 +646,12 @@ class ControlledRuntime(Runtime):
             with contextlib.suppress(Abandon):
                 run()
 
-        thread.run = managed_run
-        self._park(m)
+        thread.run = managed_run  # (a cycle through the thread: undone at its exit)
+        try:
+            self._park(m)
+        except Abandon:
+            thread.__dict__.pop("run", None)
+            raise
         m.quiet = True
 
     def thread_exited(self, thread: Any) -> None:
@@ -615,6 +659,7 @@ class ControlledRuntime(Runtime):
         m = self.by_thread.get(id(thread))
         if m is None or m.state == FINISHED:
             return
+        thread.__dict__.pop("run", None)  # managed_run: refcounting can free the thread now
         m.state = FINISHED
         self._runnable = None
         m.blocked = None
