@@ -66,7 +66,33 @@ RUNNABLE, BLOCKED, FINISHED = "runnable", "blocked", "finished"
 
 _start_joinable_thread = getattr(_thread, "start_joinable_thread", None)  # 3.13+
 _start_new_thread = _thread.start_new_thread
-_new_choice = tuple.__new__  # Choice(...) without its Python-level __new__ (the hot path)
+_new_choice = tuple.__new__
+
+
+class _Started:
+    """A managed Thread's ``_started`` Event once the runtime has started it: set for good.
+
+    No one waits for it (the parent does not, see :meth:`ControlledRuntime.start_thread`);
+    the new thread's ``set()`` in threading's bootstrap is then free."""
+
+    __slots__ = ()
+
+    def set(self) -> None:
+        """Already set."""
+
+    def is_set(self) -> bool:
+        """Always."""
+        return True
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Returns at once: set."""
+        return True
+
+    def _at_fork_reinit(self) -> None:
+        pass
+
+
+_STARTED = _Started()  # Choice(...) without its Python-level __new__ (the hot path)
 
 
 @dataclass(slots=True)
@@ -616,7 +642,9 @@ class ControlledRuntime(Runtime):
             with threading._active_limbo_lock:  # type: ignore[attr-defined]
                 del threading._limbo[thread]  # type: ignore[attr-defined]
             raise
-        thread._started.set()  # no one waits for it: no switch point (the parent is quiet)
+        # Started.  No one waits for the Event (the parent did not), so a set one stands in:
+        # the new thread's own set() in threading's bootstrap is then a native no-op.
+        thread._started = _STARTED
         return True
 
     def thread_start_returned(self, thread: Any) -> None:
@@ -643,8 +671,11 @@ class ControlledRuntime(Runtime):
 
         def managed_run() -> None:
             m.quiet = False  # threading's bootstrap is done: the thread's own code begins
-            with contextlib.suppress(Abandon):
+            # (not contextlib.suppress: a microsecond a thread, on the explorer's path)
+            try:  # noqa: SIM105
                 run()
+            except Abandon:
+                pass
 
         thread.run = managed_run  # (a cycle through the thread: undone at its exit)
         try:
