@@ -83,7 +83,7 @@ class PctScheduler:
         self._next = start
         self._index: int | None = None
         self._rng = random.Random(0)
-        self._data = random.Random(0)
+        self._data: random.Random | None = None  # made at the first draw (most make none)
         # invariant: threads holding initial priorities, lowest first (priority = depth + rank)
         self._order: list[int] = []
         # invariant: threads lowered at a change point -> their priority, in [1, depth)
@@ -139,7 +139,7 @@ class PctScheduler:
         self._index = self._next
         self._next += self.stride
         self._rng = random.Random(self.seed_of(self._index))
-        self._data = random.Random(derive_seed(self.seed, self._index, "data"))
+        self._data = None
         self._order = []
         self._lowered = {}
         self._prio = {}
@@ -176,6 +176,8 @@ class PctScheduler:
 
     def next_int(self, bound: int) -> int:
         """A uniform draw from ``range(bound)``, apart from the scheduling randomness."""
+        if self._data is None:
+            self._data = random.Random(derive_seed(self.seed, self._index or 0, "data"))
         return self._data.randrange(bound)
 
     def __repr__(self) -> str:

@@ -54,7 +54,7 @@ class RandomScheduler:
         self._index: int | None = None
         self._rng = random.Random(0)
         self._random = self._rng.random
-        self._data = random.Random(0)
+        self._data: random.Random | None = None  # made at the first draw (most make none)
 
     @property
     def index(self) -> int | None:
@@ -74,7 +74,7 @@ class RandomScheduler:
         self._next += self.stride
         self._rng = random.Random(self.seed_of(self._index))
         self._random = self._rng.random
-        self._data = random.Random(derive_seed(self.seed, self._index, "data"))
+        self._data = None
         return True
 
     def next_thread(self, runnable: Sequence[int], current: int | None, step: int) -> int:
@@ -86,6 +86,8 @@ class RandomScheduler:
 
     def next_int(self, bound: int) -> int:
         """A uniform draw from ``range(bound)``, from a generator apart from the thread choices."""
+        if self._data is None:
+            self._data = random.Random(derive_seed(self.seed, self._index or 0, "data"))
         return self._data.randrange(bound)
 
     def __repr__(self) -> str:
