@@ -54,7 +54,7 @@ def test_a_misbehaving_scheduler_ends_the_execution_with_its_error(misbehave, at
     assert len(rt.choices) == at  # the bad step recorded no choice
     text = str(rt.outcome.exception)
     assert ("the strategy broke" in text) if misbehave == "raise" else ("chose 99" in text)
-    assert all(not t.thread.is_alive() for t in rt.threads)
+    assert rt.threads[0].state == "finished"  # thread 0 (the runner's) unwound
 
 
 def test_a_misbehaving_scheduler_at_a_blocked_thread_is_reported_too():
@@ -201,3 +201,49 @@ def test_a_thread_abandoned_before_it_ran_is_not_left_alive():
     assert not started[0].is_alive()
     assert started[0] not in threading.enumerate()
     assert time.monotonic() - began < 2.5  # reaping it did not wait out a timeout (5 s)
+
+
+def test_thread_0_is_one_thread_for_an_exploration_and_the_threads_it_starts_are_new():
+    idents: list[tuple[int, int, str]] = []
+
+    def test() -> None:
+        worker = threading.Thread(target=lambda: None)
+        worker.start()
+        worker.join()
+        idents.append((threading.get_ident(), id(worker), threading.current_thread().name))
+
+    result = snarl.explore(test, schedules=5, shrink=False)
+    assert result.schedules == 5
+    assert len({ident for ident, _, _ in idents}) == 1
+    assert len({worker for _, worker, _ in idents}) == 5
+    assert {name for _, _, name in idents} == {"test"}
+    assert execution_module._runners == []  # gone with the exploration
+
+
+def test_a_thread_0_stuck_outside_snarl_gets_a_new_thread_0_for_the_next_execution():
+    import _thread
+
+    native = _thread.allocate_lock()
+    native.acquire()
+    ran: list[int] = []
+
+    def stuck() -> None:
+        ran.append(threading.get_ident())
+        native.acquire()  # a native lock: the runtime cannot see this wait
+
+    def fine() -> None:
+        ran.append(threading.get_ident())
+
+    try:
+        with Exploring():
+            first = ReplayScheduler((), strict=False)
+            first.new_execution()
+            rt = execute(stuck, first, stuck_after=0.3)
+            assert rt.outcome is not None and rt.outcome.kind == "stuck"
+            second = ReplayScheduler((), strict=False)
+            second.new_execution()
+            rt = execute(fine, second)
+            assert rt.outcome is not None and rt.outcome.kind == "ok"
+    finally:
+        native.release()
+    assert len(ran) == 2 and ran[0] != ran[1]

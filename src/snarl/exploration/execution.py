@@ -14,8 +14,9 @@ every code object is instrumented again, and every library location disabled aga
 an execution at line granularity and 0.8 ms at bytecode, against 0.07 ms for a test that
 starts no thread at all.
 
-The test function runs in managed thread 0 (a ``threading.Thread`` named after it); the
-threads it starts are managed from their first instruction.  snarl's primitives must be
+The test function runs in managed thread 0, named after it: within an :class:`Exploring`
+one thread (its runner) for every execution, else a new ``threading.Thread``; the threads it
+starts are new in every execution and managed from their first instruction.  snarl's primitives must be
 installed (:func:`snarl.install`) for the threads and primitives it creates to be
 controlled: :func:`execute` expects the caller to have done it (the explorer does, once for
 all executions).
@@ -27,6 +28,7 @@ import os
 import queue
 import threading
 import time
+from _thread import allocate_lock
 from collections.abc import Callable
 from typing import Any
 
@@ -112,6 +114,58 @@ def _nothing(what: str) -> None:
 _shared: dict[str, PreemptionHooks] = {}  # granularity -> the hooks an Exploring started
 
 
+class _Runner:
+    """Thread 0 of the executions of one :class:`Exploring`: one OS thread that calls the
+    test function once per execution, instead of a new thread each time (creating, starting
+    and reaping one cost about a tenth of a short execution).
+
+    The threads a test starts are new in every execution; the test function's own thread is
+    the same one, as when any function is called again: what it keeps in a module-level
+    ``threading.local`` stays, as it would between two calls in one thread.
+    """
+
+    def __init__(self) -> None:
+        self.job = allocate_lock()
+        self.job.acquire()  # released to hand the runner an execution (or None: stop)
+        self.idle = allocate_lock()  # held while an execution's body runs or unwinds
+        self.task: tuple[ControlledRuntime, Callable[[], None]] | None = None
+        self.thread = threading.Thread(target=self._loop, name="snarl runner", daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while True:
+            self.job.acquire()
+            task, self.task = self.task, None
+            if task is None:
+                return
+            rt, body = task
+            try:
+                rt.run_as(self.thread, body)
+            finally:
+                self.idle.release()
+
+    def run(self, rt: ControlledRuntime, body: Callable[[], None]) -> None:
+        """Start ``body`` as ``rt``'s thread 0 (adopted by the caller) and return."""
+        self.idle.acquire()
+        self.task = (rt, body)
+        self.job.release()
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until the body has returned or unwound; False if it did not in time."""
+        if not self.idle.acquire(True, timeout):
+            return False
+        self.idle.release()
+        return True
+
+    def stop(self) -> None:
+        """End the runner's thread (at once if idle; a stuck one stays, as a daemon)."""
+        self.task = None
+        self.job.release()
+
+
+_runners: list[_Runner] = []  # the runner of the outermost Exploring, while one is active
+
+
 class Exploring:
     """What the executions of one exploration share, for the duration (see the module
     docstring); left as found.  Nested ones add only what is missing."""
@@ -131,9 +185,14 @@ class Exploring:
             hooks = PreemptionHooks(g, _nothing, _not_user)
             hooks.start()
             _shared[g] = self.hooks = hooks
+        self.owns_runner = not _runners
+        if self.owns_runner:  # after the hooks: a settrace hook (3.10, 3.11) reaches its thread
+            _runners.append(_Runner())
         return self
 
     def __exit__(self, *exc: object) -> None:
+        if self.owns_runner:
+            _runners.pop().stop()
         if self.hooks is not None:
             del _shared[self.granularity]
             self.hooks.stop()
@@ -175,7 +234,15 @@ def execute(
         except BaseException as exc:  # the test's own failure: the execution's outcome
             rt.fail(0, exc)
 
-    main = threading.Thread(target=body, name=name, daemon=True)  # bound to the old runtime
+    # Thread 0: the Exploring's runner, where its hooks reach it (not the check interval's
+    # emulation, which starts per execution), else a new thread.
+    runner = None
+    if _runners and not by_interval and (granularity == "sync" or granularity in _shared):
+        runner = _runners[0]
+        main = runner.thread
+        main.name = name
+    else:
+        main = threading.Thread(target=body, name=name, daemon=True)  # bound to the old runtime
     rt.adopt(main).baton.release()  # thread 0 runs first
     previous_hook = threading.excepthook
 
@@ -210,7 +277,10 @@ def execute(
             hooks.start()
         if emulation is not None:
             emulation.start()
-        main.start()
+        if runner is not None:
+            runner.run(rt, body)
+        else:
+            main.start()
         _wait(rt, stuck_after)
     finally:
         if emulation is not None:
@@ -222,7 +292,7 @@ def execute(
         clock.uninstall()
         if previous is not None and current_runtime() is rt:
             set_runtime(previous)
-        _reap(rt)
+        _reap(rt, runner)
         threading.excepthook = previous_hook
     return rt
 
@@ -241,11 +311,19 @@ def _wait(rt: ControlledRuntime, stuck_after: float) -> None:
             return
 
 
-def _reap(rt: ControlledRuntime, timeout: float = 5.0) -> None:
-    """Join every OS thread of the execution (they are unwinding or done)."""
+def _reap(rt: ControlledRuntime, runner: _Runner | None, timeout: float = 5.0) -> None:
+    """Join every OS thread of the execution (they are unwinding or done); wait for the
+    runner's body to have unwound."""
     join = thread_originals().get("join", threading.Thread.join)
+    if runner is not None:
+        stuck = rt.outcome is not None and rt.outcome.kind == "stuck"
+        if stuck or not runner.wait_idle(timeout):  # blocked outside snarl's control:
+            _runners[0] = _Runner()  # the next execution gets a new thread 0
+            runner.stop()
     for m in rt.threads:
         t = m.thread
+        if runner is not None and t is runner.thread:
+            continue
         try:
             if t.is_alive():
                 join(t, timeout)

@@ -685,6 +685,20 @@ class ControlledRuntime(Runtime):
             raise
         m.quiet = True
 
+    def run_as(self, thread: Any, fn: Callable[[], None]) -> None:
+        """Run ``fn`` in the calling thread as the managed thread adopted for ``thread`` (an
+        already running thread: the explorer's runner), from its park to its exit."""
+        m = self.by_thread[id(thread)]
+        m.ident = get_ident()
+        self.by_ident[m.ident] = m
+        try:
+            self._park(m)
+            fn()
+        except Abandon:
+            pass
+        finally:
+            self.thread_exited(thread)
+
     def thread_exited(self, thread: Any) -> None:
         """In the ending thread: wake its joiners and hand over for good."""
         m = self.by_thread.get(id(thread))
