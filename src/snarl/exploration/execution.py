@@ -16,10 +16,10 @@ starts no thread at all.
 
 The test function runs in managed thread 0, named after it: within an :class:`Exploring`
 one thread (its runner) for every execution, else a new ``threading.Thread``; the threads it
-starts are new in every execution and managed from their first instruction.  snarl's primitives must be
-installed (:func:`snarl.install`) for the threads and primitives it creates to be
-controlled: :func:`execute` expects the caller to have done it (the explorer does, once for
-all executions).
+starts are new in every execution and managed from their first instruction.  snarl's
+primitives must be installed (:func:`snarl.install`) for the threads and primitives it creates
+to be controlled: :func:`execute` expects the caller to have done it (an :class:`Exploring`
+does, once for all executions).
 """
 
 from __future__ import annotations

@@ -416,32 +416,33 @@ class ControlledRuntime(Runtime):
         if self.aborting:
             raise Abandon
         me.last_tried = None
-        if me.state is RUNNABLE and not yielding and not self.record_steps:
-            # The hot path (every preemption point, and most sync operations): someone can
-            # run, so the clock need not move; nothing is recorded but the choice.
+        if not yielding and not self.record_steps:
+            # The hot path (every preemption point, most sync operations, most blocks): if
+            # someone can run, the clock need not move; nothing is recorded but the choice.
             runnable = self._runnable
             if runnable is None:
                 runnable = self._runnable = tuple(
                     [t.tid for t in self.threads if t.state is RUNNABLE]
                 )
             step = len(self.choices)
-            if step < self.max_steps:
+            if runnable and step < self.max_steps:
+                current = me.tid if me.state is RUNNABLE else None
                 me.inside = True  # a scheduler in user code must not reach a preemption point
                 try:
-                    tid = self.scheduler.next_thread(runnable, me.tid, step)
+                    tid = self.scheduler.next_thread(runnable, current, step)
                     if tid not in runnable:
                         raise RuntimeError(f"snarl: the scheduler chose {tid}, not {runnable}")
                 except Exception as exc:  # as in _choose: end the execution, report it
-                    self.end(Outcome("scheduler-error", tid=me.tid, exception=exc))
+                    self.end(Outcome("scheduler-error", tid=current, exception=exc))
                     self._park(me)  # raises Abandon
                     return
                 finally:
                     me.inside = False
-                self.choices.append(_new_choice(Choice, (tid, runnable, me.tid)))
+                self.choices.append(_new_choice(Choice, (tid, runnable, current)))
                 self.last_step = step + 1
                 if tid != me.tid:
                     self.threads[tid].baton.release()
-                    self._park(me)
+                    self._park(me)  # (blocked: until woken and chosen)
                 return
         me.inside = True  # code run from here on (generated __init__s) is no preemption point
         try:
