@@ -481,7 +481,8 @@ def _failure(
     found_pre = preemptions(found)
     body.append(
         f"Interleaving: {n_pre} preemption{'s' if n_pre != 1 else ''}, "
-        f"{len(rt.choices)} switch points (shrunk from {found_pre} preemptions, "
+        f"{len(rt.choices)} switch points (shrunk from {found_pre} "
+        f"preemption{'s' if found_pre != 1 else ''}, "
         f"{len(found)} switch points):"
     )
     body.extend("  " + line for line in format_table(rt.steps, names))
