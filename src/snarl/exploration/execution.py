@@ -300,11 +300,11 @@ def execute(
 def _wait(rt: ControlledRuntime, stuck_after: float) -> None:
     """Wait for the execution to end; declare it stuck after ``stuck_after`` seconds with no
     switch point (then the threads that can be are abandoned)."""
-    seen, since = rt.last_step, _real["monotonic"]()
+    seen, since = len(rt.choices), _real["monotonic"]()
     while not rt.done.acquire(True, 0.25):
         now = _real["monotonic"]()
-        if rt.last_step != seen:
-            seen, since = rt.last_step, now
+        if len(rt.choices) != seen:  # progress: a switch point was reached
+            seen, since = len(rt.choices), now
         elif now - since >= stuck_after:
             running = [t for t in rt.threads if t.state == "runnable"]
             rt.end(Outcome("stuck", tid=running[0].tid if running else None))

@@ -332,7 +332,6 @@ class ControlledRuntime(Runtime):
         self.outcome: Outcome | None = None
         self.done = allocate_lock()
         self.done.acquire()  # released when the execution is over
-        self.last_step = 0  # the step count at the most recent switch point (watchdog)
         self.starting: dict[int, Managed] = {}  # id(thread._started) -> the thread starting
         # The ids of the runnable threads, ascending (None: to compute; every change of a
         # thread's state resets it)
@@ -439,7 +438,6 @@ class ControlledRuntime(Runtime):
                 finally:
                     me.inside = False
                 self.choices.append(_new_choice(Choice, (tid, runnable, current)))
-                self.last_step = step + 1
                 if tid != me.tid:
                     self.threads[tid].baton.release()
                     self._park(me)  # (blocked: until woken and chosen)
@@ -532,7 +530,6 @@ class ControlledRuntime(Runtime):
             self.end(Outcome("scheduler-error", tid=current, exception=exc))
             return None
         self.choices.append(Choice(tid, tuple(runnable), current))
-        self.last_step = step + 1
         return self.threads[tid]
 
     def _advance_clock(self) -> bool:
