@@ -21,37 +21,94 @@ Public API (everything else is internal and may change):
   ``sys.setswitchinterval``.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from . import sync as sync
 from .diagnosis import install as install
 from .diagnosis import uninstall as uninstall
-from .exploration.decorator import interleavings as interleavings
-from .exploration.runner import Failure as Failure
-from .exploration.runner import InterleavingFailure as InterleavingFailure
-from .exploration.runner import Result as Result
-from .exploration.runner import explore as explore
-from .exploration.runner import replay as replay
-from .hangs import Report as Report
-from .hangs import Watchdog as Watchdog
-from .hangs import watch as watch
-from .interval import checkinterval as checkinterval
-from .interval import getcheckinterval as getcheckinterval
-from .interval import setcheckinterval as setcheckinterval
-from .interval import switchinterval as switchinterval
-from .threaddump import Deadlock as Deadlock
-from .threaddump import DeadlockStep as DeadlockStep
-from .threaddump import FrameInfo as FrameInfo
-from .threaddump import HeldLock as HeldLock
-from .threaddump import Holder as Holder
-from .threaddump import ObjectInfo as ObjectInfo
-from .threaddump import Snapshot as Snapshot
-from .threaddump import ThreadInfo as ThreadInfo
-from .threaddump import WaitInfo as WaitInfo
-from .threaddump import dump as dump
-from .threaddump import format_dump as format_dump
-from .threaddump import snapshot as snapshot
-from .threaddump import wait_until_blocked as wait_until_blocked
-from .timeline import Recording as Recording
-from .timeline import record as record
+
+# Everything else loads on first use (PEP 562): ``import snarl`` goes into other people's
+# processes, and the explorer, the timeline and the watchdog need not come with it.
+_LAZY: dict[str, str] = {
+    "interleavings": "exploration.decorator",
+    "Failure": "exploration.runner",
+    "InterleavingFailure": "exploration.runner",
+    "Result": "exploration.runner",
+    "explore": "exploration.runner",
+    "replay": "exploration.runner",
+    "Report": "hangs",
+    "Watchdog": "hangs",
+    "watch": "hangs",
+    "checkinterval": "interval",
+    "getcheckinterval": "interval",
+    "setcheckinterval": "interval",
+    "switchinterval": "interval",
+    "Deadlock": "threaddump",
+    "DeadlockStep": "threaddump",
+    "FrameInfo": "threaddump",
+    "HeldLock": "threaddump",
+    "Holder": "threaddump",
+    "ObjectInfo": "threaddump",
+    "Snapshot": "threaddump",
+    "ThreadInfo": "threaddump",
+    "WaitInfo": "threaddump",
+    "dump": "threaddump",
+    "format_dump": "threaddump",
+    "snapshot": "threaddump",
+    "wait_until_blocked": "threaddump",
+    "Recording": "timeline",
+    "record": "timeline",
+}
+"""Public name -> the submodule (relative to ``snarl``) that defines it."""
+
+if TYPE_CHECKING:
+    from .exploration.decorator import interleavings as interleavings
+    from .exploration.runner import Failure as Failure
+    from .exploration.runner import InterleavingFailure as InterleavingFailure
+    from .exploration.runner import Result as Result
+    from .exploration.runner import explore as explore
+    from .exploration.runner import replay as replay
+    from .hangs import Report as Report
+    from .hangs import Watchdog as Watchdog
+    from .hangs import watch as watch
+    from .interval import checkinterval as checkinterval
+    from .interval import getcheckinterval as getcheckinterval
+    from .interval import setcheckinterval as setcheckinterval
+    from .interval import switchinterval as switchinterval
+    from .threaddump import Deadlock as Deadlock
+    from .threaddump import DeadlockStep as DeadlockStep
+    from .threaddump import FrameInfo as FrameInfo
+    from .threaddump import HeldLock as HeldLock
+    from .threaddump import Holder as Holder
+    from .threaddump import ObjectInfo as ObjectInfo
+    from .threaddump import Snapshot as Snapshot
+    from .threaddump import ThreadInfo as ThreadInfo
+    from .threaddump import WaitInfo as WaitInfo
+    from .threaddump import dump as dump
+    from .threaddump import format_dump as format_dump
+    from .threaddump import snapshot as snapshot
+    from .threaddump import wait_until_blocked as wait_until_blocked
+    from .timeline import Recording as Recording
+    from .timeline import record as record
+
+
+def __getattr__(name: str) -> Any:
+    """Load a public name's submodule on first use."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'snarl' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    """The module's names, the lazy ones included."""
+    return sorted({*globals(), *_LAZY})
+
 
 __version__ = "0.1.0"
 

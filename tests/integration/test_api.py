@@ -181,3 +181,25 @@ def test_real_snapshot_round_trips_through_json(threads):
         again = snarl.Snapshot.from_dict(json.loads(snarl.format_dump(snap, "json")))
         assert again == snap
         assert snarl.format_dump(again, "text") == snarl.format_dump(snap, "text")
+
+
+def test_import_snarl_loads_only_what_install_needs_and_every_public_name_resolves():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, snarl\n"
+        "heavy = [m for m in ('snarl.exploration.runner', 'snarl.timeline', 'snarl.hangs',\n"
+        "                     'snarl.interval') if m in sys.modules]\n"
+        "print(heavy)\n"
+        "missing = [n for n in snarl.__all__ if getattr(snarl, n, None) is None]\n"
+        "print(missing, set(snarl.__all__) <= set(dir(snarl)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["[]", "[] True"]
+    with pytest.raises(AttributeError, match="no attribute 'nothing_here'"):
+        snarl.nothing_here  # noqa: B018
