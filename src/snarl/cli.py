@@ -22,6 +22,7 @@ import json
 import runpy
 import signal
 import sys
+import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -500,6 +501,10 @@ def load_target(spec: str) -> tuple[Callable[[], Any], str]:
         namespace = runpy.run_path(path, run_name=f"snarl_target_{Path(path).stem}")
     except SystemExit as exc:
         raise ValueError(f"{path} exited while loading (exit code {exc.code})") from None
+    except Exception as exc:  # the file's own error: one line saying what and where
+        frames = [f for f in traceback.extract_tb(exc.__traceback__) if "<frozen" not in f.filename]
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
+        raise ValueError(f"loading {path} raised {type(exc).__name__}: {exc}{where}") from None
     fn = namespace.get(name)
     if fn is None or not callable(fn):
         here = str(Path(path).resolve())

@@ -93,3 +93,14 @@ def test_deterministic_check_interval_reproduces_the_seed_demo_exactly():
     big = snarl("run", "--check-interval", "100000", "--deterministic", demo, "1000")
     assert big.stdout.split() == ["T0"] * 5 + ["T1"] * 5 + ["T2"] * 5  # each runs to the end
     assert snarl("run", "--deterministic", demo).returncode == 2
+
+
+def test_a_target_that_fails_to_load_is_a_one_line_error_naming_the_line(tmp_path):
+    broken = tmp_path / "broken.py"
+    broken.write_text("import threading\n\nraise ImportError('no such helper')\n")
+    for command in (("explore", f"{broken}::test"), ("replay", "snarl-AAAA", f"{broken}::test")):
+        proc = snarl(*command)
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"raised ImportError: no such helper at {broken}:3" in lines[0], lines[0]
