@@ -247,3 +247,14 @@ def test_a_thread_0_stuck_outside_snarl_gets_a_new_thread_0_for_the_next_executi
     finally:
         native.release()
     assert len(ran) == 2 and ran[0] != ran[1]
+
+
+@linux_smp
+def test_a_preferred_cpu_is_taken_in_turn_from_those_allowed():
+    from snarl.exploration.pinning import pinned
+
+    allowed = sorted(os.sched_getaffinity(0))
+    for prefer in range(len(allowed) + 1):
+        with pinned(prefer):
+            assert os.sched_getaffinity(0) == {allowed[prefer % len(allowed)]}
+    assert sorted(os.sched_getaffinity(0)) == allowed

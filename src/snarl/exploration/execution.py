@@ -170,15 +170,16 @@ class Exploring:
     """What the executions of one exploration share, for the duration (see the module
     docstring); left as found.  Nested ones add only what is missing."""
 
-    def __init__(self, granularity: str = "sync") -> None:
+    def __init__(self, granularity: str = "sync", *, cpu: int | None = None) -> None:
         self.granularity = granularity
+        self.cpu = cpu  # see pinning.pinned(prefer=)
         self.installation: Any = None
         self.hooks: PreemptionHooks | None = None
 
     def __enter__(self) -> Exploring:
         if not installed():
             self.installation = install()
-        self.pinned = pinned()
+        self.pinned = pinned(self.cpu)
         self.pinned.__enter__()
         g = self.granularity
         if g not in ("sync", "interval") and g not in _shared:

@@ -44,7 +44,7 @@ def _share(job: tuple[int, int, dict[str, Any]]) -> tuple[int | None, dict[int, 
         options["strategy"], options["seed"], options["schedules"], options["depth"], start, stride
     )
     seen: dict[int, int] = {}
-    with Exploring(options["granularity"]):
+    with Exploring(options["granularity"], cpu=start):  # worker ``start`` of ``stride``
         _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
         while scheduler.new_execution():
             index = scheduler.index  # type: ignore[attr-defined]

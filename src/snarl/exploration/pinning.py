@@ -10,10 +10,11 @@ again).
 
 :func:`pinned` sets both for the calling thread (Linux: a thread inherits its creator's CPU
 mask and policy, so every thread of an execution gets them) and restores them afterwards.
-The CPU is the one the thread was running on, so parallel explorations (``--jobs``,
-pytest-xdist) start on different CPUs.  Threads an execution leaves running, and processes a
-test starts, keep the settings.  ``SNARL_PIN=0`` in the environment turns this off; where the
-calls are missing or refused (not Linux, a restrictive container) it does nothing.
+The CPU is the one the thread was running on, so parallel explorations (pytest-xdist) usually
+start on different CPUs; ``--jobs`` workers take one each, in turn.  Threads an execution leaves
+running, and processes a test starts, keep the settings.  ``SNARL_PIN=0`` in the environment
+turns this off; where the calls are missing or refused (not Linux, a restrictive container)
+it does nothing.
 """
 
 from __future__ import annotations
@@ -26,14 +27,18 @@ __all__ = ["pinned"]
 
 
 @contextmanager
-def pinned() -> Iterator[None]:
-    """The calling thread on its current CPU, under ``SCHED_BATCH``, for the block."""
+def pinned(prefer: int | None = None) -> Iterator[None]:
+    """The calling thread on its current CPU, under ``SCHED_BATCH``, for the block.
+
+    ``prefer`` (``--jobs``: the worker's number) picks the CPU instead: the ``prefer``-th of
+    those allowed, round the list, so forked workers start on different CPUs.
+    """
     if not hasattr(os, "sched_setaffinity") or os.environ.get("SNARL_PIN") == "0":
         yield
         return
     allowed = _call(os.sched_getaffinity, 0)
     if allowed and len(allowed) > 1:
-        cpu = _current_cpu()
+        cpu = _current_cpu() if prefer is None else sorted(allowed)[prefer % len(allowed)]
         if _call(os.sched_setaffinity, 0, {cpu if cpu in allowed else min(allowed)}) is None:
             allowed = None  # refused: nothing to restore
     else:
