@@ -66,7 +66,7 @@ RUNNABLE, BLOCKED, FINISHED = "runnable", "blocked", "finished"
 
 _start_joinable_thread = getattr(_thread, "start_joinable_thread", None)  # 3.13+
 _start_new_thread = _thread.start_new_thread
-_new_choice = tuple.__new__
+_new_choice = tuple.__new__  # Choice(...) without its Python-level __new__ (the hot path)
 
 
 class _Started:
@@ -92,7 +92,7 @@ class _Started:
         pass
 
 
-_STARTED = _Started()  # Choice(...) without its Python-level __new__ (the hot path)
+_STARTED = _Started()
 
 
 @dataclass(slots=True)
@@ -420,9 +420,7 @@ class ControlledRuntime(Runtime):
             # someone can run, the clock need not move; nothing is recorded but the choice.
             runnable = self._runnable
             if runnable is None:
-                runnable = self._runnable = tuple(
-                    [t.tid for t in self.threads if t.state is RUNNABLE]
-                )
+                runnable = self._runnable_now()
             step = len(self.choices)
             if runnable and step < self.max_steps:
                 current = me.tid if me.state is RUNNABLE else None
@@ -430,7 +428,7 @@ class ControlledRuntime(Runtime):
                 try:
                     tid = self.scheduler.next_thread(runnable, current, step)
                     if tid not in runnable:
-                        raise RuntimeError(f"snarl: the scheduler chose {tid}, not {runnable}")
+                        raise _not_runnable(tid, runnable)
                 except Exception as exc:  # as in _choose: end the execution, report it
                     self.end(Outcome("scheduler-error", tid=current, exception=exc))
                     self._park(me)  # raises Abandon
@@ -490,7 +488,9 @@ class ControlledRuntime(Runtime):
         ``sleep(0)`` then always lets the thread it waits for make progress.
         """
         while True:
-            runnable = [t.tid for t in self.threads if t.state == RUNNABLE]
+            runnable = self._runnable
+            if runnable is None:
+                runnable = self._runnable_now()
             if runnable:
                 break
             if not self._advance_clock():
@@ -516,7 +516,7 @@ class ControlledRuntime(Runtime):
                 return None
         current = me.tid if me is not None and me.state == RUNNABLE else None
         if yielding and current is not None and len(runnable) > 1:
-            runnable = [tid for tid in runnable if tid != current]
+            runnable = tuple([tid for tid in runnable if tid != current])
             current = None
         step = len(self.choices)
         if step >= self.max_steps:
@@ -525,12 +525,17 @@ class ControlledRuntime(Runtime):
         try:
             tid = self.scheduler.next_thread(runnable, current, step)
             if tid not in runnable:
-                raise RuntimeError(f"snarl: the scheduler chose thread {tid}, not {runnable}")
+                raise _not_runnable(tid, runnable)
         except Exception as exc:  # a replay that diverged, a broken strategy: end, report it
             self.end(Outcome("scheduler-error", tid=current, exception=exc))
             return None
-        self.choices.append(Choice(tid, tuple(runnable), current))
+        self.choices.append(Choice(tid, runnable, current))
         return self.threads[tid]
+
+    def _runnable_now(self) -> tuple[int, ...]:
+        """The ids of the runnable threads, ascending, kept until a thread's state changes."""
+        self._runnable = tuple([t.tid for t in self.threads if t.state is RUNNABLE])
+        return self._runnable
 
     def _advance_clock(self) -> bool:
         """Move the virtual clock to the earliest deadline and wake who waits for it."""
@@ -634,7 +639,7 @@ class ControlledRuntime(Runtime):
             else:  # 3.10-3.12: alive while _tstate_lock is held; the thread sets its own
                 stand_in = allocate_lock()
                 stand_in.acquire()
-                thread._tstate_lock = thread._snarl_stand_in = stand_in
+                thread._tstate_lock = stand_in
                 thread._ident = _start_new_thread(thread._bootstrap, ())
         except Exception:
             with threading._active_limbo_lock:  # type: ignore[attr-defined]
@@ -678,8 +683,13 @@ class ControlledRuntime(Runtime):
         thread.run = managed_run  # (a cycle through the thread: undone at its exit)
         try:
             self._park(m)
-        except Abandon:
+        except Abandon:  # abandoned before threading's bootstrap ran
             thread.__dict__.pop("run", None)
+            if getattr(thread, "_tstate_lock", None) is not None:
+                # 3.10-3.12: start_thread's stand-in (a native start sets none before the
+                # bootstrap), which would keep the thread alive for ever
+                thread._is_stopped = True
+                thread._tstate_lock = None
             raise
         m.quiet = True
 
@@ -763,6 +773,11 @@ class ControlledRuntime(Runtime):
         me.state = BLOCKED
         self._runnable = None
         self.switch(me, "sleep")
+
+
+def _not_runnable(tid: int, runnable: tuple[int, ...]) -> RuntimeError:
+    """The error of a scheduler that chose a thread that cannot run."""
+    return RuntimeError(f"snarl: the scheduler chose {tid}, not one of {runnable}")
 
 
 def _real_acquire(inner: Any, blocking: Any, timeout: Any) -> bool:

@@ -94,12 +94,6 @@ def patch_thread() -> None:
 def _forget(thread: threading.Thread) -> None:
     with threading._active_limbo_lock:  # type: ignore[attr-defined]
         threading._limbo.pop(thread, None)  # type: ignore[attr-defined]
-    stand_in = getattr(thread, "_snarl_stand_in", None)
-    if stand_in is not None and stand_in is getattr(thread, "_tstate_lock", None):
-        # Started by the controlled runtime (3.10-3.12) and abandoned before it ran: the
-        # stand-in would keep it alive for ever.
-        thread._is_stopped = True  # type: ignore[attr-defined]
-        thread._tstate_lock = None  # type: ignore[attr-defined]
 
 
 _kept: list[bool] = []  # non-empty once tracked primitives needed the hooks: they stay
