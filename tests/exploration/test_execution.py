@@ -258,3 +258,20 @@ def test_a_preferred_cpu_is_taken_in_turn_from_those_allowed():
         with pinned(prefer):
             assert os.sched_getaffinity(0) == {allowed[prefer % len(allowed)]}
     assert sorted(os.sched_getaffinity(0)) == allowed
+
+
+def test_an_exploring_that_fails_to_start_its_hooks_leaves_everything_as_found(monkeypatch):
+    from snarl.sync.patch import installed
+
+    def no_tool(self: PreemptionHooks) -> None:
+        raise RuntimeError("snarl: no free sys.monitoring tool id (3, 4 and 5 are in use)")
+
+    monkeypatch.setattr(PreemptionHooks, "start", no_tool)
+    was_installed = installed()
+    before = where() if hasattr(os, "sched_getaffinity") else None
+    with pytest.raises(RuntimeError, match=r"no free sys\.monitoring tool id"), Exploring("line"):
+        pass  # never reached
+    assert installed() == was_installed
+    assert execution_module._shared == {} and execution_module._runners == []
+    if before is not None:
+        assert where() == before

@@ -30,6 +30,7 @@ import threading
 import time
 from _thread import allocate_lock
 from collections.abc import Callable
+from contextlib import ExitStack
 from typing import Any
 
 from ..interval.emulation import is_library_file
@@ -168,38 +169,35 @@ _runners: list[_Runner] = []  # the runner of the outermost Exploring, while one
 
 class Exploring:
     """What the executions of one exploration share, for the duration (see the module
-    docstring); left as found.  Nested ones add only what is missing."""
+    docstring); left as found, also when setting up fails half-way.  Nested ones add only
+    what is missing."""
 
     def __init__(self, granularity: str = "sync", *, cpu: int | None = None) -> None:
         self.granularity = granularity
         self.cpu = cpu  # see pinning.pinned(prefer=)
-        self.installation: Any = None
         self.hooks: PreemptionHooks | None = None
+        self._undo = ExitStack()
 
     def __enter__(self) -> Exploring:
-        if not installed():
-            self.installation = install()
-        self.pinned = pinned(self.cpu)
-        self.pinned.__enter__()
-        g = self.granularity
-        if g not in ("sync", "interval") and g not in _shared:
-            hooks = PreemptionHooks(g, _nothing, _not_user)
-            hooks.start()
-            _shared[g] = self.hooks = hooks
-        self.owns_runner = not _runners
-        if self.owns_runner:  # after the hooks: a settrace hook (3.10, 3.11) reaches its thread
-            _runners.append(_Runner())
+        with ExitStack() as undo:  # undone at once if a step below raises
+            if not installed():
+                undo.enter_context(install())
+            undo.enter_context(pinned(self.cpu))
+            g = self.granularity
+            if g not in ("sync", "interval") and g not in _shared:
+                hooks = PreemptionHooks(g, _nothing, _not_user)
+                hooks.start()
+                undo.callback(hooks.stop)
+                _shared[g] = self.hooks = hooks
+                undo.callback(_shared.pop, g)
+            if not _runners:  # after the hooks: a settrace hook (3.10, 3.11) reaches its thread
+                _runners.append(_Runner())
+                undo.callback(lambda: _runners.pop().stop())  # (_reap may have replaced it)
+            self._undo = undo.pop_all()
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self.owns_runner:
-            _runners.pop().stop()
-        if self.hooks is not None:
-            del _shared[self.granularity]
-            self.hooks.stop()
-        self.pinned.__exit__(None, None, None)
-        if self.installation is not None:
-            self.installation.__exit__(None, None, None)
+        self._undo.close()
 
 
 def execute(
