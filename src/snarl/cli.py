@@ -18,6 +18,7 @@ test function, a bad value, an invalid replay token).  Then per command:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import runpy
 import signal
@@ -46,6 +47,8 @@ EXAMPLES = {
 EXIT_UNKNOWN_EXAMPLE = 3
 EXIT_DIVERGED = 3
 EXIT_STUCK = 10
+
+_LOADED = contextlib.ExitStack()  # what loading a target under control set up
 
 
 def example_path(name: str) -> Path:
@@ -494,6 +497,11 @@ def load_target(spec: str) -> tuple[Callable[[], Any], str]:
         raise ValueError(f"expected FILE.py::TEST, not {spec!r}")
     if not Path(path).is_file():
         raise ValueError(f"no such file: {path}")
+    from .exploration.execution import controlling
+
+    # Load it under the explorer's control, so that what it makes at import is controlled
+    # (kept until the process ends: the target's objects stay bound to it).
+    _LOADED.enter_context(controlling())
     folder = str(Path(path).resolve().parent)
     if folder not in sys.path:
         sys.path.insert(0, folder)

@@ -29,20 +29,23 @@ import queue
 import threading
 import time
 from _thread import allocate_lock
-from collections.abc import Callable
-from contextlib import ExitStack
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from ..interval.emulation import is_library_file
 from ..runtime.base import Abandon, current_runtime, set_runtime
 from ..runtime.controlled import ControlledRuntime, Outcome
+from ..runtime.exploration import EXPLORATION, IDLE
 from ..runtime.scheduler import Scheduler
 from ..sync.patch import install, installed
 from ..sync.thread import thread_originals
+from .fresh import ThreadNumbers
 from .granularity import PreemptionHooks
 from .pinning import pinned
+from .takeover import Takeover
 
-__all__ = ["STUCK_AFTER", "Exploring", "execute", "is_user_file"]
+__all__ = ["STUCK_AFTER", "Exploring", "controlling", "execute", "is_user_file"]
 
 STUCK_AFTER = 10.0
 """Seconds of real time without a switch point after which an execution is declared stuck
@@ -167,6 +170,27 @@ class _Runner:
 _runners: list[_Runner] = []  # the runner of the outermost Exploring, while one is active
 
 
+@contextmanager
+def controlling() -> Iterator[Takeover]:
+    """snarl's primitives installed; those made from now on (by a test file as it loads,
+    lazily in an execution) bound to the exploration's runtime, which any execution
+    controls; and those made before brought under it (:class:`Takeover`).  Undone at exit."""
+    with ExitStack() as undo:
+        if not installed():
+            undo.enter_context(install())
+        previous = set_runtime(EXPLORATION)
+        if previous is not None:
+            undo.callback(set_runtime, previous)
+        numbers = ThreadNumbers()  # every execution numbers its threads from here
+        undo.callback(numbers.restore)
+        _numbers.append(numbers)
+        undo.callback(_numbers.pop)
+        yield undo.enter_context(Takeover(is_user_file))
+
+
+_numbers: list[ThreadNumbers] = []  # the thread numbering of each controlling(), innermost last
+
+
 class Exploring:
     """What the executions of one exploration share, for the duration (see the module
     docstring); left as found, also when setting up fails half-way.  Nested ones add only
@@ -176,12 +200,12 @@ class Exploring:
         self.granularity = granularity
         self.cpu = cpu  # see pinning.pinned(prefer=)
         self.hooks: PreemptionHooks | None = None
+        self.takeover: Takeover | None = None
         self._undo = ExitStack()
 
     def __enter__(self) -> Exploring:
         with ExitStack() as undo:  # undone at once if a step below raises
-            if not installed():
-                undo.enter_context(install())
+            self.takeover = undo.enter_context(controlling())
             undo.enter_context(pinned(self.cpu))
             g = self.granularity
             if g not in ("sync", "interval") and g not in _shared:
@@ -268,7 +292,10 @@ def execute(
             shared, hooks = hooks, None
             shared.target = rt.yield_point
     clock = _Clock(rt)
-    previous = set_runtime(rt)
+    if _numbers:
+        _numbers[-1].reset()
+    EXPLORATION.active = rt  # primitives bound to the exploration (any made before) obey rt
+    previous = set_runtime(EXPLORATION)
     threading.excepthook = excepthook
     clock.install()
     try:
@@ -289,9 +316,10 @@ def execute(
         if shared is not None:
             shared.target = _nothing
         clock.uninstall()
-        if previous is not None and current_runtime() is rt:
+        _reap(rt, runner)  # (unwinding threads still see rt: it abandons them)
+        EXPLORATION.active = IDLE
+        if previous is not None and current_runtime() is EXPLORATION:
             set_runtime(previous)
-        _reap(rt, runner)
         threading.excepthook = previous_hook
     return rt
 

@@ -34,18 +34,16 @@ from __future__ import annotations
 
 import _thread
 import contextlib
-import linecache
 import sys
 import threading
-from _thread import RLock as _CRLock
 from _thread import allocate_lock, get_ident
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from types import FrameType
 from typing import Any
 
 from .base import Abandon, Runtime
 from .scheduler import Choice, Scheduler
+from .simlock import SimLock, SimRLock, real_acquire, site_from, user_site
 
 __all__ = [
     "EPOCH",
@@ -54,8 +52,6 @@ __all__ = [
     "ControlledRuntime",
     "Managed",
     "Outcome",
-    "SimLock",
-    "SimRLock",
     "Step",
 ]
 
@@ -176,127 +172,6 @@ class Outcome:
     blocked: dict[int, BlockedOn] = field(default_factory=dict)
 
 
-def _user_site(skip: Callable[[str], bool]) -> tuple[str, int | None, str, str] | None:
-    """The innermost frame of user code (not snarl's, not a library's), as a site tuple."""
-    return _site_from(sys._getframe(2), skip)
-
-
-def _site_from(
-    frame: FrameType | None, skip: Callable[[str], bool]
-) -> tuple[str, int | None, str, str] | None:
-    """The first frame of user code from ``frame`` outwards, as a site tuple."""
-    while frame is not None:
-        name = frame.f_code.co_filename
-        if not skip(name):
-            line = frame.f_lineno
-            source = linecache.getline(name, line).strip() if line else ""
-            return (name, line, frame.f_code.co_name, source)
-        frame = frame.f_back
-    return None
-
-
-class SimLock:
-    """The inner lock of a Lock (and of Condition waiters) under the controlled runtime.
-
-    ``_thread.lock``'s interface; a real lock inside holds the state, so ``locked()`` and
-    unmanaged threads work as usual.
-    """
-
-    __slots__ = ("_real", "_rt", "holder", "site", "waiters")
-
-    def __init__(self, rt: ControlledRuntime) -> None:
-        self._rt = rt
-        self._real = allocate_lock()
-        self.holder: Managed | None = None
-        self.waiters: list[Managed] = []
-        self.site: tuple[str, int | None, str, str] | None = None  # where the holder took it
-
-    def _try(self, me: Managed | None) -> bool:
-        if self._real.acquire(False):
-            self.holder = me
-            if me is not None and self._rt.record_steps:
-                self.site = _user_site(self._rt.skip)
-            return True
-        return False
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        """As ``_thread.lock.acquire``: a switch point, then the real lock if it is free."""
-        return self._rt.acquire_inner(None, self, blocking, timeout)
-
-    def release(self) -> None:
-        """As ``_thread.lock.release``; wakes the threads waiting for it (a switch point)."""
-        self._real.release()
-        self.holder = None
-        self._rt.freed(self, "release")
-
-    def locked(self) -> bool:
-        """Whether the lock is held."""
-        return self._real.locked()
-
-    def _at_fork_reinit(self) -> None:
-        self._real = allocate_lock()
-        self.holder = None
-        self.waiters = []
-
-    __enter__ = acquire
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
-class SimRLock(_CRLock):
-    """The inner lock of an RLock under the controlled runtime.
-
-    A subclass of the interpreter's RLock, so owner and count stay where snarl's RLock reads
-    them (its repr); acquire and release reach the runtime first, as :class:`SimLock` does.
-    """
-
-    __slots__ = ("_rt", "holder", "site", "waiters")
-
-    def __new__(cls, rt: ControlledRuntime) -> SimRLock:
-        self = super().__new__(cls)
-        self._rt = rt
-        self.holder = None
-        self.waiters = []
-        self.site = None
-        return self
-
-    def __init__(self, rt: ControlledRuntime) -> None:
-        pass
-
-    def _try(self, me: Managed | None) -> bool:
-        if _CRLock.acquire(self, False):
-            self.holder = me
-            if me is not None and self._rt.record_steps:
-                self.site = _user_site(self._rt.skip)
-            return True
-        return False
-
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
-        """As ``_thread.RLock.acquire`` (a re-entry never waits, and is no switch point)."""
-        if self._is_owned():
-            return _CRLock.acquire(self, blocking, timeout)
-        return self._rt.acquire_inner(None, self, blocking, timeout)
-
-    def release(self) -> None:
-        """As ``_thread.RLock.release``; the final release wakes waiters (a switch point)."""
-        _CRLock.release(self)
-        if not self._is_owned():
-            self.holder = None
-            self._rt.freed(self, "release")
-
-    def _release_save(self) -> Any:
-        state = _CRLock._release_save(self)
-        self.holder = None
-        self._rt.freed(self, "release")
-        return state
-
-    __enter__ = acquire
-
-    def __exit__(self, *exc: object) -> None:
-        self.release()
-
-
 class ControlledRuntime(Runtime):
     """One execution's worth of managed threads, scheduled by ``scheduler``.
 
@@ -317,6 +192,7 @@ class ControlledRuntime(Runtime):
         record_steps: bool = False,
         switch_on_sync: bool = True,
     ) -> None:
+        self.active = self  # what the inner locks it makes call (see simlock)
         self.scheduler = scheduler
         self.skip = skip
         self.max_steps = max_steps
@@ -361,14 +237,14 @@ class ControlledRuntime(Runtime):
             allocate_lock().acquire(blocking, timeout)  # free: raises _thread's errors, no wait
         me = self.me()
         if me is None:  # not managed: the real lock, really blocking
-            return _real_acquire(inner, blocking, timeout)
+            return real_acquire(inner, blocking, timeout)
         if self.aborting:
             raise Abandon
         if me.last_tried is inner:
             me.last_tried = None  # a try on it just failed at a switch point: no second one
         elif self.switch_on_sync and not me.quiet:
             self.switch(me, "acquire", prim if prim is not None else inner)
-        if inner._try(me):
+        if inner._try(me, self):
             return True
         if not blocking:
             me.last_tried = inner  # the primitive's slow path comes next: see above
@@ -384,7 +260,7 @@ class ControlledRuntime(Runtime):
             me.timed_out = False
             inner.waiters.append(me)
             self.switch(me, "block", prim if prim is not None else inner)
-            if inner._try(me):
+            if inner._try(me, self):
                 return True
             if me.timed_out:
                 return False
@@ -452,7 +328,7 @@ class ControlledRuntime(Runtime):
                         me.tid,
                         what,
                         self._label(obj),
-                        _user_site(self.skip),
+                        user_site(self.skip),
                         None if chosen is None else chosen.tid,
                         could_go_on,
                     )
@@ -505,7 +381,7 @@ class ControlledRuntime(Runtime):
                     frames = sys._current_frames()  # where each waits: read once, at the end
                     for tid, b in blocked.items():
                         ident = self.threads[tid].ident
-                        b.site = _site_from(frames.get(ident) if ident else None, self.skip)
+                        b.site = site_from(frames.get(ident) if ident else None, self.skip)
                         if b.inner is not None:
                             b.holder = getattr(b.inner, "holder", None)
                             b.holder_site = getattr(b.inner, "site", None)
@@ -599,17 +475,16 @@ class ControlledRuntime(Runtime):
 
     def thread_starting(self, thread: Any) -> None:
         """``thread.start()`` is about to start it: register it (parent's context)."""
+        me = self.me()
+        if me is None or id(thread) in self.by_thread:
+            return  # an unmanaged thread starts its own threads; or already adopted
         if self.aborting:
             raise Abandon
-        if self.me() is None or id(thread) in self.by_thread:
-            return  # an unmanaged thread starts its own threads; or already adopted
         m = self.adopt(thread)
         started = getattr(thread, "_started", None)
         if started is not None:
             self.starting[id(started)] = m
-        me = self.me()
-        if me is not None:
-            me.quiet = True
+        me.quiet = True
 
     def start_thread(self, thread: Any) -> bool:
         """Start a managed thread's OS thread without ``threading``'s hand-shake.
@@ -778,12 +653,6 @@ class ControlledRuntime(Runtime):
 def _not_runnable(tid: int, runnable: tuple[int, ...]) -> RuntimeError:
     """The error of a scheduler that chose a thread that cannot run."""
     return RuntimeError(f"snarl: the scheduler chose {tid}, not one of {runnable}")
-
-
-def _real_acquire(inner: Any, blocking: Any, timeout: Any) -> bool:
-    if isinstance(inner, SimRLock):
-        return bool(_CRLock.acquire(inner, blocking, timeout))
-    return bool(inner._real.acquire(blocking, timeout))
 
 
 _real_sleep = __import__("time").sleep

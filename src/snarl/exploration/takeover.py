@@ -1,0 +1,449 @@
+"""Bring the primitives made before an exploration under its control, and give them back.
+
+An exploration controls what binds to its runtime (:data:`~snarl.runtime.exploration.EXPLORATION`):
+everything made while it runs, and while the explorer loads the test file.  What was made
+before is native (``_thread`` locks, ``threading``'s own classes before :func:`snarl.install`,
+``queue.SimpleQueue``, which blocks in C) or bound to the observer, and would block for real:
+a deadlock between two module-level locks would pass as "no failure", and a thread pool would
+stall.  :class:`Takeover` finds them where programs keep them, and swaps or rebinds each:
+
+* where: module globals, class attributes, function defaults (``lock_factory=threading.Lock``,
+  bound at import), closure cells, and the attributes of objects (a module-level Queue, a
+  logging handler's lock, ``functools.cached_property``'s lock); lists and tuples held there;
+* native locks and RLocks (unlocked) become snarl's, one per native object (a Queue's mutex
+  and its three Conditions stay one lock); factories (``_thread.allocate_lock``,
+  ``threading.Lock`` as it was, the ``threading`` classes, ``queue.SimpleQueue``) become
+  snarl's; ``threading``'s own Condition, Event, Semaphore, BoundedSemaphore and Barrier
+  objects become snarl's in place (their class and state are replaced, their identity kept);
+  snarl primitives bound to another runtime are rebound; a C ``SimpleQueue`` becomes
+  ``queue``'s pure-Python one, items moved;
+* while it lasts, ``_thread.allocate_lock()`` and ``_thread.RLock()`` called from user code
+  make snarl's locks, and ``_thread.start_new_thread`` called from a managed thread starts a
+  managed ``threading.Thread``.
+
+Never touched: ``threading``'s and ``importlib``'s internals, snarl's own objects, threads
+(their ``_tstate_lock``), and anything in use (a held lock, a Condition with waiters): those
+are listed in :attr:`Takeover.uncontrolled`, so a verdict can say what it could not see.
+Exit puts every swapped object back where it is idle, and leaves the snarl one where it is
+in use (it still works, as a native lock, between explorations).
+"""
+
+from __future__ import annotations
+
+import _thread
+import gc
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from types import FunctionType, ModuleType
+from typing import Any
+
+from ..identity import caller_site
+from ..runtime.exploration import EXPLORATION
+from ..sync.condition import Condition
+from ..sync.event import Barrier, Event
+from ..sync.lock import Lock, RLock, _HookedLock, _HookedRLock
+from ..sync.patch import originals
+from ..sync.semaphore import BoundedSemaphore, Semaphore
+
+__all__ = ["Takeover"]
+
+_LOCK = type(_thread.allocate_lock())
+_CRLOCK = _thread.RLock
+_CSIMPLEQUEUE = queue.SimpleQueue
+_PYSIMPLEQUEUE = queue._PySimpleQueue  # type: ignore[attr-defined]
+_allocate_lock = _thread.allocate_lock
+_start_new_thread = _thread.start_new_thread
+
+_EXCLUDED = ("threading", "_thread", "importlib", "_frozen_importlib", "snarl", "_pytest",
+             "pytest", "pluggy", "_weakrefset", "weakref", "sys", "builtins", "gc",
+             "faulthandler", "abc", "typing", "site", "encodings", "_threading_local",
+             "multiprocessing", "concurrent.futures.process")  # fmt: skip
+"""Modules (and their sub-modules) whose objects are never changed: interpreter and snarl
+machinery, and the test runner's own."""
+
+_SNARL_TYPES = (Lock, _HookedLock, RLock, _HookedRLock, Condition)
+
+
+def _excluded(module: object) -> bool:
+    if not isinstance(module, str):
+        return True
+    return any(module == m or module.startswith(m + ".") for m in _EXCLUDED)
+
+
+def _rlock_locked(lock: Any) -> bool:
+    return _CRLOCK.__repr__(lock).startswith("<locked")
+
+
+class Takeover:
+    """Swap, rebind or convert the primitives made before an exploration (see the module
+    docstring); a context manager.  ``user(filename)`` says which code is the program's."""
+
+    def __init__(self, user: Callable[[str], bool]) -> None:
+        self.user = user
+        self.undo: list[Callable[[], None]] = []
+        self.taken = 0
+        self.uncontrolled: list[str] = []  # one line each: what stays outside control
+        self._memo: dict[int, Any] = {}  # id(native object) -> its replacement
+        self._keep: list[Any] = []  # the natives replaced (so their ids stay theirs)
+        self._factories = self._factory_map()
+
+    # -- the whole scan -----------------------------------------------------------------------
+    def __enter__(self) -> Takeover:
+        self._patch_thread_module()
+        gc.disable()  # (objects found must not be freed and their ids reused mid-scan)
+        try:
+            objects = gc.get_objects()
+            later: list[Any] = []
+            for obj in objects:
+                tp = type(obj)
+                if tp in _SNARL_TYPES:
+                    later.append(obj)  # after the locks they wrap have been rebound
+                elif tp is FunctionType:
+                    if not _excluded(getattr(obj, "__module__", None)):
+                        self._function(obj)
+                elif tp is ModuleType:
+                    if not _excluded(obj.__name__):
+                        self._namespace(obj.__dict__, obj.__name__)
+                elif isinstance(obj, type):
+                    if obj.__flags__ & _HEAPTYPE and not _excluded(obj.__module__):
+                        self._class(obj)
+                elif not _excluded(tp.__module__) and not isinstance(obj, threading.Thread):
+                    d = _instance_dict(obj)
+                    if d is not None:
+                        self._namespace(d, type(obj).__name__)
+            for obj in later:
+                self._rebind(obj)
+            del objects, later
+        finally:
+            gc.enable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        while self.undo:
+            self.undo.pop()()
+        self._memo.clear()
+        self._keep.clear()
+
+    # -- where objects are kept ---------------------------------------------------------------
+    def _namespace(self, d: dict[str, Any], owner: str) -> None:
+        for key, value in list(d.items()):
+            new = self._replacement(value, f"{owner}.{key}")
+            if new is not None:
+                d[key] = new
+                self.undo.append(_restore_item(d, key, value, new))
+
+    def _class(self, cls: type) -> None:
+        for key, value in list(vars(cls).items()):
+            new = self._replacement(value, f"{cls.__qualname__}.{key}")
+            if new is not None:
+                type.__setattr__(cls, key, new)
+                self.undo.append(_restore_attr(cls, key, value, new))
+
+    def _function(self, fn: FunctionType) -> None:
+        where = f"{fn.__module__}.{fn.__qualname__}"
+        defaults = fn.__defaults__
+        if defaults:
+            new = self._sequence(defaults, where)
+            if new is not None:
+                fn.__defaults__ = new
+                self.undo.append(_restore_attr(fn, "__defaults__", defaults, new))
+        if fn.__kwdefaults__:
+            self._namespace(fn.__kwdefaults__, where)
+        for cell in fn.__closure__ or ():
+            try:
+                value = cell.cell_contents
+            except ValueError:  # empty cell
+                continue
+            new = self._replacement(value, where)
+            if new is not None:
+                cell.cell_contents = new
+                self.undo.append(_restore_attr(cell, "cell_contents", value, new))
+
+    def _sequence(self, items: tuple[Any, ...], where: str) -> tuple[Any, ...] | None:
+        news = [self._replacement(v, where) for v in items]
+        if all(n is None for n in news):
+            return None
+        return tuple(v if n is None else n for v, n in zip(items, news, strict=True))
+
+    def _replacement(self, value: Any, where: str) -> Any:
+        """What ``value`` becomes, or None to leave it."""
+        tp = type(value)
+        if tp is list:
+            for i, item in enumerate(value):
+                new = self._replacement_of_item(item, f"{where}[{i}]")
+                if new is not None:
+                    value[i] = new
+                    self.undo.append(_restore_item(value, i, item, new))
+            return None
+        if tp is tuple:
+            return self._sequence(value, where)
+        return self._replacement_of_item(value, where)
+
+    def _replacement_of_item(self, value: Any, where: str) -> Any:
+        tp = type(value)
+        if tp is _LOCK or tp is _CRLOCK or tp is _CSIMPLEQUEUE:
+            return self._native(value, where)
+        if tp in self._native_classes:
+            self._convert(value)
+            return None
+        if callable(value):
+            factory = self._factories.get(id(value))
+            if factory is not None and factory[0] is value:
+                return factory[1]
+        return None
+
+    # -- replacing one object -----------------------------------------------------------------
+    def _native(self, value: Any, where: str) -> Any:
+        new = self._memo.get(id(value))
+        if new is not None:
+            return new
+        name = where.rpartition(".")[2] or where
+        tp = type(value)
+        if tp is _LOCK:
+            if value.locked():
+                self.uncontrolled.append(f"a lock held when the exploration began ({where})")
+                return None
+            new = Lock(name=name)
+        elif tp is _CRLOCK:
+            if _rlock_locked(value):
+                self.uncontrolled.append(f"an RLock held when the exploration began ({where})")
+                return None
+            new = RLock(name=name)
+        else:
+            new = _PYSIMPLEQUEUE()
+            _move(value, new)
+        self._memo[id(value)] = new
+        self._keep.append(value)
+        self.taken += 1
+        return new
+
+    def _factory_map(self) -> dict[int, tuple[Any, Any]]:
+        found = originals()
+        pairs = [
+            (_thread.allocate_lock, Lock),
+            (_LOCK, Lock),
+            (_CRLOCK, RLock),
+            (found.get("Lock", threading.Lock), Lock),
+            (found.get("RLock", threading.RLock), RLock),
+            (_CSIMPLEQUEUE, _PYSIMPLEQUEUE),
+        ]
+        self._native_classes: dict[type, type] = {}
+        for name, snarl_class in (
+            ("Condition", Condition),
+            ("Semaphore", Semaphore),
+            ("BoundedSemaphore", BoundedSemaphore),
+            ("Event", Event),
+            ("Barrier", Barrier),
+        ):
+            native = found.get(name, getattr(threading, name))
+            if native is not snarl_class:
+                pairs.append((native, snarl_class))
+                self._native_classes[native] = snarl_class
+        return {id(native): (native, new) for native, new in pairs if native is not new}
+
+    def _lock_for(self, lock: Any, where: str) -> Any:
+        """The controlled lock standing for ``lock`` (a Condition's), or None if it cannot."""
+        if type(lock) in (_LOCK, _CRLOCK):
+            return self._native(lock, where)
+        if isinstance(lock, Lock | RLock):
+            return lock if self._rebind(lock) else None
+        return None
+
+    def _convert(self, obj: Any) -> None:
+        """A ``threading`` Condition, Event, Semaphore or Barrier becomes snarl's, in place."""
+        if id(obj) in self._memo:
+            return
+        self._memo[id(obj)] = obj
+        snarl_class = self._native_classes[type(obj)]
+        state = obj.__dict__
+        cond = obj if snarl_class is Condition else state.get("_cond")
+        where = type(obj).__name__
+        if cond is None or cond._waiters:
+            self.uncontrolled.append(f"a {where} with waiters when the exploration began")
+            return
+        lock = self._lock_for(cond._lock, where) if snarl_class is Condition else cond._lock
+        if lock is None or (lock is cond._lock and _in_use(lock)):
+            self.uncontrolled.append(f"a {where} whose lock was held when the exploration began")
+            return
+        if snarl_class is Condition:
+            fresh: Any = Condition(lock)
+        elif snarl_class is Event:
+            fresh = Event()
+            fresh._flag = state["_flag"]
+        elif snarl_class is Barrier:
+            if state["_count"] or state["_state"]:
+                self.uncontrolled.append("a Barrier in use when the exploration began")
+                return
+            fresh = Barrier(state["_parties"], state["_action"], state["_timeout"])
+        else:
+            fresh = snarl_class(state.get("_initial_value", 1))
+            fresh._value = state["_value"]
+        saved, native_class = dict(state), type(obj)
+        state.clear()
+        state.update(fresh.__dict__)
+        obj.__class__ = snarl_class
+        self.taken += 1
+
+        def restore() -> None:
+            if obj.__class__ is snarl_class and _idle(obj):
+                state.clear()
+                state.update(saved)
+                obj.__class__ = native_class
+
+        self.undo.append(restore)
+
+    def _rebind(self, prim: Any) -> bool:
+        """A snarl primitive bound to another runtime is bound to the exploration's; False if
+        it is in use (then it stays as it is)."""
+        if prim._rt is EXPLORATION:
+            return True
+        if isinstance(prim, Condition):
+            lock = prim._lock
+            if prim._waiters or (isinstance(lock, Lock | RLock) and not self._rebind(lock)):
+                return False
+            old = prim._rt
+            prim._rt = EXPLORATION
+            fast = prim.__dict__.get("_fast")
+            if fast is not None:
+                prim._fast = lock._inner
+
+            def restore_condition() -> None:
+                if not prim._waiters:
+                    prim._rt = old
+                    if fast is not None:
+                        prim._fast = prim._lock._inner
+
+            self.undo.append(restore_condition)
+            return True
+        if prim.locked():
+            return False
+        old_rt, old_inner, old_class = prim._rt, prim._inner, type(prim)
+        prim._rt = EXPLORATION
+        if isinstance(prim, RLock):
+            prim._inner = EXPLORATION.allocate_rlock()
+            prim.__class__ = RLock
+        else:
+            prim._inner = EXPLORATION.allocate_lock()
+            prim.__class__ = Lock
+        self.taken += 1
+
+        def restore_lock() -> None:
+            if not prim.locked():
+                prim._rt, prim._inner, prim.__class__ = old_rt, old_inner, old_class
+
+        self.undo.append(restore_lock)
+        return True
+
+    # -- _thread, while the exploration lasts -------------------------------------------------
+    def _patch_thread_module(self) -> None:
+        user = self.user
+
+        def allocate_lock() -> Any:
+            if user(sys._getframe(1).f_code.co_filename):
+                return Lock(_site=caller_site(2))
+            return _allocate_lock()
+
+        def rlock(*args: Any, **kwargs: Any) -> Any:
+            if user(sys._getframe(1).f_code.co_filename):
+                return RLock(_site=caller_site(2))
+            return _CRLOCK(*args, **kwargs)
+
+        def start_new_thread(function: Any, args: Any, kwargs: Any = None) -> int:
+            if EXPLORATION.me() is None:
+                return _start_new_thread(function, args, *(() if kwargs is None else (kwargs,)))
+            thread = threading.Thread(target=function, args=args, kwargs=kwargs, daemon=True)
+            thread.start()
+            return thread.ident  # type: ignore[return-value]
+
+        for name, fn in (
+            ("allocate_lock", allocate_lock),
+            ("allocate", allocate_lock),
+            ("RLock", rlock),
+            ("start_new_thread", start_new_thread),
+            ("start_new", start_new_thread),
+        ):
+            if hasattr(_thread, name):
+                original = getattr(_thread, name)
+                setattr(_thread, name, fn)
+                self.undo.append(_restore_attr(_thread, name, original, fn))
+
+
+_HEAPTYPE = 1 << 9
+_dict_safe: dict[type, bool] = {}
+
+
+def _instance_dict(obj: Any) -> dict[str, Any] | None:
+    """``obj.__dict__`` if reading it runs no user code (the type's own slot), else None."""
+    tp = type(obj)
+    safe = _dict_safe.get(tp)
+    if safe is None:
+        safe = False
+        if tp.__dictoffset__:
+            for klass in tp.__mro__:
+                found = klass.__dict__.get("__dict__")
+                if found is not None:
+                    safe = type(found).__name__ == "getset_descriptor"
+                    break
+        _dict_safe[tp] = safe
+    if not safe:
+        return None
+    try:
+        d = object.__getattribute__(obj, "__dict__")
+    except Exception:
+        return None
+    return d if type(d) is dict else None
+
+
+def _idle(obj: Any) -> bool:
+    cond = obj if isinstance(obj, Condition) else getattr(obj, "_cond", None)
+    if cond is None:
+        return True
+    lock = cond._lock
+    return not cond._waiters and not (hasattr(lock, "locked") and lock.locked())
+
+
+def _in_use(new: Any) -> bool:
+    locked = getattr(new, "locked", None)
+    if callable(locked) and not isinstance(new, type):
+        try:
+            return bool(locked())
+        except Exception:
+            return True
+    return False
+
+
+def _restore_item(container: Any, key: Any, old: Any, new: Any) -> Callable[[], None]:
+    def restore() -> None:
+        try:
+            current = container[key]
+        except (KeyError, IndexError):
+            return
+        if current is new and not _in_use(new):
+            if type(new) is _PYSIMPLEQUEUE:
+                _move(new, old)
+            container[key] = old
+
+    return restore
+
+
+def _restore_attr(obj: Any, name: str, old: Any, new: Any) -> Callable[[], None]:
+    def restore() -> None:
+        if getattr(obj, name, None) is new and not _in_use(new):
+            if isinstance(obj, type):
+                type.__setattr__(obj, name, old)
+            else:
+                setattr(obj, name, old)
+
+    return restore
+
+
+def _move(source: Any, target: Any) -> None:
+    """Move every item of one SimpleQueue into another, in order."""
+    while True:
+        try:
+            item = source.get_nowait()
+        except queue.Empty:
+            return
+        target.put(item)

@@ -1,0 +1,135 @@
+"""Issue 12, point 1 and 2: every blocking operation under control, whenever its object was
+made (at import, as a default argument, by ``_thread``, lazily in an earlier execution), and
+C-implemented blocking (``queue.SimpleQueue``, so ``concurrent.futures`` thread pools)."""
+
+from __future__ import annotations
+
+import _thread
+import os
+import subprocess
+import sys
+import threading
+
+import pytest
+
+from snarl.exploration.runner import explore
+
+from .programs import control
+
+LOCK_TYPE = type(_thread.allocate_lock())
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _found(fn, **options):
+    options.setdefault("schedules", 200)
+    return explore(fn, **options)
+
+
+@pytest.mark.parametrize(
+    "program",
+    [
+        control.module_abba,
+        control.thread_module_abba,
+        control.rlock_abba,
+        control.default_argument_abba,
+        control.lazy_abba,
+    ],
+    ids=lambda f: f.__name__,
+)
+def test_a_deadlock_between_locks_made_before_the_exploration_is_found(program):
+    result = _found(program)
+    assert result.failure is not None, str(result)
+    assert result.failure.kind == "deadlock"
+    assert len(result.failure.deadlocks) == 1
+
+
+def test_locks_taken_in_one_order_pass():
+    result = _found(control.module_abba_ordered)
+    assert result.failure is None, str(result)
+    assert result.distinct > 1  # the locks were switch points: more than one interleaving
+
+
+def test_the_natives_are_given_back_after_the_exploration():
+    _found(control.module_abba)
+    assert type(control.A) is LOCK_TYPE and type(control.C) is LOCK_TYPE
+    assert type(control.JOBS.mutex) is LOCK_TYPE
+    assert type(control.JOBS.not_empty) is type(threading.Condition()) or (
+        type(control.JOBS.not_empty).__module__ == "threading"
+    )
+    assert type(control.SIMPLE) is type(__import__("queue").SimpleQueue())
+    assert control.Account.__init__.__defaults__ == (threading.Lock,) or (
+        control.Account.__init__.__defaults__[0] in (_thread.allocate_lock, LOCK_TYPE)
+    )
+
+
+def test_a_module_level_queue_is_controlled():
+    result = _found(control.module_queue_lost_item, schedules=20)
+    assert result.failure is not None and result.failure.kind == "deadlock", str(result)
+    assert "lost wakeup" in result.failure.message
+
+
+def test_a_simple_queue_is_controlled():
+    result = _found(control.simple_queue_pipeline)
+    assert result.failure is None, str(result)
+    assert result.distinct > 1
+
+
+def test_a_module_level_simple_queue_is_controlled():
+    result = _found(control.module_simple_queue_starved, schedules=20)
+    assert result.failure is not None and "lost wakeup" in result.failure.message, str(result)
+
+
+def test_a_thread_pool_runs_under_control():
+    result = _found(control.executor_round_trip, schedules=100)
+    assert result.failure is None, str(result)
+    assert result.distinct > 10
+
+
+def test_a_pool_task_waiting_on_its_own_pool_is_a_deadlock():
+    result = _found(control.executor_waits_on_itself, schedules=50)
+    assert result.failure is not None and result.failure.kind == "deadlock", str(result)
+
+
+def test_threads_started_by_thread_module_are_managed():
+    result = _found(control.start_new_thread_lost_update)
+    assert result.failure is not None and result.failure.kind == "assertion", str(result)
+
+
+def test_every_execution_names_its_threads_as_a_plain_run_does():
+    seen: list[list[str]] = []
+
+    def test() -> None:
+        seen.append(control.names())
+
+    _found(test, schedules=5)
+    assert len(seen) >= 5
+    assert all(names == seen[0] for names in seen), seen
+
+
+def test_the_command_line_finds_a_deadlock_between_module_level_locks(tmp_path):
+    target = tmp_path / "abba_at_import.py"
+    target.write_text(
+        "import threading, _thread\n"
+        "from threading import Lock\n"
+        "A = Lock()\n"
+        "B = _thread.allocate_lock()\n"
+        "def worker(x, y):\n"
+        "    with x, y:\n"
+        "        pass\n"
+        "def test():\n"
+        "    ts = [threading.Thread(target=worker, args=p) for p in ((A, B), (B, A))]\n"
+        "    for t in ts: t.start()\n"
+        "    for t in ts: t.join()\n"
+    )
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "src"))
+    done = subprocess.run(
+        [sys.executable, "-m", "snarl", "explore", f"{target}::test", "--schedules", "50"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "deadlock" in done.stdout
+    assert '"Thread-1 (worker)"' in done.stdout  # numbered as in a plain run
