@@ -209,6 +209,7 @@ class ControlledRuntime(Runtime):
         self.done = allocate_lock()
         self.done.acquire()  # released when the execution is over
         self.starting: dict[int, Managed] = {}  # id(thread._started) -> the thread starting
+        self.barred: int | None = None  # a thread whose timeout just fired early
         # The ids of the runnable threads, ascending (None: to compute; every change of a
         # thread's state resets it)
         self._runnable: tuple[int, ...] | None = None
@@ -312,8 +313,11 @@ class ControlledRuntime(Runtime):
                 finally:
                     me.inside = False
                 self.choices.append(_new_choice(Choice, (tid, runnable, current)))
-                if tid != me.tid:
-                    self.threads[tid].baton.release()
+                chosen = self.threads[tid]
+                if chosen.state is not RUNNABLE or self.barred is not None:
+                    self._chosen(chosen)  # a timeout fires, or a bar lifts
+                if chosen is not me:
+                    chosen.baton.release()
                     self._park(me)  # (blocked: until woken and chosen)
                 return
         me.inside = True  # code run from here on (generated __init__s) is no preemption point
@@ -406,15 +410,59 @@ class ControlledRuntime(Runtime):
             self.end(Outcome("scheduler-error", tid=current, exception=exc))
             return None
         self.choices.append(Choice(tid, runnable, current))
-        return self.threads[tid]
+        chosen = self.threads[tid]
+        self._chosen(chosen)
+        return chosen
+
+    def _chosen(self, chosen: Managed) -> None:
+        """``chosen`` was chosen: if it waits with a timeout, its timeout fires now (the clock
+        moves to its deadline, and every wait due by then times out); any other thread
+        chosen lifts the bar on an early timeout (see :meth:`_runnable_now`)."""
+        if chosen.state is BLOCKED:
+            b = chosen.blocked
+            early = bool(self._runnable_now_strict())
+            self._advance_clock(b.deadline if b is not None else None)
+            if early:
+                self.barred = chosen.tid
+                self._runnable = None
+        elif self.barred is not None and self.barred != chosen.tid:
+            self.barred = None
+            self._runnable = None
 
     def _runnable_now(self) -> tuple[int, ...]:
-        """The ids of the runnable threads, ascending, kept until a thread's state changes."""
-        self._runnable = tuple([t.tid for t in self.threads if t.state is RUNNABLE])
+        """The ids of the threads the scheduler may choose, ascending, kept until a thread's
+        state changes: the runnable ones, and those whose timed wait is due first (choosing
+        one makes its wait time out now: a timed wait may time out at any point, so a
+        try-lock's failure and a sleep used as synchronisation are explored).  A thread
+        whose timeout fired early is not offered an early one again until another thread
+        was chosen, so a polling loop cannot starve the threads it polls for."""
+        runnable = [t.tid for t in self.threads if t.state is RUNNABLE]
+        due = self._due()
+        if due:
+            barred = self.barred if runnable else None
+            runnable.extend(t.tid for t in due if t.tid != barred)
+            runnable.sort()
+        self._runnable = tuple(runnable)
         return self._runnable
 
-    def _advance_clock(self) -> bool:
-        """Move the virtual clock to the earliest deadline and wake who waits for it."""
+    def _runnable_now_strict(self) -> list[int]:
+        return [t.tid for t in self.threads if t.state is RUNNABLE]
+
+    def _due(self) -> list[Managed]:
+        """The blocked threads whose deadline is the earliest."""
+        timed = [
+            t
+            for t in self.threads
+            if t.state is BLOCKED and t.blocked is not None and t.blocked.deadline is not None
+        ]
+        if not timed:
+            return timed
+        first = min(t.blocked.deadline for t in timed)  # type: ignore[union-attr]
+        return [t for t in timed if t.blocked.deadline == first]  # type: ignore[union-attr]
+
+    def _advance_clock(self, to: float | None = None) -> bool:
+        """Move the virtual clock to the earliest deadline (or to ``to``) and wake who waits
+        for it."""
         deadlines = [
             t.blocked.deadline
             for t in self.threads
@@ -422,7 +470,7 @@ class ControlledRuntime(Runtime):
         ]
         if not deadlines:
             return False
-        self.now = max(self.now, min(deadlines))
+        self.now = max(self.now, min(deadlines) if to is None else to)
         for t in self.threads:
             b = t.blocked
             if (
