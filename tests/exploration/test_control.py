@@ -133,3 +133,40 @@ def test_the_command_line_finds_a_deadlock_between_module_level_locks(tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "deadlock" in done.stdout
     assert '"Thread-1 (worker)"' in done.stdout  # numbered as in a plain run
+
+
+@pytest.mark.parametrize(
+    "program", [control.daemon_parked_at_end, control.executor_not_shut_down], ids=str
+)
+def test_a_daemon_or_pool_worker_parked_at_the_end_is_no_failure(program):
+    result = _found(program, schedules=100)
+    assert result.failure is None, str(result)
+
+
+def test_a_non_daemon_thread_parked_at_the_end_is_still_reported():
+    result = _found(control.non_daemon_parked_at_end, schedules=20)
+    assert result.failure is not None and result.failure.kind == "deadlock", str(result)
+
+
+def test_daemons_in_a_cycle_at_the_end_are_still_a_deadlock():
+    result = _found(control.daemons_deadlocked_at_end, schedules=200)
+    assert result.failure is not None and result.failure.kind == "deadlock", str(result)
+    assert result.failure.deadlocks
+
+
+def test_the_programs_own_excepthook_handles_thread_errors(monkeypatch):
+    monkeypatch.setattr(threading, "excepthook", control._log_and_go_on)
+    control.HANDLED.clear()
+    result = _found(control.handled_by_own_excepthook, schedules=5)
+    assert result.failure is None, str(result)
+    assert control.HANDLED and "ZeroDivisionError" in control.HANDLED[0]
+
+
+def test_without_an_own_excepthook_a_thread_error_is_a_failure():
+    result = _found(control.handled_by_own_excepthook, schedules=5)
+    assert result.failure is not None and result.failure.kind == "exception"
+
+
+def test_thread_locals_do_not_carry_over_between_executions():
+    result = _found(control.thread_local_starts_empty, schedules=20)
+    assert result.failure is None, str(result)

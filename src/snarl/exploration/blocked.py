@@ -22,7 +22,7 @@ from ..runtime.controlled import BlockedOn, Managed
 from ..threaddump.model import Deadlock, DeadlockStep, Holder, ObjectInfo, WaitInfo
 from ..threaddump.render import format_deadlock
 
-__all__ = ["Explained", "explain"]
+__all__ = ["Explained", "explain", "parked_at_end"]
 
 _KINDS = {"join": "thread-join"}
 
@@ -131,3 +131,23 @@ def _short(filename: str) -> str:
     from ..threaddump.render import short_path
 
     return short_path(filename)
+
+
+def _daemon_like(thread: Any) -> bool:
+    """A daemon, or a ``concurrent.futures`` pool worker (the interpreter wakes those at
+    exit): a thread that may still wait when the program ends."""
+    if getattr(thread, "daemon", False):
+        return True
+    target = getattr(thread, "_target", None)
+    return getattr(target, "__module__", None) == "concurrent.futures.thread"
+
+
+def parked_at_end(blocked: dict[int, BlockedOn], threads: list[Managed]) -> bool:
+    """Whether "every thread is blocked" is only the normal end of a test: the test function
+    (thread 0) has returned, and every thread still waiting is a daemon or a pool worker
+    that no cycle holds (a worker parked in ``q.get()`` when the test returns)."""
+    if not threads or threads[0].state != "finished" or 0 in blocked:
+        return False
+    if not all(_daemon_like(threads[tid].thread) for tid in blocked):
+        return False
+    return not explain(blocked, threads).deadlocks

@@ -124,8 +124,10 @@ class _Runner:
     and reaping one cost about a tenth of a short execution).
 
     The threads a test starts are new in every execution; the test function's own thread is
-    the same one, as when any function is called again: what it keeps in a module-level
-    ``threading.local`` stays, as it would between two calls in one thread.
+    the same one.  What it kept in a ``threading.local`` would then carry over into the next
+    execution, so where the takeover's scan saw any ``threading.local`` when the
+    exploration began, every execution gets a new thread 0 instead.  (One made lazily by an
+    execution and kept in a global is not seen: the limit of this rule.)
     """
 
     def __init__(self) -> None:
@@ -185,10 +187,14 @@ def controlling() -> Iterator[Takeover]:
         undo.callback(numbers.restore)
         _numbers.append(numbers)
         undo.callback(_numbers.pop)
-        yield undo.enter_context(Takeover(is_user_file))
+        takeover = undo.enter_context(Takeover(is_user_file))
+        _takeovers.append(takeover)
+        undo.callback(_takeovers.pop)
+        yield takeover
 
 
 _numbers: list[ThreadNumbers] = []  # the thread numbering of each controlling(), innermost last
+_takeovers: list[Takeover] = []  # ... and its takeover
 
 
 class Exploring:
@@ -250,6 +256,9 @@ def execute(
     name = getattr(test_fn, "__name__", "test")
 
     def body() -> None:
+        # Thread 0 stands for the program's main thread: the threads it starts are not
+        # daemons unless asked (its own OS thread is one, so a stuck one never blocks exit).
+        threading.current_thread()._daemonic = False  # type: ignore[attr-defined]
         try:
             test_fn()
         except Abandon:
@@ -260,7 +269,14 @@ def execute(
     # Thread 0: the Exploring's runner, where its hooks reach it (not the check interval's
     # emulation, which starts per execution), else a new thread.
     runner = None
-    if _runners and not by_interval and (granularity == "sync" or granularity in _shared):
+    # (not where thread-locals exist: what the runner kept in them would carry over)
+    locals_seen = bool(_takeovers) and _takeovers[-1].locals
+    if (
+        _runners
+        and not by_interval
+        and not locals_seen
+        and (granularity == "sync" or granularity in _shared)
+    ):
         runner = _runners[0]
         main = runner.thread
         main.name = name
@@ -269,9 +285,11 @@ def execute(
     rt.adopt(main).baton.release()  # thread 0 runs first
     previous_hook = threading.excepthook
 
+    own_hook = _is_own_hook(previous_hook)
+
     def excepthook(args: Any) -> None:
         m = rt.by_thread.get(id(args.thread))
-        if m is None:
+        if m is None or own_hook:  # (the program's own hook deals with it, as in a plain run)
             previous_hook(args)
         else:
             rt.fail(m.tid, args.exc_value)
@@ -322,6 +340,16 @@ def execute(
             set_runtime(previous)
         threading.excepthook = previous_hook
     return rt
+
+
+def _is_own_hook(hook: Any) -> bool:
+    """Whether ``hook`` is the program's own ``threading.excepthook`` (not the default, and
+    not a test runner's, which only collects what would be printed)."""
+    if hook is threading.__excepthook__:  # type: ignore[attr-defined]
+        return False
+    hook = getattr(hook, "func", hook)  # (a functools.partial: pytest's is one)
+    module = getattr(hook, "__module__", None) or ""
+    return not module.startswith(("_pytest", "pytest", "snarl", "threading"))
 
 
 def _wait(rt: ControlledRuntime, stuck_after: float) -> None:

@@ -35,7 +35,7 @@ from ..runtime.controlled import ControlledRuntime, Step
 from ..runtime.scheduler import Choice, Scheduler, preemptions
 from ..threaddump.model import Deadlock
 from . import token as tokens
-from .blocked import explain
+from .blocked import explain, parked_at_end
 from .execution import STUCK_AFTER, Exploring, execute, is_user_file
 from .granularity import GRANULARITIES
 from .shrink import shrink as shrink_choices
@@ -207,7 +207,7 @@ def _kind(rt: ControlledRuntime) -> str | None:
     if o.kind == "exception":
         return "assertion" if isinstance(o.exception, AssertionError) else "exception"
     if o.kind == "blocked":
-        return "deadlock"
+        return None if parked_at_end(o.blocked, rt.threads) else "deadlock"
     if o.kind == "step-bound":
         return "livelock"
     return o.kind

@@ -85,6 +85,7 @@ class Takeover:
         self.undo: list[Callable[[], None]] = []
         self.taken = 0
         self.uncontrolled: list[str] = []  # one line each: what stays outside control
+        self.locals = False  # whether any threading.local exists (see execution._Runner)
         self._memo: dict[int, Any] = {}  # id(native object) -> its replacement
         self._keep: list[Any] = []  # the natives replaced (so their ids stay theirs)
         self._factories = self._factory_map()
@@ -106,6 +107,8 @@ class Takeover:
                 elif tp is ModuleType:
                     if not _excluded(obj.__name__):
                         self._namespace(obj.__dict__, obj.__name__)
+                elif isinstance(obj, _thread._local):
+                    self.locals = True
                 elif isinstance(obj, type):
                     if obj.__flags__ & _HEAPTYPE and not _excluded(obj.__module__):
                         self._class(obj)

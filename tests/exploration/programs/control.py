@@ -197,3 +197,43 @@ def names() -> list[str]:
     for t in ts:
         t.join()
     return [t.name for t in ts]
+
+
+def non_daemon_parked_at_end() -> None:
+    """A non-daemon worker left waiting when the test returns: the program would hang at
+    exit, so this stays a failure."""
+    q: queue.Queue[int] = queue.Queue()
+    threading.Thread(target=q.get).start()
+
+
+def daemons_deadlocked_at_end() -> None:
+    """Daemon threads in a lock cycle when the test returns: still a deadlock."""
+    ts = [threading.Thread(target=_both, args=p, daemon=True) for p in ((R1, R2), (R2, R1))]
+    for t in ts:
+        t.start()
+    done = threading.Event()
+    done.wait(1)  # returns whatever the daemons do
+
+
+def _log_and_go_on(args: object) -> None:
+    HANDLED.append(repr(getattr(args, "exc_value", None)))
+
+
+HANDLED: list[str] = []
+
+
+def handled_by_own_excepthook() -> None:
+    """The program's own excepthook (installed before the test) deals with a worker's error."""
+    t = threading.Thread(target=lambda: 1 / 0)
+    t.start()
+    t.join()
+
+
+LOCAL = threading.local()
+
+
+def thread_local_starts_empty() -> None:
+    """Each call starts with a fresh thread-local in the calling thread (as a plain run in
+    a new thread would)."""
+    assert not hasattr(LOCAL, "seen"), "thread-local state from an earlier execution"
+    LOCAL.seen = True
