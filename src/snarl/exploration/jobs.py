@@ -7,31 +7,54 @@ of the whole exploration is the lowest failing index ``m``; every schedule below
 runs schedule ``m`` again itself, shrinks it and replays it for the report, so the result
 (kind, token, report, and the statistics counted over schedules ``0..m``) is the one a single
 process gives.  Processes are forked: the target is loaded once, before the fork.
+
+The workers share counters with the parent (memory made before the fork): each one's
+schedules run and whether it failed, which the parent shows on the progress line while it
+waits; the lowest failing index found so far, past which no worker goes on (none of its
+schedules could be the first failure any more); and a stop flag, set when the parent is
+interrupted, on which every worker returns what it has after its current execution.  The
+workers ignore SIGINT: Ctrl-C in a terminal reaches the whole process group, and the parent
+decides.
 """
 
 from __future__ import annotations
 
 import multiprocessing
-import time
+import signal
+from collections.abc import Sequence
 from typing import Any
 
 from ..runtime.scheduler import Scheduler
 from .execution import Exploring, execute
-from .runner import Result, _calibrate, _check, _kind, _report, interleaving
+from .execution import _real as _clocks
+from .portfolio import Portfolio
+from .runner import (
+    SHRINK_SECONDS,
+    Callback,
+    Result,
+    _calibrate,
+    _check,
+    _kind,
+    _report,
+    interleaving,
+)
 from .runner import _strategy as make_strategy
 from .strategies import PctScheduler
 
 __all__ = ["explore_in_processes"]
 
-_TARGET: dict[str, Any] = {}
+_TARGET: dict[str, Any] = {}  # the test function and the shared counters, set before the fork
+
+POLL = 0.1
+"""Seconds between two looks at the workers' counters while waiting for them."""
 
 
 def _strategy(
-    name: str, seed: int, schedules: int, depth: int, start: int, stride: int
+    name: str, seed: int, schedules: int, depth: int, start: int, stride: int, granularity: str
 ) -> Scheduler:
     return make_strategy(
         name, schedules=schedules, seed=seed, depth=depth, preemption_bound=0,
-        start=start, stride=stride,
+        start=start, stride=stride, granularity=granularity,
     )  # fmt: skip
 
 
@@ -39,25 +62,38 @@ def _share(job: tuple[int, int, dict[str, Any]]) -> tuple[int | None, dict[int, 
     """Run one process's share: the first failing index (or None), and each index's
     interleaving (a hash of its choices) up to it."""
     start, stride, options = job
-    fn = _TARGET["fn"]
-    scheduler = _strategy(
-        options["strategy"], options["seed"], options["schedules"], options["depth"], start, stride
+    fn, done, failed, lowest, stop = (
+        _TARGET[k] for k in ("fn", "done", "failed", "lowest", "stop")
     )
+    scheduler = _strategy(
+        options["strategy"], options["seed"], options["schedules"], options["depth"], start,
+        stride, options["granularity"],
+    )  # fmt: skip
     seen: dict[int, int] = {}
-    with Exploring(options["granularity"], cpu=start):  # worker ``start`` of ``stride``
+    # (worker ``start`` of ``stride``)
+    with Exploring(options["granularity"], cpu=start, include=options["include"]):
         _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
-        while scheduler.new_execution():
+        while not stop.value and scheduler.new_execution():
             index = scheduler.index  # type: ignore[attr-defined]
-            rt = execute(
-                fn, scheduler, granularity=options["granularity"], max_steps=options["max_steps"]
-            )
+            if index > lowest.value:  # a lower failure is known: none here can be the first
+                break
+            g = getattr(scheduler, "granularity", options["granularity"])  # (auto: a portfolio)
+            rt = execute(fn, scheduler, granularity=g, max_steps=options["max_steps"])
             _check(rt, options["max_steps"])
             seen[index] = interleaving(rt.choices)
-            if isinstance(scheduler, PctScheduler):
+            done[start] += 1
+            if isinstance(scheduler, PctScheduler | Portfolio):
                 scheduler.observe(len(rt.choices))
             if _kind(rt) is not None:
+                failed[start] = 1
+                with lowest.get_lock():
+                    lowest.value = min(lowest.value, index)
                 return index, seen
     return None, seen
+
+
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def explore_in_processes(
@@ -71,12 +107,27 @@ def explore_in_processes(
     depth: int,
     max_steps: int,
     shrink: bool,
+    shrink_seconds: float | None = SHRINK_SECONDS,
+    progress: Callback | None = None,
+    shrink_progress: Callback | None = None,
+    include: Sequence[str] = (),
 ) -> Result:
-    """Explore ``target`` (``FILE.py::TEST``) over ``jobs`` forked processes."""
+    """Explore ``target`` (``FILE.py::TEST``) over ``jobs`` forked processes.
+
+    The options are :func:`~snarl.exploration.runner.explore`'s; ``progress`` is called every
+    :data:`POLL` seconds while the workers run, and a ``KeyboardInterrupt`` then (Ctrl-C, or
+    raised by ``progress``) stops them after their current execution: the result counts what
+    they ran, is marked ``interrupted``, and reports (unshrunk) the lowest failure found.
+    """
     from ..cli import load_target
 
     fn, spec = load_target(target)
-    _TARGET["fn"] = fn
+    context = multiprocessing.get_context("fork")
+    done = context.Array("q", jobs, lock=False)  # each worker writes its own slot only
+    failed = context.Array("b", jobs, lock=False)
+    lowest = context.Value("q", schedules)
+    stop = context.Value("b", 0, lock=False)
+    _TARGET.update(fn=fn, done=done, failed=failed, lowest=lowest, stop=stop)
     options = {
         "strategy": strategy,
         "seed": seed,
@@ -84,42 +135,56 @@ def explore_in_processes(
         "depth": depth,
         "granularity": granularity,
         "max_steps": max_steps,
+        "include": tuple(include),
     }
-    began = time.perf_counter()
-    context = multiprocessing.get_context("fork")
-    with context.Pool(jobs) as pool:
-        shares = pool.map(_share, [(j, jobs, options) for j in range(jobs)])
-    seconds = time.perf_counter() - began
+    began = _clocks["perf_counter"]()
+    interrupted = False
+    with context.Pool(jobs, initializer=_ignore_sigint) as pool:
+        pending = pool.map_async(_share, [(j, jobs, options) for j in range(jobs)])
+        try:
+            while not pending.ready():
+                pending.wait(POLL)
+                if progress is not None:
+                    progress(sum(done), schedules, sum(failed))
+        except KeyboardInterrupt:
+            interrupted = True
+            stop.value = 1
+        shares = pending.get()
+    seconds = _clocks["perf_counter"]() - began
     failing = [index for index, _ in shares if index is not None]
     first = min(failing) if failing else None
     seen: dict[int, int] = {}
     for _, hashes in shares:
         seen.update(hashes)
-    last = first if first is not None else schedules - 1
+    last = first if first is not None and not interrupted else schedules - 1
     ran = [h for i, h in seen.items() if i <= last]
     failure = None
     scheduler = None
     if first is not None:
-        scheduler = _strategy(strategy, seed, schedules, depth, first, schedules)
-        with Exploring(granularity):
+        scheduler = _strategy(strategy, seed, schedules, depth, first, schedules, granularity)
+        with Exploring(granularity, include=include):
             _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
             scheduler.new_execution()
-            rt = execute(fn, scheduler, granularity=granularity, max_steps=max_steps)
+            g = getattr(scheduler, "granularity", granularity)
+            rt = execute(fn, scheduler, granularity=g, max_steps=max_steps)
             _check(rt, max_steps)
             failure = _report(
-                fn, rt, granularity=granularity, max_steps=max_steps, shrink=shrink,
-                target=spec, runs=first + 1,
+                fn, rt, granularity=g, max_steps=max_steps,
+                shrink=shrink and not interrupted, target=spec, runs=first + 1,
+                shrink_seconds=shrink_seconds, shrink_progress=shrink_progress,
             )  # fmt: skip
+            interrupted = interrupted or failure.shrink_stopped == "interrupted"
     return Result(
         failure=failure,
         schedules=len(ran),
         distinct=len(set(ran)),
-        failing=1 if first is not None else 0,
+        failing=len(failing) if interrupted else 1 if first is not None else 0,
         seconds=seconds,
         strategy=strategy,
         granularity=granularity,
         seed=seed,
-        pct_bound=scheduler.bound if isinstance(scheduler, PctScheduler) else None,
+        pct_bound=getattr(scheduler, "bound", None) if strategy == "pct" else None,
         depth=depth if strategy == "pct" else None,
         notes=(f"{jobs} processes",),
+        interrupted=interrupted,
     )

@@ -5,7 +5,13 @@ until one fails or the budget is spent.  A failure is then *shrunk*
 (:mod:`snarl.exploration.shrink`: fewest preemptions first, then the shortest run), and the shrunk
 schedule is replayed once more, strictly and recorded, to write the report: the report always
 comes from a real run of the schedule it prints (as hypothesis's final replay does).  If that
-run does not fail the same way, the failure is :class:`snarl.errors.Flaky`.
+run does not fail the same way, or does not fit the schedule, the test is not deterministic:
+:class:`snarl.errors.Flaky`.  Shrinking stops after ``shrink_seconds`` (the report says so)
+with the smallest schedule so far.
+
+A ``KeyboardInterrupt`` (Ctrl-C, or raised by a progress callback) ends exploring at once: the
+:class:`Result` is marked ``interrupted`` and counts the schedules run so far; during shrinking
+it ends shrinking, and the failure is reported with the smallest schedule so far.
 
 What counts as a failure:
 
@@ -22,8 +28,6 @@ recording raises :class:`snarl.errors.DidNotReproduce` at the step where it dive
 
 from __future__ import annotations
 
-import sys
-import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,7 +41,9 @@ from ..threaddump.model import Deadlock
 from . import token as tokens
 from .blocked import explain, parked_at_end
 from .execution import STUCK_AFTER, Exploring, execute, is_user_file
+from .execution import _real as _clocks  # never the virtual clocks of an execution
 from .granularity import GRANULARITIES
+from .shrink import Shrinking
 from .shrink import shrink as shrink_choices
 from .strategies import (
     DfsScheduler,
@@ -60,6 +66,12 @@ __all__ = [
 
 STRATEGIES = ("random", "pct", "dfs")
 """The exploration strategies :func:`explore` accepts by name."""
+
+SHRINK_SECONDS = 10.0
+"""How long shrinking may take by default (``explore(shrink_seconds=)``, ``--shrink-time``)."""
+
+Callback = Callable[[int, int, int], None]
+"""``progress(done, total, failing)``, and ``shrink_progress(runs, preemptions, steps)``."""
 
 
 class StuckOutsideControl(SnarlError):
@@ -103,6 +115,7 @@ class Failure:
     deadlocks: tuple[Deadlock, ...] = ()
     schedule: tuple[int, ...] = ()
     trace: tuple[Step, ...] = ()  # the final replay's switch points (the table, timelines)
+    shrink_stopped: str | None = None  # "cap" or "interrupted": shrinking did not finish
 
     def to_dict(self) -> dict[str, Any]:
         """The failure's part of ``--json``."""
@@ -115,6 +128,7 @@ class Failure:
             "found_steps": self.found_steps,
             "found_preemptions": self.found_preemptions,
             "threads": list(self.threads),
+            "shrink_stopped": self.shrink_stopped,
         }
 
 
@@ -134,6 +148,7 @@ class Result:
     pct_bound: float | None = None  # pct: per-run probability bound for a depth-d bug
     depth: int | None = None  # pct: the bug depth d the bound is for
     notes: tuple[str, ...] = field(default=())
+    interrupted: bool = False  # a KeyboardInterrupt ended exploring or shrinking
 
     @property
     def found(self) -> bool:
@@ -146,7 +161,8 @@ class Result:
         return self.schedules / self.seconds if self.seconds > 0 else 0.0
 
     def statistics(self) -> str:
-        """One line: schedules run, distinct interleavings, failing share, speed."""
+        """One line: schedules run, distinct interleavings, failing share, speed (and whether
+        it was interrupted)."""
         share = 100.0 * self.failing / self.schedules if self.schedules else 0.0
         line = (
             f"{self.schedules} schedule{'s' if self.schedules != 1 else ''} "
@@ -161,6 +177,8 @@ class Result:
                 f"; PCT finds a depth-{self.depth} bug with probability"
                 f" >= {self.pct_bound:.2g} per run"
             )
+        if self.interrupted:
+            line += "; interrupted"
         return line
 
     def to_dict(self) -> dict[str, Any]:
@@ -180,6 +198,7 @@ class Result:
             "covered": self.covered,
             "pct_bound": self.pct_bound,
             "depth": self.depth,
+            "interrupted": self.interrupted,
         }
         if self.failure:
             d["failure"] = self.failure.to_dict()
@@ -187,6 +206,8 @@ class Result:
 
     def __str__(self) -> str:
         head = self.failure.report if self.failure else "No failing schedule found."
+        if self.interrupted and not self.failure:
+            head = "Interrupted: no failing schedule found in the schedules run."
         return head + "\n\n" + self.statistics() + "\n"
 
 
@@ -282,7 +303,9 @@ def explore(
     target: str | None = None,
     start: int = 0,
     stride: int = 1,
-    progress: Callable[[int, int, int], None] | None = None,
+    progress: Callback | None = None,
+    shrink_seconds: float | None = SHRINK_SECONDS,
+    shrink_progress: Callback | None = None,
 ) -> Result:
     """Run ``test_fn`` under up to ``schedules`` schedules; return a :class:`Result`.
 
@@ -296,7 +319,11 @@ def explore(
     (beyond: a livelock).  ``target`` (``file.py::test``) goes into the printed replay
     command.  ``start`` and ``stride`` run only the schedules ``start, start+stride, ...``
     (how ``--jobs`` splits the work).  ``progress(done, total, failing)`` is called after
-    each schedule.
+    each schedule, ``shrink_progress(runs, preemptions, steps)`` after each run while
+    shrinking (``runs`` so far; the smallest schedule's preemptions and switch points).
+    Shrinking stops after ``shrink_seconds`` (None: no time cap), keeping the smallest schedule
+    so far.  A ``KeyboardInterrupt`` (Ctrl-C, or raised by a callback) ends exploring or
+    shrinking: the result is marked ``interrupted``, and a failure found is still reported.
     """
     if granularity not in GRANULARITIES:
         raise ValueError(
@@ -319,28 +346,34 @@ def explore(
         seen: set[int] = set()
         runs = failing = 0
         found: ControlledRuntime | None = None
-        began = time.perf_counter()
-        while scheduler.new_execution():
-            rt = execute(test_fn, scheduler, granularity=granularity, max_steps=max_steps)
-            _check(rt, max_steps)
-            runs += 1
-            seen.add(interleaving(rt.choices))
-            if isinstance(scheduler, PctScheduler):
-                scheduler.observe(len(rt.choices))
-            if _kind(rt) is not None:
-                failing += 1
-                found = rt
-            if progress is not None:
-                progress(runs, schedules, failing)
-            if found is not None:
-                break
-        seconds = time.perf_counter() - began
+        interrupted = False
+        began = _clocks["perf_counter"]()
+        try:
+            while scheduler.new_execution():
+                rt = execute(test_fn, scheduler, granularity=granularity, max_steps=max_steps)
+                _check(rt, max_steps)
+                runs += 1
+                seen.add(interleaving(rt.choices))
+                if isinstance(scheduler, PctScheduler):
+                    scheduler.observe(len(rt.choices))
+                if _kind(rt) is not None:
+                    failing += 1
+                    found = rt
+                if progress is not None:
+                    progress(runs, schedules, failing)
+                if found is not None:
+                    break
+        except KeyboardInterrupt:
+            interrupted = True
+        seconds = _clocks["perf_counter"]() - began
         failure = None
         if found is not None:
             failure = _report(
-                test_fn, found, granularity=granularity, max_steps=max_steps, shrink=shrink,
-                target=target, runs=runs,
+                test_fn, found, granularity=granularity, max_steps=max_steps,
+                shrink=shrink and not interrupted, target=target, runs=runs,
+                shrink_seconds=shrink_seconds, shrink_progress=shrink_progress,
             )  # fmt: skip
+            interrupted = interrupted or failure.shrink_stopped == "interrupted"
     return Result(
         failure=failure,
         schedules=runs,
@@ -353,6 +386,7 @@ def explore(
         covered=getattr(scheduler, "covered", None) if name == "dfs" else None,
         pct_bound=scheduler.bound if isinstance(scheduler, PctScheduler) else None,
         depth=depth if isinstance(scheduler, PctScheduler) else None,
+        interrupted=interrupted,
     )
 
 
@@ -365,9 +399,15 @@ def _report(
     shrink: bool,
     target: str | None,
     runs: int,
+    shrink_seconds: float | None = SHRINK_SECONDS,
+    shrink_progress: Callback | None = None,
 ) -> Failure:
+    """Shrink ``found`` (within ``shrink_seconds``), replay the result for the report."""
     signature = _signature(found)
     original = list(found.choices)
+    shrinking = Shrinking(
+        original, shrink_seconds, clock=_clocks["monotonic"], progress=shrink_progress
+    )
 
     def run(threads: list[int]) -> list[Choice] | None:
         rt = execute(
@@ -377,17 +417,22 @@ def _report(
             max_steps=max_steps,
         )
         _check(rt, max_steps)
-        return list(rt.choices) if _signature(rt) == signature else None
+        return shrinking.ran(list(rt.choices) if _signature(rt) == signature else None)
 
-    best = original
     # A livelock's every run goes to the step bound: each candidate costs a whole bounded run,
     # so it gets a small shrinking budget (its length is the bound anyway).
     runs_allowed = LIVELOCK_SHRINK_RUNS if signature[0] == "livelock" else 500
     if shrink:
-        best = shrink_choices(original, run, max_runs=runs_allowed).choices
-        fewer = _fewer_preemptions(test_fn, best, signature, granularity, max_steps)
-        if fewer is not None:
-            best = shrink_choices(fewer, run, max_runs=runs_allowed).choices
+        try:
+            best = shrink_choices(original, run, max_runs=runs_allowed, should_stop=shrinking)
+            fewer = _fewer_preemptions(
+                test_fn, best.choices, signature, granularity, max_steps, shrinking
+            )
+            if fewer is not None:
+                shrink_choices(fewer, run, max_runs=runs_allowed, should_stop=shrinking)
+        except KeyboardInterrupt:  # Ctrl-C, or the progress callback
+            shrinking.reason = "interrupted"
+    best = shrinking.best  # the smallest that failed the same way: where every phase ended
     threads = [c.chosen for c in best]
     final = execute(
         test_fn,
@@ -396,14 +441,21 @@ def _report(
         max_steps=max_steps,
         record_steps=True,
     )
-    _check(final, max_steps)
+    try:
+        _check(final, max_steps)
+    except DidNotReproduce as exc:  # the program took another path under the same schedule
+        raise Flaky(
+            f"the failing schedule ({signature[0]}) did not fit the test when replayed: {exc}"
+        ) from None
     if _signature(final) != signature:
         raise Flaky(
-            f"snarl: the failing schedule ({signature[0]}) did not fail when replayed: "
+            f"the failing schedule ({signature[0]}) did not fail when replayed: "
             f"this time the outcome was {_kind(final) or 'a pass'}"
         )
     token = tokens.encode(threads, granularity=granularity)
-    return _failure(final, token, target=target, found=original, runs=runs, fn=test_fn)
+    return _failure(
+        final, token, target=target, found=original, runs=runs, fn=test_fn, shrinking=shrinking
+    )
 
 
 LIVELOCK_SHRINK_RUNS = 30
@@ -419,23 +471,30 @@ def _fewer_preemptions(
     signature: tuple[str | None, str | None],
     granularity: str,
     max_steps: int,
+    shrinking: Shrinking | None = None,
 ) -> list[Choice] | None:
     """A schedule failing the same way with fewer preemptions than ``best``, or None.
 
     The shrinker edits the schedule it has; this searches instead: a depth-first search
     bounded to 0, then 1, ... preemptions (CHESS's iterative context bounding), stopping at
     the first failure of the same kind, within :data:`BOUNDED_SEARCH_RUNS` schedules.  When a
-    bound's whole space is covered without that failure, none exists with so few.
+    bound's whole space is covered without that failure, none exists with so few.  With
+    ``shrinking``, it stops when that says so (the time cap), and tells it of every run.
     """
     budget = BOUNDED_SEARCH_RUNS if signature[0] != "livelock" else LIVELOCK_SHRINK_RUNS
     for bound in range(preemptions(best)):
         dfs = DfsScheduler(preemption_bound=bound, max_schedules=budget)
         while budget > 0 and dfs.new_execution():
+            if shrinking is not None and shrinking():
+                return None
             budget -= 1
             rt = execute(test_fn, dfs, granularity=granularity, max_steps=max_steps)
             _check(rt, max_steps)
-            if _signature(rt) == signature:
-                return list(rt.choices)
+            same = list(rt.choices) if _signature(rt) == signature else None
+            if shrinking is not None:
+                shrinking.ran(same)
+            if same is not None:
+                return same
         if budget <= 0:
             return None
     return None
@@ -449,6 +508,7 @@ def _failure(
     found: list[Choice],
     runs: int | None,
     fn: Callable[[], Any],
+    shrinking: Shrinking | None = None,
 ) -> Failure:
     kind = _kind(rt) or "ok"
     o = rt.outcome
@@ -479,11 +539,12 @@ def _failure(
         head += f" (schedule {runs})"
     body = [head, "", *lines, ""]
     found_pre = preemptions(found)
+    cut = f"; {shrinking.why()}" if shrinking is not None and shrinking.reason else ""
     body.append(
         f"Interleaving: {n_pre} preemption{'s' if n_pre != 1 else ''}, "
         f"{len(rt.choices)} switch points (shrunk from {found_pre} "
         f"preemption{'s' if found_pre != 1 else ''}, "
-        f"{len(found)} switch points):"
+        f"{len(found)} switch points{cut}):"
     )
     body.extend("  " + line for line in format_table(rt.steps, names))
     body.append("")
@@ -504,6 +565,7 @@ def _failure(
         deadlocks=deadlocks,
         schedule=tuple(c.chosen for c in rt.choices),
         trace=tuple(rt.steps),
+        shrink_stopped=shrinking.reason if shrinking is not None else None,
     )
 
 
@@ -572,8 +634,3 @@ def replay(
         return None
     found = list(rt.choices)
     return _failure(rt, token, target=target, found=found, runs=None, fn=test_fn)
-
-
-def _print_progress(done: int, total: int, failing: int) -> None:  # pragma: no cover - TTY
-    sys.stderr.write(f"\r  {done}/{total} schedules, {failing} failing")
-    sys.stderr.flush()

@@ -27,6 +27,10 @@ Contract of the passes (after hypothesis's ``Shrinker``, "Designing Shrink Passe
   of positions when walking from the end); pass 0 moves on by one block after each window
   search.  A pass ends when its index leaves the positions.
 * ``max_runs`` counts calls of ``run``; when it is spent no candidate is tried any more.
+  ``should_stop()`` (a time cap: :class:`Shrinking`) is asked before every run; once it
+  says True no candidate is tried any more either (``Shrunk.stopped``).  Either way the
+  result is the best so far: a schedule that really failed the same way, at worst the one
+  shrinking started from.
 
 The passes, in the order they run; they repeat until a whole round accepts nothing.  A
 *block* is a maximal run of one thread's steps.  Every pass but the first is the fine-grained
@@ -68,12 +72,13 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from time import monotonic
 
 from snarl.runtime.scheduler import Choice, preemptions
 
 from .strategies.replay import default_choice
 
-__all__ = ["Shrunk", "shrink"]
+__all__ = ["Shrinking", "Shrunk", "shrink"]
 
 Run = Callable[[list[int]], list[Choice] | None]
 
@@ -86,6 +91,7 @@ class Shrunk:
     runs: int
     preemptions_before: int
     preemptions_after: int
+    stopped: bool = False  # should_stop() ended it
 
     @property
     def threads(self) -> list[int]:
@@ -93,11 +99,74 @@ class Shrunk:
         return [c.chosen for c in self.choices]
 
 
-def shrink(choices: Sequence[Choice], run: Run, *, max_runs: int = 500) -> Shrunk:
+def shrink(
+    choices: Sequence[Choice],
+    run: Run,
+    *,
+    max_runs: int = 500,
+    should_stop: Callable[[], bool] | None = None,
+) -> Shrunk:
     """Shrink a failing schedule (see the module docstring for the contract)."""
-    shrinker = _Shrinker(list(choices), run, max_runs)
+    shrinker = _Shrinker(list(choices), run, max_runs, should_stop or _never)
     shrinker.shrink()
-    return Shrunk(shrinker.best, shrinker.runs, preemptions(choices), preemptions(shrinker.best))
+    return Shrunk(
+        shrinker.best,
+        shrinker.runs,
+        preemptions(choices),
+        preemptions(shrinker.best),
+        stopped=shrinker.stopped,
+    )
+
+
+class Shrinking:
+    """One failure's shrinking across its phases (the passes, a bounded search, the passes
+    again): the smallest schedule that failed the same way so far, the runs, the time cap.
+
+    Called, it says whether shrinking must stop: once ``seconds`` have passed on ``clock``
+    since it began (None: no cap; :attr:`reason` becomes ``"cap"``), or once :attr:`reason`
+    is set (``"interrupted"``, by the caller).  :meth:`ran` is told of every run's result
+    (its choices, or None), and calls ``progress(runs, preemptions, steps)`` of the smallest.
+    """
+
+    def __init__(
+        self,
+        found: Sequence[Choice],
+        seconds: float | None,
+        *,
+        clock: Callable[[], float] = monotonic,
+        progress: Callable[[int, int, int], None] | None = None,
+    ) -> None:
+        self.best = list(found)
+        self.runs = 0
+        self.seconds = seconds
+        self.clock = clock
+        self.deadline = None if seconds is None else clock() + seconds
+        self.progress = progress
+        self.reason: str | None = None
+
+    def __call__(self) -> bool:
+        if self.reason is None and self.deadline is not None and self.clock() >= self.deadline:
+            self.reason = "cap"
+        return self.reason is not None
+
+    def ran(self, choices: list[Choice] | None) -> list[Choice] | None:
+        """Count a run; keep ``choices`` if smaller than the best; report progress."""
+        self.runs += 1
+        if choices is not None and _key(choices) < _key(self.best):
+            self.best = list(choices)
+        if self.progress is not None:
+            self.progress(self.runs, *_key(self.best))
+        return choices
+
+    def why(self) -> str:
+        """Why shrinking ended early, for the report ("" if it did not)."""
+        if self.reason == "cap":
+            return f"shrinking stopped at its {self.seconds:g} s cap"
+        return "shrinking interrupted" if self.reason == "interrupted" else ""
+
+
+def _never() -> bool:
+    return False
 
 
 def _key(choices: Sequence[Choice]) -> tuple[int, int]:
@@ -105,10 +174,14 @@ def _key(choices: Sequence[Choice]) -> tuple[int, int]:
 
 
 class _Shrinker:
-    def __init__(self, best: list[Choice], run: Run, max_runs: int) -> None:
+    def __init__(
+        self, best: list[Choice], run: Run, max_runs: int, should_stop: Callable[[], bool]
+    ) -> None:
         self.best = best
         self.run = run
         self.max_runs = max_runs
+        self.should_stop = should_stop
+        self.stopped = False
         self.runs = 0
         # Digests of the thread lists run so far (and the first best's).  A result once
         # rejected stays rejected, since the best only shrinks, so the results need not be
@@ -137,6 +210,10 @@ class _Shrinker:
             return False
         digest = _digest(threads)
         if digest in self.seen:
+            return False
+        if self.should_stop():
+            self.stopped = True
+            self.max_runs = self.runs  # every loop and walk checks the budget: they all end
             return False
         self.seen.add(digest)
         self.runs += 1
