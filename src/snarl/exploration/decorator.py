@@ -27,7 +27,7 @@ def interleavings(
     *,
     strategy: str = "random",
     seed: int = 0,
-    granularity: str = "sync",
+    granularity: str = "auto",
     **options: Any,
 ) -> Callable[[F], F]:
     """Decorate a test so that calling it explores ``schedules`` schedules of it.

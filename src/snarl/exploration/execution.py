@@ -24,12 +24,13 @@ does, once for all executions).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import queue
 import threading
 import time
 from _thread import allocate_lock
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from typing import Any
 
@@ -63,10 +64,38 @@ _real = {
 
 def is_user_file(filename: str) -> bool:
     """Whether ``filename`` is user code: not snarl's, not the stdlib's or site-packages',
-    and not generated (``<string>``: dataclass and namedtuple methods, ``exec``)."""
+    and not generated (``<string>``: dataclass and namedtuple methods, ``exec``); or in a
+    package an exploration includes (:func:`package_folders`)."""
     if filename.startswith(_SNARL_DIR):
         return filename.startswith(_SNARL_EXAMPLES)  # the bundled examples are programs
+    if _included and filename.startswith(_included):
+        return True
     return not is_library_file(filename)
+
+
+_included: tuple[str, ...] = ()  # the folders and files of included packages
+
+
+def package_folders(names: Sequence[str]) -> tuple[str, ...]:
+    """The source folders (or files) of the importable packages or modules ``names``;
+    ValueError naming the first that cannot be found (it is imported, as ``import`` would)."""
+    found = []
+    for name in names:
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError) as exc:
+            raise ValueError(f"cannot include {name!r}: {exc}") from None
+        if spec is None:
+            raise ValueError(f"cannot include {name!r}: no such package or module")
+        places = list(spec.submodule_search_locations or ())
+        if not places and spec.origin:
+            places = [spec.origin]
+        for place in places:
+            found.append(os.path.join(os.path.realpath(place), "") if os.path.isdir(place)
+                         else os.path.realpath(place))  # fmt: skip
+            if place != os.path.realpath(place):
+                found.append(os.path.join(place, "") if os.path.isdir(place) else place)
+    return tuple(found)
 
 
 def _not_user(filename: str) -> bool:
@@ -169,6 +198,11 @@ class _Runner:
         self.job.release()
 
 
+def _restore_included(previous: tuple[str, ...]) -> None:
+    global _included
+    _included = previous
+
+
 _runners: list[_Runner] = []  # the runner of the outermost Exploring, while one is active
 
 
@@ -202,8 +236,11 @@ class Exploring:
     docstring); left as found, also when setting up fails half-way.  Nested ones add only
     what is missing."""
 
-    def __init__(self, granularity: str = "sync", *, cpu: int | None = None) -> None:
+    def __init__(
+        self, granularity: str = "sync", *, cpu: int | None = None, include: Sequence[str] = ()
+    ) -> None:
         self.granularity = granularity
+        self.include = tuple(include)  # packages whose code is treated as the user's
         self.cpu = cpu  # see pinning.pinned(prefer=)
         self.hooks: PreemptionHooks | None = None
         self.takeover: Takeover | None = None
@@ -211,9 +248,14 @@ class Exploring:
 
     def __enter__(self) -> Exploring:
         with ExitStack() as undo:  # undone at once if a step below raises
+            if self.include:
+                global _included
+                previous_included = _included
+                _included = previous_included + package_folders(self.include)
+                undo.callback(_restore_included, previous_included)
             self.takeover = undo.enter_context(controlling())
             undo.enter_context(pinned(self.cpu))
-            g = self.granularity
+            g = "shared" if self.granularity == "auto" else self.granularity  # (see portfolio)
             if g not in ("sync", "interval") and g not in _shared:
                 hooks = PreemptionHooks(g, _nothing, _not_user)
                 hooks.start()
@@ -228,6 +270,13 @@ class Exploring:
 
     def __exit__(self, *exc: object) -> None:
         self._undo.close()
+
+    def uncontrolled(self) -> list[str]:
+        """What stayed outside control (see :class:`Takeover`), each once."""
+        seen = [line for t in _takeovers for line in t.uncontrolled]
+        if self.takeover is not None:
+            seen.extend(self.takeover.uncontrolled)
+        return list(dict.fromkeys(seen))
 
 
 def execute(

@@ -9,7 +9,8 @@ A token is ``snarl-`` followed by the unpadded base64url (RFC 4648 section 5: ``
 
     payload:
     python    2 bytes  the major and minor version of the Python that ran the schedule
-    gran      1 byte   granularity code: 0 sync, 1 line, 2 bytecode, 3 gil, 4 interval
+    gran      1 byte   granularity code: 0 sync, 1 line, 2 bytecode, 3 gil, 4 interval,
+                       5 shared (added later: a new code, every older token unchanged)
     runs      varint n, then n pairs (varint thread, varint run length - 1): the thread
                        choices run-length encoded (schedules are long runs of one thread)
     draws     varint m, then m varints: the program's random draws, in order
@@ -38,7 +39,7 @@ __all__ = ["GRANULARITIES", "PREFIX", "VERSION", "Token", "decode", "encode"]
 
 PREFIX = "snarl-"
 VERSION = 1
-GRANULARITIES = ("sync", "line", "bytecode", "gil", "interval")
+GRANULARITIES = ("sync", "line", "bytecode", "gil", "interval", "shared")
 MAX_STEPS = 10_000_000  # decode refuses to expand a token beyond this many choices
 _COMPRESSED = 0x80
 _BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
