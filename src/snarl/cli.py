@@ -1,18 +1,9 @@
 """The ``snarl`` command: argument parsing, exit codes, nothing clever.
 
-Exit codes, every command: 0 success, 2 usage error (an unknown option, a missing script or
-test function, a bad value, an invalid replay token).  Then per command:
-
-* ``snarl demo``: 3 an unknown example name.
-* ``snarl run``: the program's own exit code (an uncaught exception prints its traceback and
-  gives 1, as ``python`` does); 70 when ``--abort-on-deadlock`` ends it.
-* ``snarl dump PID``: 4 no such process, 5 not a Python process, 6 permission denied, 7
-  unsupported Python version, 8 the target did not answer in time, 9 no method could reach
-  it (see :mod:`snarl.remote.client`).
-* ``snarl explore``: 1 a failing schedule was found, 0 none was; 10 a thread blocked
-  outside snarl's control.
-* ``snarl replay``: 1 the failure reproduced, 0 the test passed under the schedule, 3 the
-  program no longer fits the recording (did not reproduce); 10 as for explore.
+Exit codes: :data:`EXIT_CODES`, per command, is the one list of them; ``snarl --help`` and
+``snarl COMMAND --help`` print it, and the README's "Exit codes" table repeats it.  Every
+command: 0 success, 2 usage error.  ``snarl dump``'s 4 to 9 are explained in
+:mod:`snarl.remote.client`.
 """
 
 from __future__ import annotations
@@ -20,9 +11,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
+import re
 import runpy
 import signal
 import sys
+import textwrap
 import traceback
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -47,6 +41,41 @@ EXAMPLES = {
 EXIT_UNKNOWN_EXAMPLE = 3
 EXIT_DIVERGED = 3
 EXIT_STUCK = 10
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
+    "demo": (("0", "the example ran"), ("2", "usage error"), ("3", "unknown example name")),
+    "run": (
+        ("N", "the program's own exit code (1 for an uncaught exception, as python gives)"),
+        ("2", "usage error"),
+        ("70", "--abort-on-deadlock ended it, or under --deterministic every thread blocked"),
+    ),
+    "dump": (
+        ("0", "the threads were dumped"),
+        ("2", "usage error"),
+        ("4", "no such process"),
+        ("5", "not a Python process"),
+        ("6", "permission denied"),
+        ("7", "unsupported Python version"),
+        ("8", "the target did not answer in time"),
+        ("9", "no method could reach it"),
+    ),
+    "explore": (
+        ("0", "no failing schedule found"),
+        ("1", "a failing schedule found (its report and replay command on stdout)"),
+        ("2", "usage error, or the test is not deterministic (a failure did not replay)"),
+        ("10", "a thread blocked outside snarl's control"),
+        ("130", "interrupted (Ctrl-C): what ran so far, and any failure found, is reported"),
+    ),
+    "replay": (
+        ("0", "the test passed under the schedule"),
+        ("1", "the failure reproduced"),
+        ("2", "usage error, or an invalid replay token"),
+        ("3", "did not reproduce: the program no longer fits the recording"),
+        ("10", "a thread blocked outside snarl's control"),
+    ),
+}
+"""Every command's exit codes: (code, meaning) pairs, printed in its ``--help``."""
 
 _LOADED = contextlib.ExitStack()  # what loading a target under control set up
 
@@ -69,8 +98,39 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
+class _Formatter(argparse.HelpFormatter):
+    """Descriptions filled as usual; an epilog's indented lines (``  CODE  meaning``) kept as
+    lines, their meaning wrapped under itself."""
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        lines = []
+        for line in text.splitlines():
+            item = re.match(r"(\s+\S+\s+)(.*)", line)
+            first = indent + item[1] if item else indent
+            rest = " " * len(first) if item else indent
+            words = item[2] if item else " ".join(line.split())
+            lines.append(textwrap.fill(words, width, initial_indent=first, subsequent_indent=rest))
+        return "\n".join(lines)
+
+
+def _exit_codes(command: str | None = None) -> str:
+    """The epilog of ``snarl COMMAND --help`` (of ``snarl --help`` without a command)."""
+    if command is not None:
+        return "exit codes:\n" + "\n".join(f"  {c:<5}{text}" for c, text in EXIT_CODES[command])
+    lines = ["exit codes (more in COMMAND --help):", f"  {'every':<9}0 success, 2 usage error"]
+    for name, codes in EXIT_CODES.items():
+        rest = [f"{c} {text}" for c, text in codes if c != "0" and text != "usage error"]
+        lines.append(f"  {name:<9}" + "; ".join(rest))
+    return "\n".join(lines)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="snarl", description="Control and debug Python thread behaviour.")
+    parser = _Parser(
+        prog="snarl",
+        description="Control and debug Python thread behaviour.",
+        epilog=_exit_codes(),
+        formatter_class=_Formatter,
+    )
     parser.add_argument("--version", action="version", version=f"snarl {__version__}")
     sub = parser.add_subparsers(
         dest="command", required=True, metavar="COMMAND", parser_class=_Parser
@@ -204,8 +264,12 @@ def _parser() -> argparse.ArgumentParser:
             "Run FILE.py::TEST (a function with no arguments that starts threads, joins them"
             " and asserts) under controlled schedules until one fails: an exception, an"
             " assertion, a deadlock or lost wakeup, a livelock.  The failure is shrunk to the"
-            " fewest preemptions and printed with a replay command.  Exit code 1 if a failure"
-            " was found, 0 if none was."
+            " fewest preemptions (for --shrink-time at most) and printed with a replay command."
+            "  TEST may be CLASS::METHOD: a new instance of CLASS (made without arguments)"
+            " runs METHOD each time, between its setup_method and teardown_method if it has"
+            " them.  On a terminal a progress line shows the rate and the time left.  Ctrl-C"
+            " stops after the current schedule with a summary of what ran (during shrinking:"
+            " the failure with the smallest schedule so far); a second Ctrl-C stops at once."
         ),
     )
     explore.add_argument("target", metavar="FILE.py::TEST", help="the test function")
@@ -225,6 +289,14 @@ def _parser() -> argparse.ArgumentParser:
     )
     explore.add_argument("--json", action="store_true", help="print the result as JSON")
     explore.add_argument("--no-shrink", action="store_true", help="report the failure as found")
+    explore.add_argument(
+        "--shrink-time",
+        type=_seconds,
+        default=10.0,
+        metavar="SECONDS",
+        help="stop shrinking after this long, reporting the smallest failing schedule so far"
+        " (default: %(default)g)",
+    )
     explore.add_argument(
         "--timeline", metavar="FILE", help="write the failing schedule as a timeline (.html)"
     )
@@ -246,6 +318,9 @@ def _parser() -> argparse.ArgumentParser:
         "--timeline", metavar="FILE", help="write the replayed schedule as a timeline (.html)"
     )
     rep.set_defaults(handler=_replay)
+    for name, command in sub.choices.items():
+        command.epilog = _exit_codes(name)
+        command.formatter_class = _Formatter
     return parser
 
 
@@ -491,10 +566,20 @@ def _dump(args: argparse.Namespace) -> int:
 
 def load_target(spec: str) -> tuple[Callable[[], Any], str]:
     """``FILE.py::NAME`` → the function (undecorated if @snarl.interleavings wrapped it) and
-    the spec; ValueError with a one-line message otherwise."""
-    path, sep, name = spec.rpartition("::")
-    if not sep or not path or not name:
-        raise ValueError(f"expected FILE.py::TEST, not {spec!r}")
+    the spec; ``FILE.py::CLASS::NAME`` → a function that runs the method (see
+    :func:`_method`).  ValueError with a one-line message otherwise.
+
+    As under ``python -m pytest``, the file's folder and the current directory (first) are
+    on ``sys.path`` while it loads, so it imports the project's packages."""
+    path, *names = spec.split("::")
+    if not path or not names or not all(names):
+        raise ValueError(f"expected FILE.py::TEST or FILE.py::CLASS::TEST, not {spec!r}")
+    if len(names) > 2:
+        raise ValueError(
+            f"cannot load {spec!r}: a test in a nested class is not supported "
+            "(FILE.py::TEST or FILE.py::CLASS::TEST)"
+        )
+    name = names[-1]
     if not Path(path).is_file():
         raise ValueError(f"no such file: {path}")
     from .exploration.execution import controlling
@@ -502,9 +587,9 @@ def load_target(spec: str) -> tuple[Callable[[], Any], str]:
     # Load it under the explorer's control, so that what it makes at import is controlled
     # (kept until the process ends: the target's objects stay bound to it).
     _LOADED.enter_context(controlling())
-    folder = str(Path(path).resolve().parent)
-    if folder not in sys.path:
-        sys.path.insert(0, folder)
+    for entry in (str(Path(path).resolve().parent), os.getcwd()):  # the cwd ends up first
+        if entry not in sys.path and not (entry == os.getcwd() and "" in sys.path):
+            sys.path.insert(0, entry)
     try:
         namespace = runpy.run_path(path, run_name=f"snarl_target_{Path(path).stem}")
     except SystemExit as exc:
@@ -513,6 +598,8 @@ def load_target(spec: str) -> tuple[Callable[[], Any], str]:
         frames = [f for f in traceback.extract_tb(exc.__traceback__) if "<frozen" not in f.filename]
         where = f" at {frames[-1].filename}:{frames[-1].lineno}" if frames else ""
         raise ValueError(f"loading {path} raised {type(exc).__name__}: {exc}{where}") from None
+    if len(names) == 2:
+        return _method(namespace, path, names[0], name), spec
     fn = namespace.get(name)
     if fn is None or not callable(fn):
         here = str(Path(path).resolve())
@@ -528,57 +615,91 @@ def load_target(spec: str) -> tuple[Callable[[], Any], str]:
     return getattr(fn, "__snarl_test__", fn), spec
 
 
+def _method(namespace: dict[str, Any], path: str, cls_name: str, name: str) -> Callable[[], Any]:
+    """``FILE.py::CLASS::NAME``: a function that makes a new ``CLASS()`` each time (as pytest
+    makes one per test) and calls its method ``NAME`` (undecorated), between its
+    ``setup_method`` and ``teardown_method`` if it has them."""
+    cls = namespace.get(cls_name)
+    if not isinstance(cls, type):
+        raise ValueError(f"no class {cls_name!r} in {path}")
+    try:
+        cls()
+    except Exception as exc:  # __init__ wants arguments, or fails: one line
+        raise ValueError(f"cannot instantiate {cls_name}: {type(exc).__name__}: {exc}") from None
+    if not callable(getattr(cls, name, None)):
+        tests = sorted(k for k in dir(cls) if k.startswith("test"))
+        hint = f" (tests there: {', '.join(tests)})" if tests else ""
+        raise ValueError(f"no method {name!r} in class {cls_name} of {path}{hint}")
+
+    def test() -> Any:
+        self = cls()
+        bound = getattr(self, name)
+        original = getattr(bound, "__snarl_test__", None)  # under @snarl.interleavings
+        call = bound if original is None else original.__get__(self, cls)
+        if hasattr(self, "setup_method"):
+            self.setup_method(call)
+        try:
+            return call()
+        finally:
+            if hasattr(self, "teardown_method"):
+                self.teardown_method(call)
+
+    test.__name__ = name
+    test.__qualname__ = f"{cls_name}.{name}"
+    return test
+
+
 def _explore(args: argparse.Namespace) -> int:
+    from .errors import DidNotReproduce, Flaky
+    from .exploration.progress import Progress
     from .exploration.runner import StuckOutsideControl, explore
 
     try:
         fn, spec = load_target(args.target)
     except ValueError as exc:
         return _usage("explore", str(exc))
+    except KeyboardInterrupt:
+        print("snarl explore: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.jobs > 1 and args.strategy == "dfs":
         return _usage("explore", "--jobs splits random and pct schedules; dfs runs in one process")
-    progress = _progress if sys.stderr.isatty() and not args.json else None
-    try:
-        if args.jobs > 1:
-            from .exploration.jobs import explore_in_processes
+    options: dict[str, Any] = {
+        "strategy": args.strategy,
+        "schedules": args.schedules,
+        "seed": args.seed,
+        "granularity": args.granularity,
+        "depth": args.depth,
+        "max_steps": args.max_steps,
+        "shrink": not args.no_shrink,
+        "shrink_seconds": args.shrink_time,
+    }
+    try:  # the progress line (on a terminal) and the first Ctrl-C (anywhere): see Progress
+        with Progress(sys.stderr if sys.stderr.isatty() and not args.json else None) as line:
+            options.update(progress=line.schedules, shrink_progress=line.shrinking)
+            if args.jobs > 1:
+                from .exploration.jobs import explore_in_processes
 
-            result = explore_in_processes(
-                args.target,
-                jobs=args.jobs,
-                strategy=args.strategy,
-                schedules=args.schedules,
-                seed=args.seed,
-                granularity=args.granularity,
-                depth=args.depth,
-                max_steps=args.max_steps,
-                shrink=not args.no_shrink,
-            )
-        else:
-            result = explore(
-                fn,
-                strategy=args.strategy,
-                schedules=args.schedules,
-                seed=args.seed,
-                granularity=args.granularity,
-                depth=args.depth,
-                preemption_bound=args.preemption_bound,
-                max_steps=args.max_steps,
-                shrink=not args.no_shrink,
-                target=spec,
-                progress=progress,
-            )
+                result = explore_in_processes(args.target, jobs=args.jobs, **options)
+            else:
+                result = explore(fn, preemption_bound=args.preemption_bound, target=spec, **options)
     except StuckOutsideControl as exc:
         print(f"snarl explore: error: {exc}", file=sys.stderr)
         return EXIT_STUCK
-    finally:
-        if progress is not None:
-            sys.stderr.write("\r\033[K")
+    except (Flaky, DidNotReproduce) as exc:  # a failure that did not replay
+        print(
+            f"snarl explore: error: the test is not deterministic: {exc}. {Flaky.help}",
+            file=sys.stderr,
+        )
+        return 2
+    except KeyboardInterrupt:  # a second Ctrl-C: nothing to summarise
+        print("snarl explore: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     if args.json:
         print(json.dumps(result.to_dict()))
     else:
         print(result)
     _write_timeline("explore", args.timeline, result.failure)
-    return 1 if result.found else 0
+    return EXIT_INTERRUPTED if result.interrupted else 1 if result.found else 0
 
 
 def _write_timeline(command: str, path: str | None, failure: Any) -> None:
@@ -591,11 +712,6 @@ def _write_timeline(command: str, path: str | None, failure: Any) -> None:
 
     save(path, [timeline_from_failure(failure)])
     print(f"snarl {command}: timeline written to {path}", file=sys.stderr)
-
-
-def _progress(done: int, total: int, failing: int) -> None:
-    sys.stderr.write(f"\r\033[K  snarl explore: {done}/{total} schedules, {failing} failing")
-    sys.stderr.flush()
 
 
 def _replay(args: argparse.Namespace) -> int:
