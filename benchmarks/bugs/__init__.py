@@ -9,6 +9,11 @@ bytecode boundary) and ``EXPECT`` (the failure kind snarl should report).  Where
 fits frontrun's shape (state, one function per thread, an invariant), ``BUGGY`` and ``FIXED``
 hold it as a :class:`Program`; otherwise ``WHY_NOT_WORKERS`` says why not.
 
+Modules may also say ``CLASS``, the class of bug they stand for (:data:`CLASSES`: what the
+explorer must handle to find it, for grouping rows), and ``INCLUDE``, a package whose code is
+library code that the explorer must be told to treat as the user's to find the bug
+(``library_code``).  Modules without them have ``None``.
+
 :data:`BUGS` lists them all.  Stdlib only: the peers' adapters import this package too.
 """
 
@@ -23,16 +28,22 @@ from . import (
     barrier,
     bounded_queue,
     check_then_act,
+    default_arg_lock,
+    dict_iteration,
     double_checked,
     event_pulse,
+    executor,
     if_not_while,
+    import_time_lock,
     iteration,
     join_under_lock,
     lazy_singleton,
+    library_code,
     livelock,
     lost_update,
     lost_wakeup,
     missing_notify,
+    module_lock,
     notify_one,
     one_sided_lock,
     order_dependent,
@@ -40,15 +51,36 @@ from . import (
     private_lock,
     racy_increment,
     rlock_release,
+    rmw_two_lines,
     rw_lock,
     self_deadlock,
     semaphore_leak,
+    simple_queue,
+    singleton_check_then_create,
+    sleep_sync,
     stale_flag,
     toctou,
+    torn_pair,
+    try_lock,
+    two_locks_one_balance,
+    unlocked_increment_global,
 )
 from ._harness import Program
 
-__all__ = ["BUGS", "Bug", "Program", "by_name"]
+__all__ = ["BUGS", "CLASSES", "Bug", "Program", "by_name"]
+
+CLASSES = (
+    "executor",
+    "simple-queue",
+    "module-lock",
+    "import-time-lock",
+    "default-arg-lock",
+    "try-lock",
+    "sleep-sync",
+    "data-race",
+    "library",
+)
+"""The values of a module's ``CLASS``."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +97,8 @@ class Bug:
     buggy_program: Program | None
     fixed_program: Program | None
     why_not_workers: str | None
+    klass: str | None = None  # the module's CLASS (one of CLASSES), if it says
+    include: str | None = None  # the module's INCLUDE: a package to treat as user code
 
     @classmethod
     def of(cls, module: ModuleType) -> Bug:
@@ -80,6 +114,8 @@ class Bug:
             buggy_program=getattr(module, "BUGGY", None),
             fixed_program=getattr(module, "FIXED", None),
             why_not_workers=getattr(module, "WHY_NOT_WORKERS", None),
+            klass=getattr(module, "CLASS", None),
+            include=getattr(module, "INCLUDE", None),
         )
 
 
@@ -112,6 +148,20 @@ BUGS: list[Bug] = [
         lazy_singleton,
         toctou,
         private_lock,
+        executor,
+        simple_queue,
+        module_lock,
+        import_time_lock,
+        default_arg_lock,
+        try_lock,
+        sleep_sync,
+        unlocked_increment_global,
+        singleton_check_then_create,
+        rmw_two_lines,
+        dict_iteration,
+        two_locks_one_balance,
+        torn_pair,
+        library_code,
     )
 ]
 
