@@ -21,13 +21,11 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
-from collections.abc import Sequence
 from typing import Any
 
 from ..runtime.scheduler import Scheduler
 from .execution import Exploring, execute
 from .execution import _real as _clocks
-from .portfolio import Portfolio
 from .runner import (
     SHRINK_SECONDS,
     Callback,
@@ -50,11 +48,11 @@ POLL = 0.1
 
 
 def _strategy(
-    name: str, seed: int, schedules: int, depth: int, start: int, stride: int, granularity: str
+    name: str, seed: int, schedules: int, depth: int, start: int, stride: int
 ) -> Scheduler:
     return make_strategy(
         name, schedules=schedules, seed=seed, depth=depth, preemption_bound=0,
-        start=start, stride=stride, granularity=granularity,
+        start=start, stride=stride,
     )  # fmt: skip
 
 
@@ -66,23 +64,22 @@ def _share(job: tuple[int, int, dict[str, Any]]) -> tuple[int | None, dict[int, 
         _TARGET[k] for k in ("fn", "done", "failed", "lowest", "stop")
     )
     scheduler = _strategy(
-        options["strategy"], options["seed"], options["schedules"], options["depth"], start,
-        stride, options["granularity"],
-    )  # fmt: skip
+        options["strategy"], options["seed"], options["schedules"], options["depth"], start, stride
+    )
     seen: dict[int, int] = {}
-    # (worker ``start`` of ``stride``)
-    with Exploring(options["granularity"], cpu=start, include=options["include"]):
+    with Exploring(options["granularity"], cpu=start):  # worker ``start`` of ``stride``
         _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
         while not stop.value and scheduler.new_execution():
             index = scheduler.index  # type: ignore[attr-defined]
             if index > lowest.value:  # a lower failure is known: none here can be the first
                 break
-            g = getattr(scheduler, "granularity", options["granularity"])  # (auto: a portfolio)
-            rt = execute(fn, scheduler, granularity=g, max_steps=options["max_steps"])
+            rt = execute(
+                fn, scheduler, granularity=options["granularity"], max_steps=options["max_steps"]
+            )
             _check(rt, options["max_steps"])
             seen[index] = interleaving(rt.choices)
             done[start] += 1
-            if isinstance(scheduler, PctScheduler | Portfolio):
+            if isinstance(scheduler, PctScheduler):
                 scheduler.observe(len(rt.choices))
             if _kind(rt) is not None:
                 failed[start] = 1
@@ -110,7 +107,6 @@ def explore_in_processes(
     shrink_seconds: float | None = SHRINK_SECONDS,
     progress: Callback | None = None,
     shrink_progress: Callback | None = None,
-    include: Sequence[str] = (),
 ) -> Result:
     """Explore ``target`` (``FILE.py::TEST``) over ``jobs`` forked processes.
 
@@ -135,7 +131,6 @@ def explore_in_processes(
         "depth": depth,
         "granularity": granularity,
         "max_steps": max_steps,
-        "include": tuple(include),
     }
     began = _clocks["perf_counter"]()
     interrupted = False
@@ -161,15 +156,14 @@ def explore_in_processes(
     failure = None
     scheduler = None
     if first is not None:
-        scheduler = _strategy(strategy, seed, schedules, depth, first, schedules, granularity)
-        with Exploring(granularity, include=include):
+        scheduler = _strategy(strategy, seed, schedules, depth, first, schedules)
+        with Exploring(granularity):
             _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
             scheduler.new_execution()
-            g = getattr(scheduler, "granularity", granularity)
-            rt = execute(fn, scheduler, granularity=g, max_steps=max_steps)
+            rt = execute(fn, scheduler, granularity=granularity, max_steps=max_steps)
             _check(rt, max_steps)
             failure = _report(
-                fn, rt, granularity=g, max_steps=max_steps,
+                fn, rt, granularity=granularity, max_steps=max_steps,
                 shrink=shrink and not interrupted, target=spec, runs=first + 1,
                 shrink_seconds=shrink_seconds, shrink_progress=shrink_progress,
             )  # fmt: skip
@@ -183,7 +177,7 @@ def explore_in_processes(
         strategy=strategy,
         granularity=granularity,
         seed=seed,
-        pct_bound=getattr(scheduler, "bound", None) if strategy == "pct" else None,
+        pct_bound=scheduler.bound if isinstance(scheduler, PctScheduler) else None,
         depth=depth if strategy == "pct" else None,
         notes=(f"{jobs} processes",),
         interrupted=interrupted,
