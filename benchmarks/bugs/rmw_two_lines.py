@@ -5,6 +5,11 @@ withdrawals both read the balance before either writes it back: one is lost.  On
 between the two lines shows it: ``"line"``.  Unlike ``one_sided_lock`` and ``lost_update`` the
 shared state is a closure cell, not an attribute, and nothing between the read and the write (no
 call, no ``sleep``) hints at a switch.  Fix: the two lines under a lock.
+
+On Python 3.10, a tool that switches threads inside a ``sys.settrace`` callback can report the
+fixed twin too: 3.10 copies a traced frame's cells into ``f_locals`` before the callback and
+writes them back after it, so a thread switched out there puts back the balance it saw, over
+the other thread's withdrawal (a false positive, not a bug of the program).
 """
 
 from __future__ import annotations
