@@ -27,7 +27,7 @@ from . import __version__
 __all__ = ["EXAMPLES", "example_path", "load_target", "main"]
 
 STRATEGY_NAMES = ("random", "pct", "dfs")
-GRANULARITY_NAMES = ("sync", "line", "bytecode", "gil")
+GRANULARITY_NAMES = ("auto", "sync", "shared", "line", "bytecode", "gil")
 
 EXAMPLES = {
     "seed": "seed_blocked.py",
@@ -276,7 +276,26 @@ def _parser() -> argparse.ArgumentParser:
     explore.add_argument("--strategy", choices=STRATEGY_NAMES, default="random")
     explore.add_argument("--schedules", type=_positive, default=1000, metavar="N")
     explore.add_argument("--seed", type=int, default=0, metavar="S")
-    explore.add_argument("--granularity", choices=GRANULARITY_NAMES, default="sync")
+    explore.add_argument(
+        "--granularity",
+        choices=GRANULARITY_NAMES,
+        default="auto",
+        help=(
+            "where threads may be switched besides blocking: auto (default: half the schedules"
+            " at synchronisation operations only, half also before every access to shared"
+            " state), sync, shared, line, bytecode or gil"
+        ),
+    )
+    explore.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="PACKAGE",
+        help=(
+            "also switch inside this installed package's code, as in your own (repeatable;"
+            " the standard library and site-packages are otherwise run without switches)"
+        ),
+    )
     explore.add_argument("--depth", type=_positive, default=3, metavar="D", help="PCT depth")
     explore.add_argument(
         "--preemption-bound", type=int, default=2, metavar="B", help="dfs: preemption bound"
@@ -314,6 +333,13 @@ def _parser() -> argparse.ArgumentParser:
     rep.add_argument("token", metavar="TOKEN")
     rep.add_argument("target", metavar="FILE.py::TEST", help="the test function")
     rep.add_argument("--json", action="store_true", help="print the result as JSON")
+    rep.add_argument(
+        "--include",
+        action="append",
+        default=[],
+        metavar="PACKAGE",
+        help="as given to snarl explore (the replay command it prints repeats it)",
+    )
     rep.add_argument(
         "--timeline", metavar="FILE", help="write the replayed schedule as a timeline (.html)"
     )
@@ -663,6 +689,12 @@ def _explore(args: argparse.Namespace) -> int:
         return EXIT_INTERRUPTED
     if args.jobs > 1 and args.strategy == "dfs":
         return _usage("explore", "--jobs splits random and pct schedules; dfs runs in one process")
+    from .exploration.execution import package_folders
+
+    try:  # (after loading: the test file may put the package's folder on the path)
+        package_folders(args.include)
+    except ValueError as exc:
+        return _usage("explore", str(exc))
     options: dict[str, Any] = {
         "strategy": args.strategy,
         "schedules": args.schedules,
@@ -672,6 +704,7 @@ def _explore(args: argparse.Namespace) -> int:
         "max_steps": args.max_steps,
         "shrink": not args.no_shrink,
         "shrink_seconds": args.shrink_time,
+        "include": args.include,
     }
     try:  # the progress line (on a terminal) and the first Ctrl-C (anywhere): see Progress
         with Progress(sys.stderr if sys.stderr.isatty() and not args.json else None) as line:
@@ -723,7 +756,7 @@ def _replay(args: argparse.Namespace) -> int:
     except ValueError as exc:
         return _usage("replay", str(exc))
     try:
-        failure = replay(fn, args.token, target=spec)
+        failure = replay(fn, args.token, target=spec, include=args.include)
     except InvalidToken as exc:
         return _usage("replay", f"invalid replay token: {exc}")
     except DidNotReproduce as exc:

@@ -357,6 +357,7 @@ def test_ctrl_c_stops_with_a_partial_summary_and_exit_code_130(jobs):
     assert proc.returncode == 130, (out, shown)
     assert out.startswith("Interrupted: no failing schedule found in the schedules run.")
     stats = out.strip().splitlines()[-1]
-    assert re.match(r"\d+ schedules \(random, seed 0, granularity sync\), \d+ distinct", stats)
+    pattern = r"\d+ schedules \(random, seed 0, granularity auto: [^)]*\), \d+ distinct"
+    assert re.match(pattern, stats)
     assert "0 failing" in stats and "schedules/s" in stats and stats.endswith("; interrupted")
     assert shown.endswith(b"\r\x1b[K")  # the progress line was cleared

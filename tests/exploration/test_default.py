@@ -45,7 +45,7 @@ def test_the_default_passes_the_fixed_twin_and_says_what_it_covered(strategy):
     assert result.failure is None, str(result)
     text = str(result)
     assert "Threads were switched at every synchronisation operation" in text
-    assert "before every access to shared state in user code" in text
+    assert "also before every access to shared state in user code" in text
     assert "granularity auto: " in result.statistics()
 
 
@@ -115,3 +115,9 @@ def test_the_command_line_includes_a_package_and_replays_with_it():
     )  # fmt: skip
     assert unknown.returncode == 2
     assert unknown.stderr.count("\n") == 1 and "no_such_package_here" in unknown.stderr
+
+
+@pytest.mark.parametrize("granularity", ["auto", "line", "shared", "bytecode"])
+def test_a_nonlocal_updated_under_a_lock_is_never_lost(granularity):
+    result = explore(races.nonlocal_under_a_lock, granularity=granularity, schedules=300)
+    assert result.failure is None, str(result)

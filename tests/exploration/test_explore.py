@@ -68,7 +68,7 @@ def test_fixed_twins_never_fail(fixed, strategy):
 
 
 def test_dfs_covers_a_small_bounded_space_and_says_so():
-    result = explore(bugs.racy_increment, strategy="dfs", schedules=10_000)
+    result = explore(bugs.racy_increment, strategy="dfs", schedules=10_000, granularity="sync")
     assert not result.found  # at sync granularity the read and write are not separable
     assert result.covered is True
     # Bounds 0, 1, then 2 (iterative context bounding): the lower bounds' schedules come again
@@ -171,7 +171,7 @@ def test_the_decorator_raises_with_the_token_and_passes_fixed_tests():
 
 
 def test_statistics_line():
-    result = explore(bugs.ordered, schedules=20)
+    result = explore(bugs.ordered, schedules=20, granularity="sync")
     line = result.statistics()
     assert line.startswith("20 schedules (random, seed 1, granularity sync)")
     assert "0 failing (0.0 %)" in line and "schedules/s" in line

@@ -47,7 +47,7 @@ def test_the_format_is_pinned():
 
 
 def test_granularity_codes_are_pinned():
-    assert GRANULARITIES == ("sync", "line", "bytecode", "gil", "interval")
+    assert GRANULARITIES == ("sync", "line", "bytecode", "gil", "interval", "shared")
 
 
 def test_a_token_is_one_url_safe_word():

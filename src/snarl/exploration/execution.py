@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import queue
+import sys
 import threading
 import time
 from _thread import allocate_lock
@@ -44,6 +45,7 @@ from ..sync.thread import thread_originals
 from .fresh import ThreadNumbers
 from .granularity import PreemptionHooks
 from .pinning import pinned
+from .stuck import Stuck, cpu_seconds, diagnose, with_busy
 from .takeover import Takeover
 
 __all__ = ["STUCK_AFTER", "Exploring", "controlling", "execute", "is_user_file"]
@@ -96,6 +98,11 @@ def package_folders(names: Sequence[str]) -> tuple[str, ...]:
             if place != os.path.realpath(place):
                 found.append(os.path.join(place, "") if os.path.isdir(place) else place)
     return tuple(found)
+
+
+def is_snarl_file(filename: str) -> bool:
+    """Whether ``filename`` is snarl's own code (not its bundled examples)."""
+    return filename.startswith(_SNARL_DIR) and not filename.startswith(_SNARL_EXAMPLES)
 
 
 def _not_user(filename: str) -> bool:
@@ -154,8 +161,9 @@ class _Runner:
 
     The threads a test starts are new in every execution; the test function's own thread is
     the same one.  What it kept in a ``threading.local`` would then carry over into the next
-    execution, so where the takeover's scan saw any ``threading.local`` when the
-    exploration began, every execution gets a new thread 0 instead.  (One made lazily by an
+    execution, so where the takeover's scan found a ``threading.local`` kept by the program
+    (in a module, class, object or closure it scans) when the exploration began, every
+    execution gets a new thread 0 instead.  (One made lazily by an
     execution and kept in a global is not seen: the limit of this rule.)
     """
 
@@ -174,6 +182,11 @@ class _Runner:
             if task is None:
                 return
             rt, body = task
+            # 3.10, 3.11: a trace function that raised (Abandon, at a preemption point of the
+            # last execution) was removed from this thread; the hooks' one comes back.
+            hook = threading.gettrace()
+            if hook is not None and sys.gettrace() is not hook:
+                sys.settrace(hook)
             try:
                 rt.run_as(self.thread, body)
             finally:
@@ -193,9 +206,15 @@ class _Runner:
         return True
 
     def stop(self) -> None:
-        """End the runner's thread (at once if idle; a stuck one stays, as a daemon)."""
+        """End the runner's thread: an idle one at once (it is joined: nothing of the
+        exploration is left running); a stuck one stays, as a daemon."""
         self.task = None
+        idle = self.idle.acquire(False)
         self.job.release()
+        if idle:
+            self.idle.release()
+            join = thread_originals().get("join", threading.Thread.join)
+            join(self.thread, 5.0)
 
 
 def _restore_included(previous: tuple[str, ...]) -> None:
@@ -358,6 +377,8 @@ def execute(
         else:
             shared, hooks = hooks, None
             shared.target = rt.yield_point
+    # A sync execution of an "auto" exploration has the shared hooks to escape a spin
+    escape = _shared.get("shared") if granularity == "sync" else None
     clock = _Clock(rt)
     if _numbers:
         _numbers[-1].reset()
@@ -374,7 +395,7 @@ def execute(
             runner.run(rt, body)
         else:
             main.start()
-        _wait(rt, stuck_after)
+        _wait(rt, stuck_after, escape)
     finally:
         if emulation is not None:
             emulation.stop()
@@ -384,6 +405,8 @@ def execute(
             shared.target = _nothing
         clock.uninstall()
         _reap(rt, runner)  # (unwinding threads still see rt: it abandons them)
+        if escape is not None:
+            escape.target = _nothing  # (only now: a spinning thread 0 unwinds through it)
         EXPLORATION.active = IDLE
         if previous is not None and current_runtime() is EXPLORATION:
             set_runtime(previous)
@@ -401,26 +424,58 @@ def _is_own_hook(hook: Any) -> bool:
     return not module.startswith(("_pytest", "pytest", "snarl", "threading"))
 
 
-def _wait(rt: ControlledRuntime, stuck_after: float) -> None:
-    """Wait for the execution to end; declare it stuck after ``stuck_after`` seconds with no
-    switch point (then the threads that can be are abandoned)."""
+SPIN_AFTER = 1.0
+"""Seconds without a switch point after which a thread whose CPU clock moved all along is a
+spin (see :func:`_wait`)."""
+
+BLOCKED_AFTER = 2.0
+"""Seconds without a switch point after which a thread whose CPU clock stood still is
+blocked outside snarl's control."""
+
+
+def _wait(rt: ControlledRuntime, stuck_after: float, escape: PreemptionHooks | None) -> None:
+    """Wait for the execution to end.  When no switch point comes, diagnose the thread that
+    runs (:mod:`snarl.exploration.stuck`): blocked (its CPU clock stands still) for
+    :data:`BLOCKED_AFTER` s, or anything for ``stuck_after`` s, ends the execution as
+    ``"stuck"``; spinning for :data:`SPIN_AFTER` s where ``escape`` (the shared hooks of an
+    "auto" exploration) exists ends it as ``"spin"``, and the hooks then lead the spinning
+    thread to a switch point, where it unwinds."""
     seen, since = len(rt.choices), _real["monotonic"]()
+    suspect: Stuck | None = None
+    cpu0 = at0 = 0.0
     while not rt.done.acquire(True, 0.25):
         now = _real["monotonic"]()
         if len(rt.choices) != seen:  # progress: a switch point was reached
-            seen, since = len(rt.choices), now
-        elif now - since >= stuck_after:
-            running = [t for t in rt.threads if t.state == "runnable"]
-            rt.end(Outcome("stuck", tid=running[0].tid if running else None))
+            seen, since, suspect = len(rt.choices), now, None
+            continue
+        idle = now - since
+        if idle < 0.5:
+            continue
+        if suspect is None:
+            suspect = diagnose(rt, _not_user)
+            cpu = cpu_seconds(suspect.ident) if suspect is not None else None
+            cpu0, at0 = (cpu if cpu is not None else -1.0), now
+            continue
+        cpu = cpu_seconds(suspect.ident)
+        # (a share, not all of it: the machine may be busy; a blocked thread uses none)
+        busy = None if cpu is None or cpu0 < 0 else (cpu - cpu0) > 0.1 * (now - at0)
+        if busy and escape is not None and idle >= SPIN_AFTER:
+            rt.end(Outcome("spin", tid=suspect.tid, detail=with_busy(suspect, busy)))
+            escape.target = rt.yield_point  # (the spinner's next shared access unwinds it)
+            return
+        if idle >= stuck_after or (busy is False and idle >= BLOCKED_AFTER):
+            rt.end(Outcome("stuck", tid=suspect.tid, detail=(with_busy(suspect, busy), idle)))
             return
 
 
 def _reap(rt: ControlledRuntime, runner: _Runner | None, timeout: float = 5.0) -> None:
     """Join every OS thread of the execution (they are unwinding or done); wait for the
-    runner's body to have unwound."""
+    runner's body to have unwound.  A thread that does not end (blocked outside snarl's
+    control) is left, and must not hold the interpreter's exit: see :func:`_let_go`."""
     join = thread_originals().get("join", threading.Thread.join)
     if runner is not None:
         stuck = rt.outcome is not None and rt.outcome.kind == "stuck"
+        timeout = 0.5 if stuck else timeout  # (its threads are known not to move)
         if stuck or not runner.wait_idle(timeout):  # blocked outside snarl's control:
             _runners[0] = _Runner()  # the next execution gets a new thread 0
             runner.stop()
@@ -431,5 +486,18 @@ def _reap(rt: ControlledRuntime, runner: _Runner | None, timeout: float = 5.0) -
         try:
             if t.is_alive():
                 join(t, timeout)
+                if t.is_alive():
+                    _let_go(t)
         except RuntimeError:  # never started
             pass
+
+
+def _let_go(thread: threading.Thread) -> None:
+    """``thread`` will not end: the interpreter must not wait for it at exit (3.10-3.12 wait
+    for the ``_tstate_lock`` of every non-daemon thread; 3.13's managed threads are started
+    as daemons at the C level, whatever their ``daemon`` says)."""
+    lock = getattr(thread, "_tstate_lock", None)
+    locks = getattr(threading, "_shutdown_locks", None)
+    if lock is not None and locks is not None:
+        with threading._shutdown_locks_lock:  # type: ignore[attr-defined]
+            locks.discard(lock)

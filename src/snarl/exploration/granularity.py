@@ -36,6 +36,13 @@ GRANULARITIES = ("sync", "line", "bytecode", "gil", "shared")
 
 MONITORING = sys.version_info >= (3, 12)
 
+_STALE_CELLS = sys.version_info < (3, 11)
+"""3.10 copies a traced frame's variables, its cells included, into ``f_locals`` before it
+calls the trace function, and writes them back after.  A switch inside the trace function
+lets other threads run meanwhile: a ``nonlocal`` they updated would be written back to the
+value it had before, an update no real run can lose.  Reading ``f_locals`` again after the
+switch refreshes the copy, so what is written back is current."""
+
 # Opcodes at which CPython checks its eval breaker (where the GIL can change hands).
 _GIL_OPS = frozenset(
     dis.opmap[n]
@@ -230,6 +237,8 @@ class PreemptionHooks:
         def local(frame: FrameType, event: str, arg: Any) -> Any:
             if event == "opcode" or (event == "line" and not opcodes):
                 hooks.target(what)
+                if _STALE_CELLS:
+                    frame.f_locals  # noqa: B018  (see _STALE_CELLS)
             return local
 
         def filtered(ops: bytes) -> Callable[[FrameType, str, Any], Any]:
@@ -239,6 +248,8 @@ class PreemptionHooks:
             def local_of(frame: FrameType, event: str, arg: Any) -> Any:
                 if event == "opcode" and ops[frame.f_lasti] in only:  # type: ignore[operator]
                     hooks.target(what)
+                    if _STALE_CELLS:
+                        frame.f_locals  # noqa: B018  (see _STALE_CELLS)
                 return local_of
 
             return local_of

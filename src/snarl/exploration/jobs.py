@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import multiprocessing
 import signal
+from collections.abc import Sequence
 from typing import Any
 
 from ..runtime.scheduler import Scheduler
 from .execution import Exploring, execute
 from .execution import _real as _clocks
+from .portfolio import Portfolio
 from .runner import (
     SHRINK_SECONDS,
     Callback,
@@ -48,38 +50,44 @@ POLL = 0.1
 
 
 def _strategy(
-    name: str, seed: int, schedules: int, depth: int, start: int, stride: int
+    name: str, seed: int, schedules: int, depth: int, start: int, stride: int, granularity: str
 ) -> Scheduler:
     return make_strategy(
         name, schedules=schedules, seed=seed, depth=depth, preemption_bound=0,
-        start=start, stride=stride,
+        start=start, stride=stride, granularity=granularity,
     )  # fmt: skip
 
 
-def _share(job: tuple[int, int, dict[str, Any]]) -> tuple[int | None, dict[int, int]]:
+def _share(
+    job: tuple[int, int, dict[str, Any]],
+) -> tuple[int | None, dict[int, tuple[int, bool]]]:
     """Run one process's share: the first failing index (or None), and each index's
-    interleaving (a hash of its choices) up to it."""
+    interleaving (a hash of its choices) and whether it ran at "shared", up to it."""
     start, stride, options = job
     fn, done, failed, lowest, stop = (
         _TARGET[k] for k in ("fn", "done", "failed", "lowest", "stop")
     )
     scheduler = _strategy(
-        options["strategy"], options["seed"], options["schedules"], options["depth"], start, stride
-    )
-    seen: dict[int, int] = {}
-    with Exploring(options["granularity"], cpu=start):  # worker ``start`` of ``stride``
+        options["strategy"], options["seed"], options["schedules"], options["depth"], start,
+        stride, options["granularity"],
+    )  # fmt: skip
+    seen: dict[int, tuple[int, bool]] = {}
+    # (worker ``start`` of ``stride``)
+    with Exploring(options["granularity"], cpu=start, include=options["include"]):
         _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
         while not stop.value and scheduler.new_execution():
             index = scheduler.index  # type: ignore[attr-defined]
             if index > lowest.value:  # a lower failure is known: none here can be the first
                 break
-            rt = execute(
-                fn, scheduler, granularity=options["granularity"], max_steps=options["max_steps"]
-            )
+            g = getattr(scheduler, "granularity", options["granularity"])  # (auto: a portfolio)
+            rt = execute(fn, scheduler, granularity=g, max_steps=options["max_steps"])
+            if isinstance(scheduler, Portfolio) and scheduler.spun(rt):
+                g = scheduler.granularity  # the same schedule again, at shared points
+                rt = execute(fn, scheduler, granularity=g, max_steps=options["max_steps"])
             _check(rt, options["max_steps"])
-            seen[index] = interleaving(rt.choices)
+            seen[index] = (interleaving(rt.choices), g == "shared")
             done[start] += 1
-            if isinstance(scheduler, PctScheduler):
+            if isinstance(scheduler, PctScheduler | Portfolio):
                 scheduler.observe(len(rt.choices))
             if _kind(rt) is not None:
                 failed[start] = 1
@@ -107,6 +115,7 @@ def explore_in_processes(
     shrink_seconds: float | None = SHRINK_SECONDS,
     progress: Callback | None = None,
     shrink_progress: Callback | None = None,
+    include: Sequence[str] = (),
 ) -> Result:
     """Explore ``target`` (``FILE.py::TEST``) over ``jobs`` forked processes.
 
@@ -131,6 +140,7 @@ def explore_in_processes(
         "depth": depth,
         "granularity": granularity,
         "max_steps": max_steps,
+        "include": tuple(include),
     }
     began = _clocks["perf_counter"]()
     interrupted = False
@@ -148,22 +158,27 @@ def explore_in_processes(
     seconds = _clocks["perf_counter"]() - began
     failing = [index for index, _ in shares if index is not None]
     first = min(failing) if failing else None
-    seen: dict[int, int] = {}
+    seen: dict[int, tuple[int, bool]] = {}
     for _, hashes in shares:
         seen.update(hashes)
     last = first if first is not None and not interrupted else schedules - 1
-    ran = [h for i, h in seen.items() if i <= last]
+    ran = [h for i, (h, _) in seen.items() if i <= last]
+    points = None
+    if granularity == "auto":
+        shared = sum(1 for i, (_, at_shared) in seen.items() if i <= last and at_shared)
+        points = f"{len(ran) - shared} at sync, {shared} at shared"
     failure = None
     scheduler = None
     if first is not None:
-        scheduler = _strategy(strategy, seed, schedules, depth, first, schedules)
-        with Exploring(granularity):
+        scheduler = _strategy(strategy, seed, schedules, depth, first, schedules, granularity)
+        with Exploring(granularity, include=include):
             _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
             scheduler.new_execution()
-            rt = execute(fn, scheduler, granularity=granularity, max_steps=max_steps)
+            g = getattr(scheduler, "granularity", granularity)
+            rt = execute(fn, scheduler, granularity=g, max_steps=max_steps)
             _check(rt, max_steps)
             failure = _report(
-                fn, rt, granularity=granularity, max_steps=max_steps,
+                fn, rt, granularity=g, max_steps=max_steps,
                 shrink=shrink and not interrupted, target=spec, runs=first + 1,
                 shrink_seconds=shrink_seconds, shrink_progress=shrink_progress,
             )  # fmt: skip
@@ -177,8 +192,9 @@ def explore_in_processes(
         strategy=strategy,
         granularity=granularity,
         seed=seed,
-        pct_bound=scheduler.bound if isinstance(scheduler, PctScheduler) else None,
+        pct_bound=getattr(scheduler, "bound", None) if strategy == "pct" else None,
         depth=depth if strategy == "pct" else None,
         notes=(f"{jobs} processes",),
+        points=points,
         interrupted=interrupted,
     )

@@ -45,6 +45,7 @@ class Portfolio:
         self.current = self.members[0]
         self.granularity = AUTO[0]
         self.ran = [0 for _ in AUTO]  # executions run at each granularity
+        self.spinning = False  # the test spins at "sync": every execution runs at "shared"
 
     @property
     def index(self) -> int | None:
@@ -60,14 +61,15 @@ class Portfolio:
         going = [m.new_execution() for m in self.members]
         if not all(going):
             return False
-        which = (self.members[0].index or 0) % len(AUTO)
-        self.current = self.members[which]
-        self.granularity = AUTO[which]
+        which = 1 if self.spinning else (self.members[0].index or 0) % len(AUTO)
+        self._use(which)
         self.ran[which] += 1
         return True
 
     def _next_sequential(self) -> bool:
         which = len(self.members) - 1
+        if self.spinning and which == 0:
+            return False
         if self.current.new_execution():
             self.ran[which] += 1
             return True
@@ -80,6 +82,28 @@ class Portfolio:
         self.members.append(self.current)
         self.granularity = AUTO[which + 1]
         return self._next_sequential()
+
+    def spun(self, rt: Any) -> bool:
+        """Whether execution ``rt``, at ``"sync"``, ended in a spin (a loop with no
+        synchronisation operation, so no switch point at that granularity: it cannot run at
+        ``"sync"``).  Then every execution from now on, this one first, runs at ``"shared"``:
+        the caller runs it again."""
+        outcome = rt.outcome
+        if outcome is None or outcome.kind != "spin" or self.granularity != AUTO[0]:
+            return False
+        self.spinning = True
+        self.ran[0] -= 1
+        if self.sequential:  # dfs: the search at "shared" starts now, with what is left
+            self.members.append(self._make(AUTO[1], self.schedules - sum(self.ran)))
+            if not self.members[1].new_execution():
+                return False
+        self._use(1)
+        self.ran[1] += 1
+        return True
+
+    def _use(self, which: int) -> None:
+        self.current = self.members[which]
+        self.granularity = AUTO[which]
 
     def next_thread(self, runnable: Sequence[int], current: int | None, step: int) -> int:
         """The current member's choice."""
@@ -113,4 +137,7 @@ class Portfolio:
 
     def describe(self) -> str:
         """How many executions ran at each granularity, for the statistics line."""
-        return ", ".join(f"{n} at {g}" for g, n in zip(AUTO, self.ran, strict=True))
+        text = ", ".join(f"{n} at {g}" for g, n in zip(AUTO, self.ran, strict=True))
+        if self.spinning:
+            text += " (the test spins without synchronisation: the rest ran at shared)"
+        return text

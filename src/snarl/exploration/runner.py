@@ -29,7 +29,7 @@ recording raises :class:`snarl.errors.DidNotReproduce` at the step where it dive
 from __future__ import annotations
 
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from operator import itemgetter
 from typing import Any
@@ -43,6 +43,7 @@ from .blocked import explain, parked_at_end
 from .execution import STUCK_AFTER, Exploring, execute, is_user_file
 from .execution import _real as _clocks  # never the virtual clocks of an execution
 from .granularity import GRANULARITIES
+from .portfolio import AUTO, Portfolio
 from .shrink import Shrinking
 from .shrink import shrink as shrink_choices
 from .strategies import (
@@ -149,6 +150,8 @@ class Result:
     depth: int | None = None  # pct: the bug depth d the bound is for
     notes: tuple[str, ...] = field(default=())
     interrupted: bool = False  # a KeyboardInterrupt ended exploring or shrinking
+    points: str | None = None  # "auto": how many schedules ran at each granularity
+    uncontrolled: tuple[str, ...] = ()  # what stayed outside the exploration's control
 
     @property
     def found(self) -> bool:
@@ -166,7 +169,8 @@ class Result:
         share = 100.0 * self.failing / self.schedules if self.schedules else 0.0
         line = (
             f"{self.schedules} schedule{'s' if self.schedules != 1 else ''} "
-            f"({self.strategy}, seed {self.seed}, granularity {self.granularity}), "
+            f"({self.strategy}, seed {self.seed}, granularity {self.granularity}"
+            f"{f': {self.points}' if self.points else ''}), "
             f"{self.distinct} distinct interleaving{'s' if self.distinct != 1 else ''}, "
             f"{self.failing} failing ({share:.1f} %), {self.rate:.0f} schedules/s"
         )
@@ -199,6 +203,8 @@ class Result:
             "pct_bound": self.pct_bound,
             "depth": self.depth,
             "interrupted": self.interrupted,
+            "points": self.points,
+            "uncontrolled": list(self.uncontrolled),
         }
         if self.failure:
             d["failure"] = self.failure.to_dict()
@@ -208,7 +214,32 @@ class Result:
         head = self.failure.report if self.failure else "No failing schedule found."
         if self.interrupted and not self.failure:
             head = "Interrupted: no failing schedule found in the schedules run."
+        if not self.failure:
+            head += "\n" + self.coverage()
         return head + "\n\n" + self.statistics() + "\n"
+
+    def coverage(self) -> str:
+        """What a "no failure" verdict rests on: where threads could be switched, and what
+        stayed outside control."""
+        where = _POINTS.get(self.granularity.split(" ")[0], f"at {self.granularity} points")
+        lines = [f"Threads were switched {where}."]
+        if self.uncontrolled:
+            lines.append("Not under snarl's control (a bug through these can be missed):")
+            lines.extend(f"  - {u}" for u in self.uncontrolled)
+        return "\n".join(lines)
+
+
+_POINTS = {
+    "auto": (
+        "at every synchronisation operation, and, in the schedules run at shared, also"
+        " before every access to shared state in user code"
+    ),
+    "sync": "only at synchronisation operations (a data race on plain state is not looked for)",
+    "shared": "at synchronisation operations and before every access to shared state",
+    "line": "at synchronisation operations and before every line of user code",
+    "bytecode": "at synchronisation operations and before every instruction of user code",
+    "gil": "at synchronisation operations and where CPython's GIL can change hands",
+}
 
 
 # -- one outcome, classified ----------------------------------------------------------------
@@ -243,11 +274,18 @@ def _signature(rt: ControlledRuntime) -> tuple[str | None, str | None]:
 
 def _check(rt: ControlledRuntime, max_steps: int) -> None:
     o = rt.outcome
-    if o is not None and o.kind == "stuck":
-        who = rt.threads[o.tid].name if o.tid is not None else "a thread"
+    if o is not None and o.kind in ("stuck", "spin"):
+        if isinstance(o.detail, tuple):
+            stuck, seconds = o.detail
+            why = stuck.describe(seconds)
+        elif o.detail is not None:
+            why = o.detail.describe(STUCK_AFTER)
+        else:
+            who = rt.threads[o.tid].name if o.tid is not None else "a thread"
+            why = f'thread "{who}" reached no switch point for {STUCK_AFTER:.0f} s'
         raise StuckOutsideControl(
-            f'snarl: thread "{who}" reached no switch point for {STUCK_AFTER:.0f} s: it blocks '
-            "outside snarl's control (a lock made before snarl.install(), I/O or a C call)"
+            f"snarl: {why}.  Exploration stopped: no verdict can be given on schedules it"
+            " could not run"
         )
     if o is not None and o.kind == "scheduler-error" and o.exception is not None:
         raise o.exception
@@ -263,9 +301,19 @@ def _strategy(
     preemption_bound: int,
     start: int,
     stride: int,
+    granularity: str | None = None,
 ) -> Scheduler:
     if not isinstance(strategy, str):
         return strategy
+    if granularity == "auto":
+
+        def member(g: str, n: int) -> Scheduler:
+            return _strategy(
+                strategy, schedules=n, seed=seed, depth=depth,
+                preemption_bound=preemption_bound, start=start, stride=stride,
+            )  # fmt: skip
+
+        return Portfolio(member, schedules, sequential=strategy == "dfs")  # type: ignore[return-value]
     if strategy == "random":
         return RandomScheduler(seed, schedules, start=start, stride=stride)
     if strategy == "pct":
@@ -281,6 +329,10 @@ def _calibrate(
     test_fn: Callable[[], Any], scheduler: Scheduler, granularity: str, max_steps: int
 ) -> None:
     """PCT's ``k``: the steps of one non-preemptive run, the same in every process."""
+    if isinstance(scheduler, Portfolio):
+        for g, member in zip(AUTO, scheduler.members, strict=False):
+            _calibrate(test_fn, member, g, max_steps)
+        return
     if isinstance(scheduler, PctScheduler):
         rt = execute(
             test_fn, ReplayScheduler((), strict=False), granularity=granularity, max_steps=max_steps
@@ -295,7 +347,7 @@ def explore(
     strategy: str | Scheduler = "random",
     schedules: int = 1000,
     seed: int = 0,
-    granularity: str = "sync",
+    granularity: str = "auto",
     depth: int = 3,
     preemption_bound: int = 2,
     max_steps: int = 10_000,
@@ -306,6 +358,7 @@ def explore(
     progress: Callback | None = None,
     shrink_seconds: float | None = SHRINK_SECONDS,
     shrink_progress: Callback | None = None,
+    include: Sequence[str] = (),
 ) -> Result:
     """Run ``test_fn`` under up to ``schedules`` schedules; return a :class:`Result`.
 
@@ -314,23 +367,27 @@ def explore(
     are controlled; ``time.sleep`` and ``time.monotonic`` run on a virtual clock.
     ``strategy``: ``"random"``, ``"pct"`` (with ``depth``), ``"dfs"`` (bounded by
     ``preemption_bound``) or a :class:`~snarl.runtime.scheduler.Scheduler`.  ``granularity``:
-    ``"sync"``, ``"line"``, ``"bytecode"`` or ``"gil"`` (see
-    :mod:`snarl.exploration.granularity`).  ``max_steps`` bounds one execution's switch points
-    (beyond: a livelock).  ``target`` (``file.py::test``) goes into the printed replay
-    command.  ``start`` and ``stride`` run only the schedules ``start, start+stride, ...``
-    (how ``--jobs`` splits the work).  ``progress(done, total, failing)`` is called after
-    each schedule, ``shrink_progress(runs, preemptions, steps)`` after each run while
-    shrinking (``runs`` so far; the smallest schedule's preemptions and switch points).
+    ``"auto"`` (the default: half the schedules at ``"sync"``, half at ``"shared"``; see
+    :mod:`snarl.exploration.portfolio`), ``"sync"``, ``"shared"``, ``"line"``, ``"bytecode"``
+    or ``"gil"`` (see :mod:`snarl.exploration.granularity`).  ``max_steps`` bounds one
+    execution's switch points (beyond: a livelock).  ``include`` names installed packages whose
+    code gets switch points as the user's does.  ``target`` (``file.py::test``) goes into the
+    printed replay command.  ``start`` and ``stride`` run only the schedules ``start,
+    start+stride, ...`` (how ``--jobs`` splits the work). ``progress(done, total, failing)`` is
+    called after each schedule, ``shrink_progress(runs, preemptions, steps)`` after each run
+    while shrinking (``runs`` so far; the smallest schedule's preemptions and switch points).
     Shrinking stops after ``shrink_seconds`` (None: no time cap), keeping the smallest schedule
     so far.  A ``KeyboardInterrupt`` (Ctrl-C, or raised by a callback) ends exploring or
     shrinking: the result is marked ``interrupted``, and a failure found is still reported.
     """
-    if granularity not in GRANULARITIES:
+    if granularity not in GRANULARITIES and granularity != "auto":
         raise ValueError(
-            f"unknown granularity {granularity!r}: choose one of {', '.join(GRANULARITIES)}"
+            f"unknown granularity {granularity!r}: choose one of auto, {', '.join(GRANULARITIES)}"
         )
     if schedules < 1:
         raise ValueError(f"schedules must be >= 1, not {schedules}")
+    if granularity == "auto" and not isinstance(strategy, str):
+        granularity = "sync"  # a Scheduler object explores at one granularity
     scheduler = _strategy(
         strategy,
         schedules=schedules,
@@ -339,9 +396,14 @@ def explore(
         preemption_bound=preemption_bound,
         start=start,
         stride=stride,
+        granularity=granularity,
     )
     name = strategy if isinstance(strategy, str) else type(strategy).__name__
-    with Exploring(granularity):
+    found_at = granularity
+    if include:  # the replay command must include them too
+        where = target or f"{source_file(test_fn)}::{getattr(test_fn, '__name__', 'test')}"
+        target = where + "".join(f" --include {package}" for package in include)
+    with Exploring(granularity, include=include) as exploring:
         _calibrate(test_fn, scheduler, granularity, max_steps)
         seen: set[int] = set()
         runs = failing = 0
@@ -350,15 +412,19 @@ def explore(
         began = _clocks["perf_counter"]()
         try:
             while scheduler.new_execution():
-                rt = execute(test_fn, scheduler, granularity=granularity, max_steps=max_steps)
+                g = getattr(scheduler, "granularity", granularity)
+                rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps)
+                if isinstance(scheduler, Portfolio) and scheduler.spun(rt):
+                    g = scheduler.granularity  # the same schedule again, at shared points
+                    rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps)
                 _check(rt, max_steps)
                 runs += 1
                 seen.add(interleaving(rt.choices))
-                if isinstance(scheduler, PctScheduler):
+                if isinstance(scheduler, PctScheduler | Portfolio):
                     scheduler.observe(len(rt.choices))
                 if _kind(rt) is not None:
                     failing += 1
-                    found = rt
+                    found, found_at = rt, g
                 if progress is not None:
                     progress(runs, schedules, failing)
                 if found is not None:
@@ -369,7 +435,7 @@ def explore(
         failure = None
         if found is not None:
             failure = _report(
-                test_fn, found, granularity=granularity, max_steps=max_steps,
+                test_fn, found, granularity=found_at, max_steps=max_steps,
                 shrink=shrink and not interrupted, target=target, runs=runs,
                 shrink_seconds=shrink_seconds, shrink_progress=shrink_progress,
             )  # fmt: skip
@@ -384,9 +450,11 @@ def explore(
         granularity=granularity,
         seed=seed,
         covered=getattr(scheduler, "covered", None) if name == "dfs" else None,
-        pct_bound=scheduler.bound if isinstance(scheduler, PctScheduler) else None,
-        depth=depth if isinstance(scheduler, PctScheduler) else None,
+        pct_bound=getattr(scheduler, "bound", None) if name == "pct" else None,
+        depth=depth if name == "pct" else None,
         interrupted=interrupted,
+        points=scheduler.describe() if isinstance(scheduler, Portfolio) else None,
+        uncontrolled=tuple(exploring.uncontrolled()),
     )
 
 
@@ -600,9 +668,15 @@ def source_file(fn: Callable[..., Any]) -> str:
 
 # -- replaying ------------------------------------------------------------------------------
 def replay(
-    test_fn: Callable[[], Any], token: str, *, target: str | None = None, max_steps: int = 10_000
+    test_fn: Callable[[], Any],
+    token: str,
+    *,
+    target: str | None = None,
+    max_steps: int = 10_000,
+    include: Sequence[str] = (),
 ) -> Failure | None:
-    """Run the schedule of ``token`` once, strictly, recorded.
+    """Run the schedule of ``token`` once, strictly, recorded (``include``: as the
+    exploration that found it was told).
 
     Returns the :class:`Failure` it reproduces (its ``report`` has the interleaving table),
     or None if the test passed under it.  Raises :class:`snarl.errors.InvalidToken` for a
@@ -612,7 +686,7 @@ def replay(
     decoded = tokens.decode(token)
     scheduler = ReplayScheduler(decoded.threads, strict=True)
     scheduler.new_execution()
-    with Exploring(decoded.granularity):
+    with Exploring(decoded.granularity, include=include):
         rt = execute(
             test_fn,
             scheduler,

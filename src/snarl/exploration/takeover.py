@@ -85,7 +85,8 @@ class Takeover:
         self.undo: list[Callable[[], None]] = []
         self.taken = 0
         self.uncontrolled: list[str] = []  # one line each: what stays outside control
-        self.locals = False  # whether any threading.local exists (see execution._Runner)
+        # whether the program keeps a threading.local where the scan looks (see _Runner)
+        self.locals = False
         self._memo: dict[int, Any] = {}  # id(native object) -> its replacement
         self._keep: list[Any] = []  # the natives replaced (so their ids stay theirs)
         self._factories = self._factory_map()
@@ -107,8 +108,6 @@ class Takeover:
                 elif tp is ModuleType:
                     if not _excluded(obj.__name__):
                         self._namespace(obj.__dict__, obj.__name__)
-                elif isinstance(obj, _thread._local):
-                    self.locals = True
                 elif isinstance(obj, type):
                     if obj.__flags__ & _HEAPTYPE and not _excluded(obj.__module__):
                         self._class(obj)
@@ -186,6 +185,9 @@ class Takeover:
 
     def _replacement_of_item(self, value: Any, where: str) -> Any:
         tp = type(value)
+        if isinstance(value, _thread._local):
+            self.locals = True  # (where the program keeps it: not the stdlib's own)
+            return None
         if tp is _LOCK or tp is _CRLOCK or tp is _CSIMPLEQUEUE:
             return self._native(value, where)
         if tp in self._native_classes:

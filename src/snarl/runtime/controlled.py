@@ -164,12 +164,15 @@ class Outcome:
     """How an execution ended: ``"ok"``, ``"exception"`` (in ``tid``), ``"blocked"`` (no
     thread can run: deadlock or lost wakeup), ``"step-bound"`` (livelock or spin),
     ``"scheduler-error"`` (the scheduler raised, e.g. a replay that diverged: ``exception``),
-    or ``"stuck"`` (a thread blocked outside snarl's control, reported by the explorer)."""
+    ``"stuck"`` (a thread blocked outside snarl's control, reported by the explorer) or
+    ``"spin"`` (a thread that ran on without a switch point, at a granularity that had none
+    in its loop); ``detail`` is the explorer's diagnosis of the last two."""
 
     kind: str
     tid: int | None = None
     exception: BaseException | None = None
     blocked: dict[int, BlockedOn] = field(default_factory=dict)
+    detail: Any = None
 
 
 class ControlledRuntime(Runtime):
@@ -555,8 +558,10 @@ class ControlledRuntime(Runtime):
             threading._limbo[thread] = thread  # type: ignore[attr-defined]
         try:
             if _start_joinable_thread is not None:  # 3.13: the handle says alive, then done
+                # A daemon for the interpreter's exit, whatever ``daemon`` says: a managed
+                # thread stuck outside snarl's control must not hold the process for ever.
                 handle = _start_joinable_thread(
-                    thread._bootstrap, handle=thread._handle, daemon=thread.daemon
+                    thread._bootstrap, handle=thread._handle, daemon=True
                 )
                 thread._ident = handle.ident
             else:  # 3.10-3.12: alive while _tstate_lock is held; the thread sets its own

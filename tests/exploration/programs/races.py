@@ -104,3 +104,19 @@ def library_over_admits() -> None:
     admitted: list[bool] = []
     _run(lambda: admitted.append(limiter.admit()), lambda: admitted.append(limiter.admit()))
     assert admitted.count(True) == 1, f"admitted {admitted.count(True)} with one token"
+
+
+def nonlocal_under_a_lock() -> None:
+    """Two withdrawals from a closure variable, each under a lock: never loses one (3.10's
+    tracing writes a frame's cells back after its trace function; see granularity)."""
+    balance = 100
+    lock = threading.Lock()
+
+    def withdraw(amount: int) -> None:
+        nonlocal balance
+        with lock:
+            current = balance
+            balance = current - amount
+
+    _run(lambda: withdraw(10), lambda: withdraw(20))
+    assert balance == 70, f"balance {balance}"
