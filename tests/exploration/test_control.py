@@ -170,3 +170,35 @@ def test_without_an_own_excepthook_a_thread_error_is_a_failure():
 def test_thread_locals_do_not_carry_over_between_executions():
     result = _found(control.thread_local_starts_empty, schedules=20)
     assert result.failure is None, str(result)
+
+
+def test_a_pool_is_deterministic_under_dfs_and_its_workers_unwind_quietly(caplog):
+    result = _found(control.executor_round_trip, strategy="dfs", schedules=150)
+    assert result.failure is None, str(result)
+    assert "Exception in worker" not in caplog.text
+
+
+def test_a_spin_in_the_sync_half_of_auto_runs_at_shared_instead():
+    result = _found(control.spin_wait, schedules=20)
+    assert result.failure is None, str(result)
+    assert "spins without synchronisation" in (result.points or "")
+
+
+def test_a_spin_at_sync_granularity_is_named_as_a_busy_loop():
+    from snarl.exploration.runner import StuckOutsideControl
+
+    with pytest.raises(StuckOutsideControl) as caught:
+        _found(control.spin_wait, granularity="sync", schedules=20)
+    message = str(caught.value)
+    assert 'thread "spin_wait"' in message and "busy loop" in message, message
+    assert "control.py" in message and "while not FLAG[0]" in message, message
+
+
+def test_a_thread_blocked_in_io_is_named_with_its_call():
+    from snarl.exploration.runner import StuckOutsideControl
+
+    with pytest.raises(StuckOutsideControl) as caught:
+        _found(control.blocked_in_io, schedules=5)
+    message = str(caught.value)
+    assert 'thread "reader"' in message and "blocked" in message, message
+    assert "a.recv(10)" in message, message

@@ -24,7 +24,9 @@ does, once for all executions).
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import logging
 import os
 import queue
 import sys
@@ -45,7 +47,7 @@ from ..sync.thread import thread_originals
 from .fresh import ThreadNumbers
 from .granularity import PreemptionHooks
 from .pinning import pinned
-from .stuck import Stuck, cpu_seconds, diagnose, with_busy
+from .stuck import Stuck, cpu_seconds, diagnose, interrupt, with_busy
 from .takeover import Takeover
 
 __all__ = ["STUCK_AFTER", "Exploring", "controlling", "execute", "is_user_file"]
@@ -240,10 +242,20 @@ def controlling() -> Iterator[Takeover]:
         undo.callback(numbers.restore)
         _numbers.append(numbers)
         undo.callback(_numbers.pop)
+        pool_log = logging.getLogger("concurrent.futures")
+        pool_log.addFilter(_not_abandoned)
+        undo.callback(pool_log.removeFilter, _not_abandoned)
         takeover = undo.enter_context(Takeover(is_user_file))
         _takeovers.append(takeover)
         undo.callback(_takeovers.pop)
         yield takeover
+
+
+def _not_abandoned(record: logging.LogRecord) -> bool:
+    """A pool worker logs whatever ends it ("Exception in worker"): not snarl's unwinding
+    of it at the end of an execution."""
+    exc = record.exc_info[0] if record.exc_info else None
+    return not (isinstance(exc, type) and issubclass(exc, Abandon))
 
 
 _numbers: list[ThreadNumbers] = []  # the thread numbering of each controlling(), innermost last
@@ -382,6 +394,12 @@ def execute(
     clock = _Clock(rt)
     if _numbers:
         _numbers[-1].reset()
+    # No cyclic garbage collection inside an execution: it runs weakref callbacks and
+    # __del__s (a ThreadPoolExecutor's puts to its queue) at allocation counts, in whichever
+    # thread allocates, a switch point nobody scheduled.  Between executions it runs in the
+    # explorer's own thread, as usual.
+    collecting = gc.isenabled()
+    gc.disable()
     EXPLORATION.active = rt  # primitives bound to the exploration (any made before) obey rt
     previous = set_runtime(EXPLORATION)
     threading.excepthook = excepthook
@@ -408,6 +426,8 @@ def execute(
         if escape is not None:
             escape.target = _nothing  # (only now: a spinning thread 0 unwinds through it)
         EXPLORATION.active = IDLE
+        if collecting:
+            gc.enable()
         if previous is not None and current_runtime() is EXPLORATION:
             set_runtime(previous)
         threading.excepthook = previous_hook
@@ -465,6 +485,8 @@ def _wait(rt: ControlledRuntime, stuck_after: float, escape: PreemptionHooks | N
             return
         if idle >= stuck_after or (busy is False and idle >= BLOCKED_AFTER):
             rt.end(Outcome("stuck", tid=suspect.tid, detail=(with_busy(suspect, busy), idle)))
+            if busy and suspect.ident is not None:  # else it would spin for ever
+                interrupt(suspect.ident, Abandon)
             return
 
 

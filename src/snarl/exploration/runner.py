@@ -174,7 +174,7 @@ class Result:
             f"{self.distinct} distinct interleaving{'s' if self.distinct != 1 else ''}, "
             f"{self.failing} failing ({share:.1f} %), {self.rate:.0f} schedules/s"
         )
-        if self.covered:
+        if self.covered and not self.uncontrolled:  # (what snarl did not control, it did not cover)
             line += "; the whole bounded space was covered"
         if self.pct_bound is not None:
             line += (
@@ -614,7 +614,10 @@ def _failure(
         f"preemption{'s' if found_pre != 1 else ''}, "
         f"{len(found)} switch points{cut}):"
     )
-    body.extend("  " + line for line in format_table(rt.steps, names))
+    involved = set(o.blocked) if o is not None and o.kind == "blocked" else set()
+    if o is not None and o.tid is not None:
+        involved.add(o.tid)  # (the thread that raised, or spun)
+    body.extend("  " + line for line in format_table(rt.steps, names, involved=involved))
     body.append("")
     body.append("Replay it with:")
     where = target or f"{source_file(fn)}::{getattr(fn, '__name__', 'test')}"

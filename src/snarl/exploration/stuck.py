@@ -22,7 +22,7 @@ from typing import Any
 from ..runtime.controlled import ControlledRuntime
 from ..runtime.simlock import site_from
 
-__all__ = ["Stuck", "cpu_seconds", "diagnose"]
+__all__ = ["Stuck", "cpu_seconds", "diagnose", "interrupt", "with_busy"]
 
 _PARK = ControlledRuntime._park.__code__
 
@@ -121,3 +121,17 @@ def _frame_site(frame: Any) -> tuple[str, int | None, str, str] | None:
     line = frame.f_lineno
     source = linecache.getline(name, line).strip() if line else ""
     return (name, line, frame.f_code.co_name, source)
+
+
+def interrupt(ident: int, exc: type[BaseException]) -> bool:
+    """Raise ``exc`` in thread ``ident`` when it next runs Python code (CPython's
+    ``PyThreadState_SetAsyncExc``): how a spinning thread, which reaches no switch point, is
+    unwound.  False where it cannot be done."""
+    try:
+        import ctypes
+
+        set_async = ctypes.pythonapi.PyThreadState_SetAsyncExc
+        set_async.argtypes = (ctypes.c_ulong, ctypes.py_object)
+        return bool(set_async(ident, exc) == 1)
+    except Exception:  # no ctypes, another interpreter: the thread spins on, as a daemon
+        return False

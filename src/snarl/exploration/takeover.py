@@ -36,6 +36,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -46,6 +47,7 @@ from ..sync.event import Barrier, Event
 from ..sync.lock import Lock, RLock, _HookedLock, _HookedRLock
 from ..sync.patch import originals
 from ..sync.semaphore import BoundedSemaphore, Semaphore
+from .fresh import ordered_hashes
 
 __all__ = ["Takeover"]
 
@@ -64,6 +66,7 @@ _EXCLUDED = ("threading", "_thread", "importlib", "_frozen_importlib", "snarl", 
 machinery, and the test runner's own."""
 
 _SNARL_TYPES = (Lock, _HookedLock, RLock, _HookedRLock, Condition)
+_HASHABLE = (threading.Thread, Future)
 
 
 def _excluded(module: object) -> bool:
@@ -98,6 +101,7 @@ class Takeover:
         try:
             objects = gc.get_objects()
             later: list[Any] = []
+            hashed: list[Any] = []  # threads and futures: they keep their hash (see fresh)
             for obj in objects:
                 tp = type(obj)
                 if tp in _SNARL_TYPES:
@@ -111,12 +115,15 @@ class Takeover:
                 elif isinstance(obj, type):
                     if obj.__flags__ & _HEAPTYPE and not _excluded(obj.__module__):
                         self._class(obj)
-                elif not _excluded(tp.__module__) and not isinstance(obj, threading.Thread):
+                elif isinstance(obj, _HASHABLE):
+                    hashed.append(obj)
+                elif not _excluded(tp.__module__):
                     d = _instance_dict(obj)
                     if d is not None:
                         self._namespace(d, type(obj).__name__)
             for obj in later:
                 self._rebind(obj)
+            ordered_hashes(hashed)
             del objects, later
         finally:
             gc.enable()

@@ -242,7 +242,9 @@ class ControlledRuntime(Runtime):
         me = self.me()
         if me is None:  # not managed: the real lock, really blocking
             return real_acquire(inner, blocking, timeout)
-        if self.aborting:
+        if self.aborting:  # unwinding: a free lock is taken (a finally, a weakref callback
+            if inner._try(me, self):  # freeing a pool), a wait is not waited
+                return True
             raise Abandon
         if me.last_tried is inner:
             me.last_tried = None  # a try on it just failed at a switch point: no second one

@@ -237,3 +237,38 @@ def thread_local_starts_empty() -> None:
     a new thread would)."""
     assert not hasattr(LOCAL, "seen"), "thread-local state from an earlier execution"
     LOCAL.seen = True
+
+
+FLAG = [False]
+
+
+def spin_wait() -> None:
+    """The main thread spins on a flag another thread sets: no synchronisation operation in
+    the loop, so at "sync" it never yields."""
+    FLAG[0] = False
+
+    def setter() -> None:
+        FLAG[0] = True
+
+    t = threading.Thread(target=setter, name="setter")
+    t.start()
+    while not FLAG[0]:
+        pass
+    t.join()
+
+
+def blocked_in_io() -> None:
+    """A worker blocks in a real socket read nobody will answer."""
+    import socket
+
+    a, b = socket.socketpair()
+    try:
+
+        def reader() -> None:
+            a.recv(10)
+
+        t = threading.Thread(target=reader, name="reader")
+        t.start()
+        t.join()
+    finally:
+        b.close()
