@@ -2,9 +2,11 @@
 """The interleaving explorer: bug-finding on a suite of classic bugs, and schedules per second,
 against frontrun and interleave-test in the same run.
 
-1. Bug suite (``benchmarks/bugs/``: 26 patterns, each a buggy test and its fixed twin).  For
+1. Bug suite (``benchmarks/bugs/``: 40 patterns, each a buggy test and its fixed twin).  For
    each strategy (random, pct, dfs) and seed (``--seeds``; dfs has no seed and runs once),
-   snarl explores each buggy test at the bug's granularity with ``--budget`` schedules
+   snarl explores each buggy test at its default settings (granularity ``auto``, and
+   ``include`` for a bug inside a library: what a user runs with no flag; ``--snarl-at bug``
+   uses each bug's own granularity instead) with ``--budget`` schedules
    (shrinking on, as by default) and reports: found or not, the failure kind (against the
    kind expected), schedules to the first failure, and the shrunk schedule's preemptions and
    length (switch points).  Each fixed twin is explored with ``--twin-budget`` schedules for
@@ -69,7 +71,13 @@ QUICK_BUGS = (
 
 # -- snarl ------------------------------------------------------------------------------------
 def snarl_explore(
-    fn: Callable[[], None], *, strategy: str, seed: int, granularity: str, schedules: int
+    fn: Callable[[], None],
+    *,
+    strategy: str,
+    seed: int,
+    granularity: str,
+    schedules: int,
+    include: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One exploration (shrinking on); the row the tables read."""
     row: dict[str, Any] = {
@@ -90,8 +98,9 @@ def snarl_explore(
     began = time.perf_counter()
     try:
         result = snarl.explore(
-            fn, strategy=strategy, seed=seed, granularity=granularity, schedules=schedules
-        )
+            fn, strategy=strategy, seed=seed, granularity=granularity, schedules=schedules,
+            include=include,
+        )  # fmt: skip
     except Exception as exc:  # a snarl bug: reported, never hidden
         row["seconds"] = time.perf_counter() - began
         row["error"] = f"{type(exc).__name__}: {exc}"
@@ -114,7 +123,12 @@ def snarl_explore(
 
 
 def snarl_bugs(
-    bugs: Sequence[Bug], seeds: Sequence[int], budget: int, twin_budget: int, twin_seeds: int
+    bugs: Sequence[Bug],
+    seeds: Sequence[int],
+    budget: int,
+    twin_budget: int,
+    twin_seeds: int,
+    at: str = "default",
 ) -> list[dict[str, Any]]:
     rows = []
     for bug in bugs:
@@ -126,8 +140,10 @@ def snarl_bugs(
             for strategy in STRATEGIES:
                 for seed in variant_seeds[:1] if strategy == "dfs" else variant_seeds:
                     row = snarl_explore(
-                        fn, strategy=strategy, seed=seed, granularity=bug.granularity, schedules=n
-                    )
+                        fn, strategy=strategy, seed=seed, schedules=n,
+                        granularity="auto" if at == "default" else bug.granularity,
+                        include=[bug.include] if bug.include else [],
+                    )  # fmt: skip
                     row.update(bug=bug.name, variant=variant, seed=seed)
                     rows.append(row)
         _say(f"  snarl: {bug.name} ({time.perf_counter() - began:.1f} s)")
@@ -413,6 +429,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeat", type=int, help="rate rounds (default 5; quick 1)")
     p.add_argument("--rate-schedules", type=int, help="schedules per rate sample (120; 50)")
     p.add_argument("--only", default="", help="comma-separated bug names")
+    p.add_argument(
+        "--snarl-at",
+        choices=("default", "bug"),
+        default="default",
+        help="snarl's granularity: its default (auto), or each bug's own",
+    )
     p.add_argument("--json", metavar="PATH", help="write every row and summary here")
     a = p.parse_args(argv)
     q = a.quick
@@ -454,7 +476,7 @@ def main(argv: list[str] | None = None) -> int:
 
     if a.part in ("all", "bugs"):
         _say("bug suite: snarl")
-        rows = snarl_bugs(bugs, seeds, budget, twin_budget, twin_seeds)
+        rows = snarl_bugs(bugs, seeds, budget, twin_budget, twin_seeds, a.snarl_at)
         if peer_python:
             names = ",".join(b.name for b in bugs)
             common = ["--seeds", ",".join(map(str, seeds)), "--budget", str(budget)]

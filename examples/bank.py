@@ -7,7 +7,7 @@ orders; they deadlock only if each takes its first lock before the other takes i
 Neither fails when simply run:
 
     python -c "import examples.bank as b; b.test_deposits(); b.test_transfers()"   # passes
-    snarl explore examples/bank.py::test_deposits --granularity line
+    snarl explore examples/bank.py::test_deposits
     snarl explore examples/bank.py::test_transfers
 """
 

@@ -64,7 +64,7 @@ EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
         ("0", "no failing schedule found"),
         ("1", "a failing schedule found (its report and replay command on stdout)"),
         ("2", "usage error, or the test is not deterministic (a failure did not replay)"),
-        ("10", "a thread blocked outside snarl's control"),
+        ("10", "a thread blocked outside snarl's control, or spinning where nothing switches"),
         ("130", "interrupted (Ctrl-C): what ran so far, and any failure found, is reported"),
     ),
     "replay": (
@@ -72,7 +72,7 @@ EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
         ("1", "the failure reproduced"),
         ("2", "usage error, or an invalid replay token"),
         ("3", "did not reproduce: the program no longer fits the recording"),
-        ("10", "a thread blocked outside snarl's control"),
+        ("10", "a thread blocked outside snarl's control, or spinning where nothing switches"),
     ),
 }
 """Every command's exit codes: (code, meaning) pairs, printed in its ``--help``."""

@@ -284,8 +284,8 @@ def _check(rt: ControlledRuntime, max_steps: int) -> None:
             who = rt.threads[o.tid].name if o.tid is not None else "a thread"
             why = f'thread "{who}" reached no switch point for {STUCK_AFTER:.0f} s'
         raise StuckOutsideControl(
-            f"snarl: {why}.  Exploration stopped: no verdict can be given on schedules it"
-            " could not run"
+            f"{why}.  Exploration stopped: no verdict can be given on schedules it could"
+            " not run"
         )
     if o is not None and o.kind == "scheduler-error" and o.exception is not None:
         raise o.exception
