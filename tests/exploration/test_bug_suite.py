@@ -14,7 +14,7 @@ from snarl.exploration.runner import explore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-from bugs import BUGS  # noqa: E402
+from bugs import BUGS
 
 
 @pytest.mark.parametrize("bug", BUGS, ids=lambda b: b.name)
