@@ -69,10 +69,33 @@ _SNARL_TYPES = (Lock, _HookedLock, RLock, _HookedRLock, Condition)
 _HASHABLE = (threading.Thread, Future)
 
 
+_EXCLUDED_PREFIXES = tuple(m + "." for m in _EXCLUDED)
+_excluded_names: dict[object, bool] = {}
+
+
 def _excluded(module: object) -> bool:
-    if not isinstance(module, str):
+    if type(module) is not str:
         return True
-    return any(module == m or module.startswith(m + ".") for m in _EXCLUDED)
+    found = _excluded_names.get(module)
+    if found is None:
+        found = _excluded_names[module] = (
+            module in _EXCLUDED or module.startswith(_EXCLUDED_PREFIXES)
+        )
+    return found
+
+
+_locals: dict[type, bool] = {}  # type -> whether it is a threading.local
+_INSTANCE, _OTHER = 1, 0
+_kinds: dict[type, int] = {}
+
+
+def _kind_of(tp: type) -> int:
+    """Whether objects of type ``tp`` are scanned as instances (their ``__dict__``)."""
+    kind = _kinds.get(tp)
+    if kind is None:
+        scanned = not _excluded(tp.__module__) and not issubclass(tp, _HASHABLE)
+        kind = _kinds[tp] = _INSTANCE if scanned and tp.__dictoffset__ else _OTHER
+    return kind
 
 
 def _rlock_locked(lock: Any) -> bool:
@@ -117,10 +140,10 @@ class Takeover:
                         self._class(obj)
                 elif isinstance(obj, _HASHABLE):
                     hashed.append(obj)
-                elif not _excluded(tp.__module__):
+                elif _kind_of(tp) is _INSTANCE:
                     d = _instance_dict(obj)
                     if d is not None:
-                        self._namespace(d, type(obj).__name__)
+                        self._namespace(d, tp.__name__)
             for obj in later:
                 self._rebind(obj)
             ordered_hashes(hashed)
@@ -192,18 +215,19 @@ class Takeover:
 
     def _replacement_of_item(self, value: Any, where: str) -> Any:
         tp = type(value)
-        if isinstance(value, _thread._local):
-            self.locals = True  # (where the program keeps it: not the stdlib's own)
-            return None
         if tp is _LOCK or tp is _CRLOCK or tp is _CSIMPLEQUEUE:
             return self._native(value, where)
         if tp in self._native_classes:
             self._convert(value)
             return None
-        if callable(value):
-            factory = self._factories.get(id(value))
-            if factory is not None and factory[0] is value:
-                return factory[1]
+        factory = self._factories.get(id(value))
+        if factory is not None and factory[0] is value:
+            return factory[1]
+        is_local = _locals.get(tp)
+        if is_local is None:
+            is_local = _locals[tp] = issubclass(tp, _thread._local)
+        if is_local:
+            self.locals = True  # (where the program keeps it: not the stdlib's own)
         return None
 
     # -- replacing one object -----------------------------------------------------------------
