@@ -28,16 +28,9 @@ from ..runtime.scheduler import Scheduler
 from .execution import Exploring, execute
 from .execution import _real as _clocks
 from .portfolio import Portfolio
-from .runner import (
-    SHRINK_SECONDS,
-    Callback,
-    Result,
-    _calibrate,
-    _check,
-    _kind,
-    _report,
-    interleaving,
-)
+from .report import check, interleaving, kind_of
+from .result import Result
+from .runner import SHRINK_SECONDS, Callback, _calibrate, _report
 from .runner import _strategy as make_strategy
 from .strategies import PctScheduler
 
@@ -84,12 +77,12 @@ def _share(
             if isinstance(scheduler, Portfolio) and scheduler.spun(rt):
                 g = scheduler.granularity  # the same schedule again, at shared points
                 rt = execute(fn, scheduler, granularity=g, max_steps=options["max_steps"])
-            _check(rt, options["max_steps"])
+            check(rt, options["max_steps"])
             seen[index] = (interleaving(rt.choices), g == "shared")
             done[start] += 1
             if isinstance(scheduler, PctScheduler | Portfolio):
                 scheduler.observe(len(rt.choices))
-            if _kind(rt) is not None:
+            if kind_of(rt) is not None:
                 failed[start] = 1
                 with lowest.get_lock():
                     lowest.value = min(lowest.value, index)
@@ -176,7 +169,7 @@ def explore_in_processes(
             scheduler.new_execution()
             g = getattr(scheduler, "granularity", granularity)
             rt = execute(fn, scheduler, granularity=g, max_steps=max_steps)
-            _check(rt, max_steps)
+            check(rt, max_steps)
             failure = _report(
                 fn, rt, granularity=g, max_steps=max_steps,
                 shrink=shrink and not interrupted, target=spec, runs=first + 1,

@@ -28,22 +28,19 @@ recording raises :class:`snarl.errors.DidNotReproduce` at the step where it dive
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from operator import itemgetter
 from typing import Any
 
-from ..errors import DidNotReproduce, Flaky, SnarlError
-from ..runtime.controlled import ControlledRuntime, Step
+from ..errors import DidNotReproduce, Flaky
+from ..runtime.controlled import ControlledRuntime
 from ..runtime.scheduler import Choice, Scheduler, preemptions
-from ..threaddump.model import Deadlock
 from . import token as tokens
-from .blocked import explain, parked_at_end
-from .execution import STUCK_AFTER, Exploring, execute, is_user_file
+from .execution import Exploring, execute
 from .execution import _real as _clocks  # never the virtual clocks of an execution
 from .granularity import GRANULARITIES
 from .portfolio import AUTO, Portfolio
+from .report import check, failure_report, interleaving, kind_of, signature, source_file
+from .result import Failure, InterleavingFailure, Result, StuckOutsideControl
 from .shrink import Shrinking
 from .shrink import shrink as shrink_choices
 from .strategies import (
@@ -53,7 +50,6 @@ from .strategies import (
     RandomScheduler,
     ReplayScheduler,
 )
-from .table import format_table
 
 __all__ = [
     "STRATEGIES",
@@ -62,7 +58,9 @@ __all__ = [
     "Result",
     "StuckOutsideControl",
     "explore",
+    "interleaving",
     "replay",
+    "source_file",
 ]
 
 STRATEGIES = ("random", "pct", "dfs")
@@ -73,222 +71,6 @@ SHRINK_SECONDS = 10.0
 
 Callback = Callable[[int, int, int], None]
 """``progress(done, total, failing)``, and ``shrink_progress(runs, preemptions, steps)``."""
-
-
-class StuckOutsideControl(SnarlError):
-    """A managed thread stopped reaching switch points: it blocks where snarl has no say (a
-    lock made before :func:`snarl.install`, I/O, a C call), so exploration cannot go on."""
-
-    help = (
-        "Create the locks the test uses inside the test function (snarl controls those), and "
-        "keep real I/O and native blocking out of the explored code."
-    )
-
-
-class InterleavingFailure(SnarlError, AssertionError):
-    """Raised by :func:`snarl.interleavings` tests: a schedule made the test fail.
-
-    ``failure`` is the :class:`Failure`; ``token`` its replay token (also in the message).
-    """
-
-    help = "Replay it with the command in the message, or snarl.replay(test, token)."
-
-    def __init__(self, failure: Failure) -> None:
-        super().__init__(failure.report)
-        self.failure = failure
-        self.token = failure.token
-
-
-@dataclass(frozen=True)
-class Failure:
-    """A failing schedule, shrunk, with the report of its final replay."""
-
-    kind: str  # "assertion", "exception", "deadlock" or "livelock"
-    message: str  # one line
-    token: str
-    report: str  # the whole report: what failed, the interleaving table, how to replay
-    threads: tuple[str, ...]  # names by thread id
-    steps: int  # switch points in the shrunk schedule
-    preemptions: int
-    found_steps: int  # ... and in the schedule exploration found
-    found_preemptions: int
-    exception: BaseException | None = None
-    deadlocks: tuple[Deadlock, ...] = ()
-    schedule: tuple[int, ...] = ()
-    trace: tuple[Step, ...] = ()  # the final replay's switch points (the table, timelines)
-    shrink_stopped: str | None = None  # "cap" or "interrupted": shrinking did not finish
-
-    def to_dict(self) -> dict[str, Any]:
-        """The failure's part of ``--json``."""
-        return {
-            "kind": self.kind,
-            "message": self.message,
-            "replay": self.token,
-            "steps": self.steps,
-            "preemptions": self.preemptions,
-            "found_steps": self.found_steps,
-            "found_preemptions": self.found_preemptions,
-            "threads": list(self.threads),
-            "shrink_stopped": self.shrink_stopped,
-        }
-
-
-@dataclass(frozen=True)
-class Result:
-    """What an exploration did and found; ``str()`` is the report a user reads."""
-
-    failure: Failure | None
-    schedules: int
-    distinct: int
-    failing: int
-    seconds: float
-    strategy: str
-    granularity: str
-    seed: int
-    covered: bool | None = None  # dfs: the whole bounded space was explored
-    pct_bound: float | None = None  # pct: per-run probability bound for a depth-d bug
-    depth: int | None = None  # pct: the bug depth d the bound is for
-    notes: tuple[str, ...] = field(default=())
-    interrupted: bool = False  # a KeyboardInterrupt ended exploring or shrinking
-    points: str | None = None  # "auto": how many schedules ran at each granularity
-    uncontrolled: tuple[str, ...] = ()  # what stayed outside the exploration's control
-
-    @property
-    def found(self) -> bool:
-        """Whether a failing schedule was found."""
-        return self.failure is not None
-
-    @property
-    def rate(self) -> float:
-        """Schedules per second."""
-        return self.schedules / self.seconds if self.seconds > 0 else 0.0
-
-    def statistics(self) -> str:
-        """One line: schedules run, distinct interleavings, failing share, speed (and whether
-        it was interrupted)."""
-        share = 100.0 * self.failing / self.schedules if self.schedules else 0.0
-        line = (
-            f"{self.schedules} schedule{'s' if self.schedules != 1 else ''} "
-            f"({self.strategy}, seed {self.seed}, granularity {self.granularity}"
-            f"{f': {self.points}' if self.points else ''}), "
-            f"{self.distinct} distinct interleaving{'s' if self.distinct != 1 else ''}, "
-            f"{self.failing} failing ({share:.1f} %), {self.rate:.0f} schedules/s"
-        )
-        if self.covered and not self.uncontrolled:  # (what snarl did not control, it did not cover)
-            line += "; the whole bounded space was covered"
-        if self.pct_bound is not None:
-            line += (
-                f"; PCT finds a depth-{self.depth} bug with probability"
-                f" >= {self.pct_bound:.2g} per run"
-            )
-        if self.interrupted:
-            line += "; interrupted"
-        return line
-
-    def to_dict(self) -> dict[str, Any]:
-        """The ``--json`` form."""
-        d: dict[str, Any] = {
-            "found": self.found,
-            "kind": self.failure.kind if self.failure else None,
-            "schedules": self.schedules,
-            "replay": self.failure.token if self.failure else None,
-            "message": self.failure.message if self.failure else None,
-            "distinct": self.distinct,
-            "failing": self.failing,
-            "seconds": round(self.seconds, 6),
-            "strategy": self.strategy,
-            "granularity": self.granularity,
-            "seed": self.seed,
-            "covered": self.covered,
-            "pct_bound": self.pct_bound,
-            "depth": self.depth,
-            "interrupted": self.interrupted,
-            "points": self.points,
-            "uncontrolled": list(self.uncontrolled),
-        }
-        if self.failure:
-            d["failure"] = self.failure.to_dict()
-        return d
-
-    def __str__(self) -> str:
-        head = self.failure.report if self.failure else "No failing schedule found."
-        if self.interrupted and not self.failure:
-            head = "Interrupted: no failing schedule found in the schedules run."
-        if not self.failure:
-            head += "\n" + self.coverage()
-        return head + "\n\n" + self.statistics() + "\n"
-
-    def coverage(self) -> str:
-        """What a "no failure" verdict rests on: where threads could be switched, and what
-        stayed outside control."""
-        where = _POINTS.get(self.granularity.split(" ")[0], f"at {self.granularity} points")
-        lines = [f"Threads were switched {where}."]
-        if self.uncontrolled:
-            lines.append("Not under snarl's control (a bug through these can be missed):")
-            lines.extend(f"  - {u}" for u in self.uncontrolled)
-        return "\n".join(lines)
-
-
-_POINTS = {
-    "auto": (
-        "at every synchronisation operation, and, in the schedules run at shared, also"
-        " before every access to shared state in user code"
-    ),
-    "sync": "only at synchronisation operations (a data race on plain state is not looked for)",
-    "shared": "at synchronisation operations and before every access to shared state",
-    "line": "at synchronisation operations and before every line of user code",
-    "bytecode": "at synchronisation operations and before every instruction of user code",
-    "gil": "at synchronisation operations and where CPython's GIL can change hands",
-}
-
-
-# -- one outcome, classified ----------------------------------------------------------------
-def interleaving(choices: list[Choice]) -> int:
-    """A 64-bit hash of the threads chosen, step by step: equal for equal interleavings (a set
-    of these counts the distinct ones without keeping every schedule)."""
-    return hash(tuple(map(_chosen, choices)))
-
-
-_chosen = itemgetter(0)  # Choice.chosen, as a C function
-
-
-def _kind(rt: ControlledRuntime) -> str | None:
-    o = rt.outcome
-    if o is None or o.kind == "ok":
-        return None
-    if o.kind == "exception":
-        return "assertion" if isinstance(o.exception, AssertionError) else "exception"
-    if o.kind == "blocked":
-        return None if parked_at_end(o.blocked, rt.threads) else "deadlock"
-    if o.kind == "step-bound":
-        return "livelock"
-    return o.kind
-
-
-def _signature(rt: ControlledRuntime) -> tuple[str | None, str | None]:
-    """What "the same failure" means while shrinking: the kind, and the exception type."""
-    o = rt.outcome
-    exc = o.exception if o is not None else None
-    return _kind(rt), (type(exc).__qualname__ if exc is not None else None)
-
-
-def _check(rt: ControlledRuntime, max_steps: int) -> None:
-    o = rt.outcome
-    if o is not None and o.kind in ("stuck", "spin"):
-        if isinstance(o.detail, tuple):
-            stuck, seconds = o.detail
-            why = stuck.describe(seconds)
-        elif o.detail is not None:
-            why = o.detail.describe(STUCK_AFTER)
-        else:
-            who = rt.threads[o.tid].name if o.tid is not None else "a thread"
-            why = f'thread "{who}" reached no switch point for {STUCK_AFTER:.0f} s'
-        raise StuckOutsideControl(
-            f"{why}.  Exploration stopped: no verdict can be given on schedules it could"
-            " not run"
-        )
-    if o is not None and o.kind == "scheduler-error" and o.exception is not None:
-        raise o.exception
 
 
 # -- exploring ------------------------------------------------------------------------------
@@ -337,7 +119,7 @@ def _calibrate(
         rt = execute(
             test_fn, ReplayScheduler((), strict=False), granularity=granularity, max_steps=max_steps
         )
-        _check(rt, max_steps)
+        check(rt, max_steps)
         scheduler.calibrate(len(rt.choices))
 
 
@@ -417,12 +199,12 @@ def explore(
                 if isinstance(scheduler, Portfolio) and scheduler.spun(rt):
                     g = scheduler.granularity  # the same schedule again, at shared points
                     rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps)
-                _check(rt, max_steps)
+                check(rt, max_steps)
                 runs += 1
                 seen.add(interleaving(rt.choices))
                 if isinstance(scheduler, PctScheduler | Portfolio):
                     scheduler.observe(len(rt.choices))
-                if _kind(rt) is not None:
+                if kind_of(rt) is not None:
                     failing += 1
                     found, found_at = rt, g
                 if progress is not None:
@@ -471,7 +253,7 @@ def _report(
     shrink_progress: Callback | None = None,
 ) -> Failure:
     """Shrink ``found`` (within ``shrink_seconds``), replay the result for the report."""
-    signature = _signature(found)
+    wanted = signature(found)
     original = list(found.choices)
     shrinking = Shrinking(
         original, shrink_seconds, clock=_clocks["monotonic"], progress=shrink_progress
@@ -484,17 +266,17 @@ def _report(
             granularity=granularity,
             max_steps=max_steps,
         )
-        _check(rt, max_steps)
-        return shrinking.ran(list(rt.choices) if _signature(rt) == signature else None)
+        check(rt, max_steps)
+        return shrinking.ran(list(rt.choices) if signature(rt) == wanted else None)
 
     # A livelock's every run goes to the step bound: each candidate costs a whole bounded run,
     # so it gets a small shrinking budget (its length is the bound anyway).
-    runs_allowed = LIVELOCK_SHRINK_RUNS if signature[0] == "livelock" else 500
+    runs_allowed = LIVELOCK_SHRINK_RUNS if wanted[0] == "livelock" else 500
     if shrink:
         try:
             best = shrink_choices(original, run, max_runs=runs_allowed, should_stop=shrinking)
             fewer = _fewer_preemptions(
-                test_fn, best.choices, signature, granularity, max_steps, shrinking
+                test_fn, best.choices, wanted, granularity, max_steps, shrinking
             )
             if fewer is not None:
                 shrink_choices(fewer, run, max_runs=runs_allowed, should_stop=shrinking)
@@ -510,18 +292,18 @@ def _report(
         record_steps=True,
     )
     try:
-        _check(final, max_steps)
+        check(final, max_steps)
     except DidNotReproduce as exc:  # the program took another path under the same schedule
         raise Flaky(
-            f"the failing schedule ({signature[0]}) did not fit the test when replayed: {exc}"
+            f"the failing schedule ({wanted[0]}) did not fit the test when replayed: {exc}"
         ) from None
-    if _signature(final) != signature:
+    if signature(final) != wanted:
         raise Flaky(
-            f"the failing schedule ({signature[0]}) did not fail when replayed: "
-            f"this time the outcome was {_kind(final) or 'a pass'}"
+            f"the failing schedule ({wanted[0]}) did not fail when replayed: "
+            f"this time the outcome was {kind_of(final) or 'a pass'}"
         )
     token = tokens.encode(threads, granularity=granularity)
-    return _failure(
+    return failure_report(
         final, token, target=target, found=original, runs=runs, fn=test_fn, shrinking=shrinking
     )
 
@@ -536,7 +318,7 @@ BOUNDED_SEARCH_RUNS = 400
 def _fewer_preemptions(
     test_fn: Callable[[], Any],
     best: list[Choice],
-    signature: tuple[str | None, str | None],
+    wanted: tuple[str | None, str | None],
     granularity: str,
     max_steps: int,
     shrinking: Shrinking | None = None,
@@ -549,7 +331,7 @@ def _fewer_preemptions(
     bound's whole space is covered without that failure, none exists with so few.  With
     ``shrinking``, it stops when that says so (the time cap), and tells it of every run.
     """
-    budget = BOUNDED_SEARCH_RUNS if signature[0] != "livelock" else LIVELOCK_SHRINK_RUNS
+    budget = BOUNDED_SEARCH_RUNS if wanted[0] != "livelock" else LIVELOCK_SHRINK_RUNS
     for bound in range(preemptions(best)):
         dfs = DfsScheduler(preemption_bound=bound, max_schedules=budget)
         while budget > 0 and dfs.new_execution():
@@ -557,8 +339,8 @@ def _fewer_preemptions(
                 return None
             budget -= 1
             rt = execute(test_fn, dfs, granularity=granularity, max_steps=max_steps)
-            _check(rt, max_steps)
-            same = list(rt.choices) if _signature(rt) == signature else None
+            check(rt, max_steps)
+            same = list(rt.choices) if signature(rt) == wanted else None
             if shrinking is not None:
                 shrinking.ran(same)
             if same is not None:
@@ -566,107 +348,6 @@ def _fewer_preemptions(
         if budget <= 0:
             return None
     return None
-
-
-def _failure(
-    rt: ControlledRuntime,
-    token: str,
-    *,
-    target: str | None,
-    found: list[Choice],
-    runs: int | None,
-    fn: Callable[[], Any],
-    shrinking: Shrinking | None = None,
-) -> Failure:
-    kind = _kind(rt) or "ok"
-    o = rt.outcome
-    names = tuple(t.name for t in rt.threads)
-    lines: list[str] = []
-    deadlocks: tuple[Deadlock, ...] = ()
-    exc = o.exception if o is not None else None
-    if o is not None and o.kind == "blocked":
-        why = explain(o.blocked, rt.threads)
-        deadlocks = why.deadlocks
-        message = (
-            f"deadlock: {len(why.deadlocks)} cycle(s) in the wait-for graph"
-            if why.deadlocks
-            else "lost wakeup: every thread waits, and none is left to wake them"
-        )
-        lines.extend(why.lines)
-    elif o is not None and o.kind == "exception" and exc is not None:
-        who = names[o.tid] if o.tid is not None else "?"
-        message = f'{type(exc).__name__} in thread "{who}": {_one_line(exc)}'
-        lines.append(f'{type(exc).__name__} in thread "{who}" (T{o.tid}):')
-        lines.extend("  " + line for line in _traceback(exc))
-    else:
-        message = f"livelock: more than {len(rt.choices)} switch points (a spin, or a livelock)"
-        lines.append(message)
-    n_pre = preemptions(rt.choices)
-    head = f"snarl: {message}"
-    if runs is not None:
-        head += f" (schedule {runs})"
-    body = [head, "", *lines, ""]
-    found_pre = preemptions(found)
-    cut = f"; {shrinking.why()}" if shrinking is not None and shrinking.reason else ""
-    body.append(
-        f"Interleaving: {n_pre} preemption{'s' if n_pre != 1 else ''}, "
-        f"{len(rt.choices)} switch points (shrunk from {found_pre} "
-        f"preemption{'s' if found_pre != 1 else ''}, "
-        f"{len(found)} switch points{cut}):"
-    )
-    involved = set(o.blocked) if o is not None and o.kind == "blocked" else set()
-    if o is not None and o.tid is not None:
-        involved.add(o.tid)  # (the thread that raised, or spun)
-    body.extend("  " + line for line in format_table(rt.steps, names, involved=involved))
-    body.append("")
-    body.append("Replay it with:")
-    where = target or f"{source_file(fn)}::{getattr(fn, '__name__', 'test')}"
-    body.append(f"  snarl replay {token} {where}")
-    return Failure(
-        kind=kind,
-        message=message,
-        token=token,
-        report="\n".join(body),
-        threads=names,
-        steps=len(rt.choices),
-        preemptions=n_pre,
-        found_steps=len(found),
-        found_preemptions=found_pre,
-        exception=exc,
-        deadlocks=deadlocks,
-        schedule=tuple(c.chosen for c in rt.choices),
-        trace=tuple(rt.steps),
-        shrink_stopped=shrinking.reason if shrinking is not None else None,
-    )
-
-
-def _traceback(exc: BaseException) -> list[str]:
-    """The exception's traceback without snarl's own frames (the user's code, the error)."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if is_user_file(f.filename)]
-    out = ["Traceback (most recent call last):"]
-    for part in traceback.format_list(frames):
-        out.extend(part.rstrip("\n").splitlines())
-    out.extend(line.rstrip("\n") for line in traceback.format_exception_only(type(exc), exc))
-    return out
-
-
-def _one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return text[0] if text else "(no message)"
-
-
-def source_file(fn: Callable[..., Any]) -> str:
-    """The file that defines ``fn``, relative to the working directory where it can be (the
-    ``FILE.py`` of a printed replay command)."""
-    import os
-
-    code = getattr(fn, "__code__", None)
-    if code is None:
-        return "FILE.py"
-    try:
-        return os.path.relpath(code.co_filename)
-    except ValueError:
-        return code.co_filename
 
 
 # -- replaying ------------------------------------------------------------------------------
@@ -697,11 +378,11 @@ def replay(
             max_steps=max_steps,
             record_steps=True,
         )
-    _check(rt, max_steps)
+    check(rt, max_steps)
     exc = rt.outcome.exception if rt.outcome is not None else None
     if isinstance(exc, DidNotReproduce):
         raise exc
-    if _kind(rt) is None:
+    if kind_of(rt) is None:
         if scheduler.finished_early():
             raise DidNotReproduce(
                 f"replay diverged: the test ended after {len(rt.choices)} switch points, but "
@@ -710,4 +391,4 @@ def replay(
             )
         return None
     found = list(rt.choices)
-    return _failure(rt, token, target=target, found=found, runs=None, fn=test_fn)
+    return failure_report(rt, token, target=target, found=found, runs=None, fn=test_fn)

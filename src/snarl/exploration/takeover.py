@@ -78,8 +78,8 @@ def _excluded(module: object) -> bool:
         return True
     found = _excluded_names.get(module)
     if found is None:
-        found = _excluded_names[module] = (
-            module in _EXCLUDED or module.startswith(_EXCLUDED_PREFIXES)
+        found = _excluded_names[module] = module in _EXCLUDED or module.startswith(
+            _EXCLUDED_PREFIXES
         )
     return found
 
