@@ -124,7 +124,9 @@ def in_process(monkeypatch):
     a target set up (snarl's control of what the file made) undone."""
     monkeypatch.setattr(sys, "path", list(sys.path))
     yield
-    loaded = getattr(cli, "_LOADED", None)
+    from snarl.exploration import target
+
+    loaded = target.LOADED
     if loaded is not None:
         loaded.close()
 
