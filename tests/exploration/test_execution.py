@@ -203,7 +203,14 @@ def test_a_thread_abandoned_before_it_ran_is_not_left_alive():
     assert time.monotonic() - began < 2.5  # reaping it did not wait out a timeout (5 s)
 
 
-def test_thread_0_is_one_thread_for_an_exploration_and_the_threads_it_starts_are_new():
+def test_thread_0_is_one_thread_for_an_exploration_and_the_threads_it_starts_are_new(
+    monkeypatch,
+):
+    # A threading.local kept in any module gives every execution a new thread 0 (see
+    # execution._Runner); the control programs keep one, if another test imported them.
+    control = sys.modules.get("tests.exploration.programs.control")
+    if control is not None:
+        monkeypatch.setattr(control, "LOCAL", None)
     idents: list[tuple[int, int, str]] = []
 
     def test() -> None:
