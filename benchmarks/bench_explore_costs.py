@@ -9,7 +9,10 @@ a thread started and joined, an execution.  Medians over ``--rounds`` rounds.
 * per thread: a test that starts and joins two threads that do nothing, less the above, per
   thread; beside it, ``threading`` alone doing the same on one CPU under ``SCHED_BATCH``;
 * per switch point: one execution of a 2000-line loop at ``line`` granularity, less the same
-  at ``sync``, over the switch points it took (counted from the execution's choices).
+  at ``sync``, over the switch points it took (counted from the execution's choices);
+* per exploration: entering and leaving ``Exploring`` (what every ``explore()`` call pays
+  once: the primitives installed, the CPU pin, and the takeover's scan of every object the
+  garbage collector tracks for primitives made before; its count is printed).
 
     python benchmarks/bench_explore_costs.py [--rounds 5] [--handovers 20000] [--schedules 500]
 """
@@ -135,13 +138,26 @@ def switch_point() -> float:
     return (t_line - t_sync) / (n_line - n_sync) * 1e6
 
 
+def per_exploration() -> float:
+    """µs to set up and tear down one exploration (see the module docstring)."""
+    began = time.perf_counter()
+    with Exploring("sync"):
+        pass
+    return (time.perf_counter() - began) * 1e6
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--handovers", type=int, default=20_000)
     ap.add_argument("--schedules", type=int, default=500)
     args = ap.parse_args()
+    import gc
+
     print(f"snarl on CPython {platform.python_version()}, {os.cpu_count()} CPUs")
+    print(
+        f"objects the garbage collector tracks (the takeover scans them): {len(gc.get_objects())}"
+    )
     rows: dict[str, list[float]] = {}
 
     def add(name: str, value: float) -> None:
@@ -164,6 +180,7 @@ def main() -> None:
                 in_thread(one_cpu(True), lambda: native_thread(args.schedules)),
             )
         add("per switch point (line granularity)", switch_point())
+        add("per exploration (setup and takeover scan)", per_exploration())
     width = max(map(len, rows))
     print(f"{'':{width}}  median µs  (min)")
     for name, values in rows.items():
