@@ -155,9 +155,7 @@ def main() -> None:
     import gc
 
     print(f"snarl on CPython {platform.python_version()}, {os.cpu_count()} CPUs")
-    print(
-        f"objects the garbage collector tracks (the takeover scans them): {len(gc.get_objects())}"
-    )
+    print(f"objects the GC tracks (the takeover scans them): {len(gc.get_objects())}")
     rows: dict[str, list[float]] = {}
 
     def add(name: str, value: float) -> None:

@@ -85,16 +85,41 @@ def _excluded(module: object) -> bool:
 
 
 _locals: dict[type, bool] = {}  # type -> whether it is a threading.local
-_INSTANCE, _OTHER = 1, 0
+_CONTAINERS = (list, tuple)
+
+
+def _local_types() -> set[type]:
+    """``_thread._local`` and every subclass of it defined so far."""
+    found, todo = set(), [_thread._local]
+    while todo:
+        tp = todo.pop()
+        if tp not in found:
+            found.add(tp)
+            todo.extend(tp.__subclasses__())
+    return found
+
+
+_OTHER, _INSTANCE, _FUNCTION, _CLASS, _MODULE, _SNARL, _HASHED = range(7)
 _kinds: dict[type, int] = {}
 
 
 def _kind_of(tp: type) -> int:
-    """Whether objects of type ``tp`` are scanned as instances (their ``__dict__``)."""
-    kind = _kinds.get(tp)
-    if kind is None:
-        scanned = not _excluded(tp.__module__) and not issubclass(tp, _HASHABLE)
-        kind = _kinds[tp] = _INSTANCE if scanned and tp.__dictoffset__ else _OTHER
+    """How the scan treats objects of type ``tp`` (decided once per type)."""
+    if tp in _SNARL_TYPES:
+        kind = _SNARL
+    elif tp is FunctionType:
+        kind = _FUNCTION
+    elif tp is ModuleType:
+        kind = _MODULE
+    elif issubclass(tp, type):
+        kind = _CLASS
+    elif issubclass(tp, _HASHABLE):
+        kind = _HASHED
+    elif tp.__dictoffset__ and not _excluded(tp.__module__):
+        kind = _INSTANCE
+    else:
+        kind = _OTHER
+    _kinds[tp] = kind
     return kind
 
 
@@ -116,6 +141,12 @@ class Takeover:
         self._memo: dict[int, Any] = {}  # id(native object) -> its replacement
         self._keep: list[Any] = []  # the natives replaced (so their ids stay theirs)
         self._factories = self._factory_map()
+        # The types worth a closer look (locks, SimpleQueues, threading's classes, containers,
+        # thread-locals), and the ids of the factories swapped.
+        self._types: set[type] = {_LOCK, _CRLOCK, _CSIMPLEQUEUE}
+        self._types.update(self._native_classes)
+        self._types.update(_local_types())
+        self._ids = set(self._factories)
 
     # -- the whole scan -----------------------------------------------------------------------
     def __enter__(self) -> Takeover:
@@ -125,25 +156,31 @@ class Takeover:
             objects = gc.get_objects()
             later: list[Any] = []
             hashed: list[Any] = []  # threads and futures: they keep their hash (see fresh)
+            kinds = _kinds
             for obj in objects:
                 tp = type(obj)
-                if tp in _SNARL_TYPES:
-                    later.append(obj)  # after the locks they wrap have been rebound
-                elif tp is FunctionType:
-                    if not _excluded(getattr(obj, "__module__", None)):
-                        self._function(obj)
-                elif tp is ModuleType:
-                    if not _excluded(obj.__name__):
-                        self._namespace(obj.__dict__, obj.__name__)
-                elif isinstance(obj, type):
-                    if obj.__flags__ & _HEAPTYPE and not _excluded(obj.__module__):
-                        self._class(obj)
-                elif isinstance(obj, _HASHABLE):
-                    hashed.append(obj)
-                elif _kind_of(tp) is _INSTANCE:
+                kind = kinds.get(tp)
+                if kind is None:
+                    kind = _kind_of(tp)
+                if kind == _OTHER:  # (most objects: tuples, dicts, frames, cells...)
+                    continue
+                if kind == _INSTANCE:
                     d = _instance_dict(obj)
                     if d is not None:
                         self._namespace(d, tp.__name__)
+                elif kind == _FUNCTION:
+                    if not _excluded(getattr(obj, "__module__", None)):
+                        self._function(obj)
+                elif kind == _CLASS:
+                    if obj.__flags__ & _HEAPTYPE and not _excluded(obj.__module__):
+                        self._class(obj)
+                elif kind == _MODULE:
+                    if not _excluded(obj.__name__):
+                        self._namespace(obj.__dict__, obj.__name__)
+                elif kind == _SNARL:
+                    later.append(obj)  # after the locks they wrap have been rebound
+                else:
+                    hashed.append(obj)
             for obj in later:
                 self._rebind(obj)
             ordered_hashes(hashed)
@@ -159,7 +196,19 @@ class Takeover:
         self._keep.clear()
 
     # -- where objects are kept ---------------------------------------------------------------
+    def _worth(self, values: Any, inner: bool = False) -> bool:
+        """Whether any of ``values`` (or of a list or tuple among them) may need replacing:
+        told apart in C, in bulk, since most hold nothing of interest."""
+        types = set(map(type, values))
+        if not types.isdisjoint(self._types) or not self._ids.isdisjoint(map(id, values)):
+            return True
+        if inner or (list not in types and tuple not in types):
+            return False
+        return any(type(v) in _CONTAINERS and self._worth(v, True) for v in values)
+
     def _namespace(self, d: dict[str, Any], owner: str) -> None:
+        if not self._worth(d.values()):
+            return
         for key, value in list(d.items()):
             new = self._replacement(value, f"{owner}.{key}")
             if new is not None:
@@ -167,6 +216,8 @@ class Takeover:
                 self.undo.append(_restore_item(d, key, value, new))
 
     def _class(self, cls: type) -> None:
+        if not self._worth(vars(cls).values()):
+            return
         for key, value in list(vars(cls).items()):
             new = self._replacement(value, f"{cls.__qualname__}.{key}")
             if new is not None:

@@ -128,6 +128,7 @@ class ControlledRuntime(Runtime):
         self.done.acquire()  # released when the execution is over
         self.starting: dict[int, Managed] = {}  # id(thread._started) -> the thread starting
         self.barred: int | None = None  # a thread whose timeout just fired early
+        self.timed = False  # whether a thread has waited with a timeout in this execution
         # The ids of the runnable threads, ascending (None: to compute; every change of a
         # thread's state resets it)
         self._runnable: tuple[int, ...] | None = None
@@ -171,6 +172,8 @@ class ControlledRuntime(Runtime):
             me.last_tried = inner  # the primitive's slow path comes next: see above
             return False
         deadline = None if timeout < 0 else self.now + timeout
+        if deadline is not None:
+            self.timed = True
         kind = getattr(prim, "_snarl_kind", None) or (
             "rlock" if isinstance(inner, SimRLock) else "lock"
         )
@@ -357,7 +360,7 @@ class ControlledRuntime(Runtime):
         whose timeout fired early is not offered an early one again until another thread
         was chosen, so a polling loop cannot starve the threads it polls for."""
         runnable = [t.tid for t in self.threads if t.state is RUNNABLE]
-        due = self._due()
+        due = self._due() if self.timed else None
         if due:
             barred = self.barred if runnable else None
             runnable.extend(t.tid for t in due if t.tid != barred)
@@ -590,6 +593,8 @@ class ControlledRuntime(Runtime):
             if timeout is not None and timeout <= 0:
                 return
             deadline = None if timeout is None else self.now + timeout
+            if deadline is not None:
+                self.timed = True
             me.blocked = BlockedOn("join", thread, None, deadline, None)
             me.state = BLOCKED
             self._runnable = None
@@ -614,6 +619,7 @@ class ControlledRuntime(Runtime):
         if seconds == 0:
             self.switch(me, "yield", yielding=True)
             return
+        self.timed = True
         me.blocked = BlockedOn("sleep", None, None, self.now + seconds, None)
         me.state = BLOCKED
         self._runnable = None
