@@ -202,3 +202,41 @@ def test_a_thread_blocked_in_io_is_named_with_its_call():
     message = str(caught.value)
     assert 'thread "reader"' in message and "blocked" in message, message
     assert "a.recv(10)" in message, message
+
+
+class _Hostile(type):
+    """A metaclass that answers for its classes' __dict__ and __module__ by raising."""
+
+    @property
+    def __dict__(cls):  # type: ignore[override]
+        raise RuntimeError("no")
+
+
+class _Guarded(metaclass=_Hostile):
+    lock = threading.Lock()
+
+
+class _Trap:
+    def __getattr__(self, name):
+        raise AssertionError(f"the scan asked for {name}")
+
+    @property
+    def __dict__(self):  # type: ignore[override]
+        raise AssertionError("the scan read __dict__ through a property")
+
+
+TRAP = _Trap()
+
+
+def test_the_takeover_runs_no_user_code_and_leaves_the_gc_as_it_found_it():
+    import gc
+
+    gc.disable()
+    try:
+        result = _found(control.module_abba, schedules=20)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    assert result.failure is not None and result.failure.kind == "deadlock"
+    given_back = type.__dict__["__dict__"].__get__(_Guarded)["lock"]
+    assert type(given_back) is LOCK_TYPE

@@ -115,8 +115,8 @@ def _kind_of(tp: type) -> int:
         kind = _CLASS
     elif issubclass(tp, _HASHABLE):
         kind = _HASHED
-    elif tp.__dictoffset__ and not _excluded(tp.__module__):
-        kind = _INSTANCE
+    elif tp.__dictoffset__ and not _excluded(type.__dict__["__module__"].__get__(tp)):
+        kind = _INSTANCE  # (the type's own __module__, asked of no metaclass)
     else:
         kind = _OTHER
     _kinds[tp] = kind
@@ -151,6 +151,7 @@ class Takeover:
     # -- the whole scan -----------------------------------------------------------------------
     def __enter__(self) -> Takeover:
         self._patch_thread_module()
+        collecting = gc.isenabled()
         gc.disable()  # (objects found must not be freed and their ids reused mid-scan)
         try:
             objects = gc.get_objects()
@@ -164,30 +165,38 @@ class Takeover:
                     kind = _kind_of(tp)
                 if kind == _OTHER:  # (most objects: tuples, dicts, frames, cells...)
                     continue
-                if kind == _INSTANCE:
-                    d = _instance_dict(obj)
-                    if d is not None:
-                        self._namespace(d, tp.__name__)
-                elif kind == _FUNCTION:
-                    if not _excluded(getattr(obj, "__module__", None)):
-                        self._function(obj)
-                elif kind == _CLASS:
-                    if obj.__flags__ & _HEAPTYPE and not _excluded(obj.__module__):
-                        self._class(obj)
-                elif kind == _MODULE:
-                    if not _excluded(obj.__name__):
-                        self._namespace(obj.__dict__, obj.__name__)
-                elif kind == _SNARL:
-                    later.append(obj)  # after the locks they wrap have been rebound
-                else:
-                    hashed.append(obj)
+                try:
+                    self._scan(obj, kind, later, hashed)
+                except Exception:  # an object that will not be read: left as it is
+                    continue
             for obj in later:
                 self._rebind(obj)
             ordered_hashes(hashed)
             del objects, later
         finally:
-            gc.enable()
+            if collecting:
+                gc.enable()
         return self
+
+    def _scan(self, obj: Any, kind: int, later: list[Any], hashed: list[Any]) -> None:
+        """Look into one object the garbage collector tracks, of the given kind."""
+        if kind == _INSTANCE:
+            d = _instance_dict(obj)
+            if d is not None:
+                self._namespace(d, type(obj).__name__)
+        elif kind == _FUNCTION:
+            if not _excluded(getattr(obj, "__module__", None)):
+                self._function(obj)
+        elif kind == _CLASS:
+            if obj.__flags__ & _HEAPTYPE and not _excluded(obj.__module__):
+                self._class(obj)
+        elif kind == _MODULE:
+            if not _excluded(obj.__name__):
+                self._namespace(obj.__dict__, obj.__name__)
+        elif kind == _SNARL:
+            later.append(obj)  # after the locks they wrap have been rebound
+        else:
+            hashed.append(obj)
 
     def __exit__(self, *exc: object) -> None:
         while self.undo:
@@ -216,9 +225,10 @@ class Takeover:
                 self.undo.append(_restore_item(d, key, value, new))
 
     def _class(self, cls: type) -> None:
-        if not self._worth(vars(cls).values()):
+        attributes = _class_dict(cls)  # (not vars(): a metaclass could answer for it)
+        if not self._worth(attributes.values()):
             return
-        for key, value in list(vars(cls).items()):
+        for key, value in list(attributes.items()):
             new = self._replacement(value, f"{cls.__qualname__}.{key}")
             if new is not None:
                 type.__setattr__(cls, key, new)
@@ -458,6 +468,7 @@ class Takeover:
 
 
 _HEAPTYPE = 1 << 9
+_class_dict = type.__dict__["__dict__"].__get__
 _dict_safe: dict[type, bool] = {}
 
 
