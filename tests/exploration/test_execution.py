@@ -211,18 +211,18 @@ def test_thread_0_is_one_thread_for_an_exploration_and_the_threads_it_starts_are
     control = sys.modules.get("tests.exploration.programs.control")
     if control is not None:
         monkeypatch.setattr(control, "LOCAL", None)
-    idents: list[tuple[int, int, str]] = []
+    idents: list[tuple[int, threading.Thread, str]] = []  # (workers kept: ids stay unique)
 
     def test() -> None:
         worker = threading.Thread(target=lambda: None)
         worker.start()
         worker.join()
-        idents.append((threading.get_ident(), id(worker), threading.current_thread().name))
+        idents.append((threading.get_ident(), worker, threading.current_thread().name))
 
     result = snarl.explore(test, schedules=5, shrink=False)
     assert result.schedules == 5
     assert len({ident for ident, _, _ in idents}) == 1
-    assert len({worker for _, worker, _ in idents}) == 5
+    assert len({id(worker) for _, worker, _ in idents}) == 5
     assert {name for _, _, name in idents} == {"test"}
     assert execution_module._runners == []  # gone with the exploration
 
