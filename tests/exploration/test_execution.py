@@ -282,3 +282,35 @@ def test_an_exploring_that_fails_to_start_its_hooks_leaves_everything_as_found(m
     assert execution_module._shared == {} and execution_module._runners == []
     if before is not None:
         assert where() == before
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 13), reason="3.13 starts threads with a handle")
+def test_a_thread_abandoned_before_its_os_thread_ran_is_reaped_at_once(monkeypatch):
+    # The OS thread starts late (as under load): the explorer's reaping join is already
+    # waiting on the stand-in _tstate_lock when the thread is abandoned.
+    import time
+
+    from snarl.runtime import controlled
+
+    native = controlled._start_new_thread
+
+    def late(function, args):
+        def slow():
+            time.sleep(0.3)
+            function(*args)
+
+        return native(slow, ())
+
+    monkeypatch.setattr(controlled, "_start_new_thread", late)
+
+    def test() -> None:
+        threading.Thread(target=lambda: None).start()
+        raise AssertionError("the test fails before its thread ever runs")
+
+    began = time.monotonic()
+    with Exploring():
+        scheduler = ReplayScheduler((), strict=False)
+        scheduler.new_execution()
+        rt = execute(test, scheduler)
+    assert rt.outcome is not None and rt.outcome.kind == "exception"
+    assert time.monotonic() - began < 2.5  # not the reap's 5 s timeout

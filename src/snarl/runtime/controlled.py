@@ -533,11 +533,15 @@ class ControlledRuntime(Runtime):
             self._park(m)
         except Abandon:  # abandoned before threading's bootstrap ran
             thread.__dict__.pop("run", None)
-            if getattr(thread, "_tstate_lock", None) is not None:
+            stand_in = getattr(thread, "_tstate_lock", None)
+            if stand_in is not None:
                 # 3.10-3.12: start_thread's stand-in (a native start sets none before the
-                # bootstrap), which would keep the thread alive for ever
+                # bootstrap), which would keep the thread alive for ever; released, so a
+                # join already waiting on it (the explorer reaping) returns at once
                 thread._is_stopped = True
                 thread._tstate_lock = None
+                with contextlib.suppress(RuntimeError):
+                    stand_in.release()
             raise
         m.quiet = True
 
