@@ -6,8 +6,16 @@ given scheduler, and returns the runtime (its ``outcome``, ``choices`` and, when
 ``threading.excepthook``, the patched clock functions (``time.sleep``, ``time.monotonic``,
 ``time.perf_counter``, ``time.time`` and ``queue``'s bound ``time``) and the preemption hooks.
 
-:class:`Exploring` sets up, once for all the executions of one exploration, what they share:
-snarl's primitives installed, the calling thread pinned to one CPU
+While it runs, the exploration's runtime (:data:`~snarl.runtime.exploration.EXPLORATION`)
+forwards to it, so every primitive bound there, whenever it was made, is controlled by it;
+the cyclic garbage collector is off (it would run ``__del__``s and weakref callbacks at switch
+points nobody chose), and thread numbering restarts (:mod:`snarl.exploration.fresh`).  A
+thread that stops reaching switch points is diagnosed (:mod:`snarl.exploration.stuck`).
+
+:func:`controlling` puts primitives under the exploration's control: installed, new ones
+bound to :data:`~snarl.runtime.exploration.EXPLORATION`, those made before taken over
+(:mod:`snarl.exploration.takeover`).  :class:`Exploring` sets up, once for all the executions
+of one exploration, what they share: that control, the calling thread pinned to one CPU
 (:func:`~snarl.exploration.pinning.pinned`), and the preemption hooks of its granularity.
 Starting hooks anew for every execution cost more than the executions themselves (on 3.12
 every code object is instrumented again, and every library location disabled again): 0.45 ms
@@ -19,7 +27,8 @@ one thread (its runner) for every execution, else a new ``threading.Thread``; th
 starts are new in every execution and managed from their first instruction.  snarl's
 primitives must be installed (:func:`snarl.install`) for the threads and primitives it creates
 to be controlled: :func:`execute` expects the caller to have done it (an :class:`Exploring`
-does, once for all executions).
+does, once for all executions).  Where the program keeps a ``threading.local``, thread 0 is a
+new thread every execution (see :class:`_Runner`).
 """
 
 from __future__ import annotations
