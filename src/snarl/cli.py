@@ -258,7 +258,10 @@ def _parser() -> argparse.ArgumentParser:
         description=(
             "Run FILE.py::TEST (a function with no arguments that starts threads, joins them"
             " and asserts) under controlled schedules until one fails: an exception, an"
-            " assertion, a deadlock or lost wakeup, a livelock.  The failure is shrunk to the"
+            " assertion, a deadlock or lost wakeup, a livelock.  Every blocking operation is a"
+            " switch point, whenever its object was made (at import, as a default argument, in"
+            " the standard library), timed waits may time out at any of them, and time is"
+            " virtual.  The failure is shrunk to the"
             " fewest preemptions (for --shrink-time at most) and printed with a replay command."
             "  TEST may be CLASS::METHOD: a new instance of CLASS (made without arguments)"
             " runs METHOD each time, between its setup_method and teardown_method if it has"
