@@ -240,3 +240,10 @@ def test_the_takeover_runs_no_user_code_and_leaves_the_gc_as_it_found_it():
     assert result.failure is not None and result.failure.kind == "deadlock"
     given_back = type.__dict__["__dict__"].__get__(_Guarded)["lock"]
     assert type(given_back) is LOCK_TYPE
+
+
+def test_stdlib_locks_made_before_are_controlled_and_given_back():
+    seen: list[list[str]] = []
+    _found(lambda: seen.append(control.stdlib_locks_seen()), schedules=2)
+    assert seen and all(module.startswith("snarl.") for module in seen[0]), seen
+    assert not any(m.startswith("snarl.") for m in control.stdlib_locks_seen())  # given back

@@ -8,6 +8,8 @@ to the observer) until the explorer takes it over.
 from __future__ import annotations
 
 import _thread
+import functools
+import logging
 import queue
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed, wait
@@ -272,3 +274,24 @@ def blocked_in_io() -> None:
         t.join()
     finally:
         b.close()
+
+
+class Config:
+    """A class with a cached_property (3.10, 3.11: guarded by an RLock made at class creation)
+    and a logging handler made at import (its lock too)."""
+
+    @functools.cached_property
+    def value(self) -> int:
+        return 42
+
+
+HANDLER = logging.StreamHandler()
+
+
+def stdlib_locks_seen() -> list[str]:
+    """The types of the stdlib locks made before the exploration, as the test sees them."""
+    found = [type(HANDLER.lock).__module__]
+    prop_lock = getattr(Config.__dict__["value"], "lock", None)
+    if prop_lock is not None:
+        found.append(type(prop_lock).__module__)
+    return found
