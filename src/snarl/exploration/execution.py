@@ -409,7 +409,7 @@ def execute(
     # explorer's own thread, as usual.
     collecting = gc.isenabled()
     gc.disable()
-    EXPLORATION.active = rt  # primitives bound to the exploration (any made before) obey rt
+    EXPLORATION.activate(rt)  # primitives bound to the exploration (any made before) obey rt
     previous = set_runtime(EXPLORATION)
     threading.excepthook = excepthook
     clock.install()
@@ -434,7 +434,7 @@ def execute(
         _reap(rt, runner)  # (unwinding threads still see rt: it abandons them)
         if escape is not None:
             escape.target = _nothing  # (only now: a spinning thread 0 unwinds through it)
-        EXPLORATION.active = IDLE
+        EXPLORATION.activate(IDLE)
         if collecting:
             gc.enable()
         if previous is not None and current_runtime() is EXPLORATION:

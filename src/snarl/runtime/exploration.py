@@ -66,6 +66,20 @@ class IdleRuntime(Runtime):
 IDLE = IdleRuntime()
 
 
+_FORWARDED = (
+    "block",
+    "thread_starting",
+    "start_thread",
+    "thread_start_returned",
+    "thread_started",
+    "thread_exited",
+    "join",
+    "sleep",
+    "yield_point",
+)
+"""The methods :meth:`ExplorationRuntime.activate` binds straight to the active runtime's."""
+
+
 class ExplorationRuntime(Runtime):
     """Forwards the Runtime interface to :attr:`active` (see the module docstring)."""
 
@@ -73,6 +87,15 @@ class ExplorationRuntime(Runtime):
 
     def __init__(self) -> None:
         self.active: Any = IDLE
+
+    def activate(self, runtime: Any) -> None:
+        """Make ``runtime`` the active one.  Its methods of :data:`_FORWARDED` are bound onto
+        this object, so a call through it is the active runtime's own call, with no frame of
+        forwarding in between (thread starts and blocks are on the explorer's hot path); the
+        class's forwarding methods stand behind them."""
+        self.active = runtime
+        for name in _FORWARDED:
+            setattr(self, name, getattr(runtime, name))
 
     def allocate_lock(self) -> SimLock:  # type: ignore[override]
         """A :class:`SimLock` that any execution controls."""
