@@ -115,8 +115,12 @@ def _kind_of(tp: type) -> int:
         kind = _CLASS
     elif issubclass(tp, _HASHABLE):
         kind = _HASHED
-    elif tp.__dictoffset__ and not _excluded(type.__dict__["__module__"].__get__(tp)):
-        kind = _INSTANCE  # (the type's own __module__, asked of no metaclass)
+    elif (
+        tp.__dictoffset__
+        and not _excluded(type.__dict__["__module__"].__get__(tp))  # (asked of no metaclass)
+        and _own_dict(tp)
+    ):
+        kind = _INSTANCE
     else:
         kind = _OTHER
     _kinds[tp] = kind
@@ -181,8 +185,8 @@ class Takeover:
     def _scan(self, obj: Any, kind: int, later: list[Any], hashed: list[Any]) -> None:
         """Look into one object the garbage collector tracks, of the given kind."""
         if kind == _INSTANCE:
-            d = _instance_dict(obj)
-            if d is not None:
+            d = _getattribute(obj, "__dict__")
+            if type(d) is dict:
                 self._namespace(d, type(obj).__name__)
         elif kind == _FUNCTION:
             if not _excluded(getattr(obj, "__module__", None)):
@@ -469,29 +473,18 @@ class Takeover:
 
 _HEAPTYPE = 1 << 9
 _class_dict = type.__dict__["__dict__"].__get__
-_dict_safe: dict[type, bool] = {}
 
 
-def _instance_dict(obj: Any) -> dict[str, Any] | None:
-    """``obj.__dict__`` if reading it runs no user code (the type's own slot), else None."""
-    tp = type(obj)
-    safe = _dict_safe.get(tp)
-    if safe is None:
-        safe = False
-        if tp.__dictoffset__:
-            for klass in tp.__mro__:
-                found = klass.__dict__.get("__dict__")
-                if found is not None:
-                    safe = type(found).__name__ == "getset_descriptor"
-                    break
-        _dict_safe[tp] = safe
-    if not safe:
-        return None
-    try:
-        d = object.__getattribute__(obj, "__dict__")
-    except Exception:
-        return None
-    return d if type(d) is dict else None
+_getattribute = object.__getattribute__
+
+
+def _own_dict(tp: type) -> bool:
+    """Whether reading ``__dict__`` on a ``tp`` runs no user code (the type's own slot)."""
+    for klass in tp.__mro__:
+        found = klass.__dict__.get("__dict__")
+        if found is not None:
+            return type(found).__name__ == "getset_descriptor"
+    return False
 
 
 def _idle(obj: Any) -> bool:
