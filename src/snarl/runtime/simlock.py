@@ -43,6 +43,13 @@ def site_from(frame: FrameType | None, skip: Callable[[str], bool]) -> Site | No
     return None
 
 
+def _took(inner: Any, me: Any, rt: Any) -> None:
+    """``inner`` was just taken by managed thread ``me`` (or an unmanaged thread: None)."""
+    inner.holder = me
+    if me is not None and rt.record_steps:
+        inner.site = user_site(rt.skip)  # (snarl's own frames are passed over)
+
+
 class SimLock:
     """The inner lock of a Lock (and of Condition waiters) under control.
 
@@ -61,9 +68,7 @@ class SimLock:
 
     def _try(self, me: Any, rt: Any) -> bool:
         if self._real.acquire(False):
-            self.holder = me
-            if me is not None and rt.record_steps:
-                self.site = user_site(rt.skip)
+            _took(self, me, rt)
             return True
         return False
 
@@ -115,9 +120,7 @@ class SimRLock(_CRLock):
 
     def _try(self, me: Any, rt: Any) -> bool:
         if _CRLock.acquire(self, False):
-            self.holder = me
-            if me is not None and rt.record_steps:
-                self.site = user_site(rt.skip)
+            _took(self, me, rt)
             return True
         return False
 
