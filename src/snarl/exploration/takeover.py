@@ -37,6 +37,7 @@ import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
+from itertools import compress
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -162,15 +163,14 @@ class Takeover:
             later: list[Any] = []
             hashed: list[Any] = []  # threads and futures: they keep their hash (see fresh)
             kinds = _kinds
-            for obj in objects:
-                tp = type(obj)
-                kind = kinds.get(tp)
-                if kind is None:
-                    kind = _kind_of(tp)
-                if kind == _OTHER:  # (most objects: tuples, dicts, frames, cells...)
-                    continue
+            # Most objects (tuples, dicts, frames, cells...) are of no interest: they are told
+            # apart by their type in C, and only the others are looked at here.
+            for tp in set(map(type, objects)).difference(kinds):
+                _kind_of(tp)
+            wanted = {tp for tp, kind in kinds.items() if kind != _OTHER}
+            for obj in compress(objects, map(wanted.__contains__, map(type, objects))):
                 try:
-                    self._scan(obj, kind, later, hashed)
+                    self._scan(obj, kinds[type(obj)], later, hashed)
                 except Exception:  # an object that will not be read: left as it is
                     continue
             for obj in later:
@@ -189,7 +189,9 @@ class Takeover:
             if type(d) is dict:
                 self._namespace(d, type(obj).__name__)
         elif kind == _FUNCTION:
-            if not _excluded(getattr(obj, "__module__", None)):
+            if (obj.__defaults__ or obj.__kwdefaults__ or obj.__closure__) and not _excluded(
+                obj.__module__
+            ):
                 self._function(obj)
         elif kind == _CLASS:
             if obj.__flags__ & _HEAPTYPE and not _excluded(obj.__module__):
