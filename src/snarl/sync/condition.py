@@ -54,11 +54,17 @@ class Condition:
             self._acquire_restore = lock._acquire_restore
             self._is_owned = lock._is_owned
             return
-        if type(lock) is Lock:  # not hooked: `with` may take the C lock, then store the owner
-            self._fast_lock = lock
         self._lock = lock
         self.acquire = lock.acquire
         self.release = lock.release
+        if type(lock) is Lock:  # not hooked: `with` may take the C lock, then store the owner
+            self._fast_lock = lock
+            # (snarl's Lock has the private protocol: no need to look, on a path every
+            # Event, Semaphore and Future takes)
+            self._release_save = lock._release_save
+            self._acquire_restore = lock._acquire_restore
+            self._is_owned = lock._is_owned
+            return
         # Use the lock's private protocol when it has one (as CPython does).
         with contextlib.suppress(AttributeError):
             self._release_save = lock._release_save
