@@ -482,14 +482,19 @@ def _wait(rt: ControlledRuntime, stuck_after: float, escape: PreemptionHooks | N
             continue
         if suspect is None:
             suspect = diagnose(rt, _not_user)
-            cpu = cpu_seconds(suspect.ident) if suspect is not None else None
+            if suspect is None:  # every thread parked, yet no switch point: unexplained
+                if idle >= stuck_after:
+                    rt.end(Outcome("stuck"))
+                    return
+                continue
+            cpu = cpu_seconds(suspect.ident)
             cpu0, at0 = (cpu if cpu is not None else -1.0), now
             continue
         cpu = cpu_seconds(suspect.ident)
         # (a share, not all of it: the machine may be busy; a blocked thread uses none)
         busy = None if cpu is None or cpu0 < 0 else (cpu - cpu0) > 0.1 * (now - at0)
         if busy and escape is not None and idle >= SPIN_AFTER:
-            rt.end(Outcome("spin", tid=suspect.tid, detail=with_busy(suspect, busy)))
+            rt.end(Outcome("spin", tid=suspect.tid, detail=(with_busy(suspect, busy), idle)))
             escape.target = rt.yield_point  # (the spinner's next shared access unwinds it)
             return
         if idle >= stuck_after or (busy is False and idle >= BLOCKED_AFTER):

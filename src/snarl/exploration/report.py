@@ -54,11 +54,9 @@ def signature(rt: ControlledRuntime) -> tuple[str | None, str | None]:
 def check(rt: ControlledRuntime, max_steps: int) -> None:
     o = rt.outcome
     if o is not None and o.kind in ("stuck", "spin"):
-        if isinstance(o.detail, tuple):
+        if o.detail is not None:  # (the thread diagnosed, and how long it went on)
             stuck, seconds = o.detail
             why = stuck.describe(seconds)
-        elif o.detail is not None:
-            why = o.detail.describe(STUCK_AFTER)
         else:
             who = rt.threads[o.tid].name if o.tid is not None else "a thread"
             why = f'thread "{who}" reached no switch point for {STUCK_AFTER:.0f} s'

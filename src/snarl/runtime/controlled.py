@@ -339,12 +339,12 @@ class ControlledRuntime(Runtime):
 
     def _chosen(self, chosen: Managed) -> None:
         """``chosen`` was chosen: if it waits with a timeout, its timeout fires now (the clock
-        moves to its deadline, and every wait due by then times out); any other thread
-        chosen lifts the bar on an early timeout (see :meth:`_runnable_now`)."""
+        moves to its deadline, the earliest, since only those are offered, and every wait due
+        then times out); any other thread chosen lifts the bar on an early timeout (see
+        :meth:`_runnable_now`)."""
         if chosen.state is BLOCKED:
-            b = chosen.blocked
-            early = bool(self._runnable_now_strict())
-            self._advance_clock(b.deadline if b is not None else None)
+            early = any(t.state is RUNNABLE for t in self.threads)
+            self._advance_clock()
             if early:
                 self.barred = chosen.tid
                 self._runnable = None
@@ -368,9 +368,6 @@ class ControlledRuntime(Runtime):
         self._runnable = tuple(runnable)
         return self._runnable
 
-    def _runnable_now_strict(self) -> list[int]:
-        return [t.tid for t in self.threads if t.state is RUNNABLE]
-
     def _due(self) -> list[Managed]:
         """The blocked threads whose deadline is the earliest."""
         timed = [
@@ -383,9 +380,8 @@ class ControlledRuntime(Runtime):
         first = min(t.blocked.deadline for t in timed)  # type: ignore[union-attr]
         return [t for t in timed if t.blocked.deadline == first]  # type: ignore[union-attr]
 
-    def _advance_clock(self, to: float | None = None) -> bool:
-        """Move the virtual clock to the earliest deadline (or to ``to``) and wake who waits
-        for it."""
+    def _advance_clock(self) -> bool:
+        """Move the virtual clock to the earliest deadline and wake who waits for it."""
         deadlines = [
             t.blocked.deadline
             for t in self.threads
@@ -393,7 +389,7 @@ class ControlledRuntime(Runtime):
         ]
         if not deadlines:
             return False
-        self.now = max(self.now, min(deadlines) if to is None else to)
+        self.now = max(self.now, min(deadlines))
         for t in self.threads:
             b = t.blocked
             if (
