@@ -25,12 +25,12 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..runtime.scheduler import Scheduler
-from .execution import Exploring, execute
+from .execution import Exploring
 from .execution import _real as _clocks
 from .portfolio import Portfolio
 from .report import check, interleaving, kind_of
 from .result import Result
-from .runner import SHRINK_SECONDS, Callback, _calibrate, _report
+from .runner import SHRINK_SECONDS, Callback, _calibrate, _report, execute_next
 from .runner import _strategy as make_strategy
 from .strategies import PctScheduler
 
@@ -72,11 +72,7 @@ def _share(
             index = scheduler.index  # type: ignore[attr-defined]
             if index > lowest.value:  # a lower failure is known: none here can be the first
                 break
-            g = getattr(scheduler, "granularity", options["granularity"])  # (auto: a portfolio)
-            rt = execute(fn, scheduler, granularity=g, max_steps=options["max_steps"])
-            if isinstance(scheduler, Portfolio) and scheduler.spun(rt):
-                g = scheduler.granularity  # the same schedule again, at shared points
-                rt = execute(fn, scheduler, granularity=g, max_steps=options["max_steps"])
+            rt, g = execute_next(fn, scheduler, options["granularity"], options["max_steps"])
             check(rt, options["max_steps"])
             seen[index] = (interleaving(rt.choices), g == "shared")
             done[start] += 1
@@ -167,8 +163,7 @@ def explore_in_processes(
         with Exploring(granularity, include=include):
             _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
             scheduler.new_execution()
-            g = getattr(scheduler, "granularity", granularity)
-            rt = execute(fn, scheduler, granularity=g, max_steps=max_steps)
+            rt, g = execute_next(fn, scheduler, granularity, max_steps)
             check(rt, max_steps)
             failure = _report(
                 fn, rt, granularity=g, max_steps=max_steps,

@@ -107,6 +107,20 @@ def _strategy(
     raise ValueError(f"unknown strategy {strategy!r}: choose one of {', '.join(STRATEGIES)}")
 
 
+def execute_next(
+    test_fn: Callable[[], Any], scheduler: Scheduler, granularity: str, max_steps: int
+) -> tuple[ControlledRuntime, str]:
+    """The execution ``scheduler`` has just started, and the granularity it ran at: the
+    portfolio's (``"auto"``) for this execution, and at ``"shared"`` again if it spun at
+    ``"sync"`` (see :meth:`Portfolio.spun`)."""
+    g = getattr(scheduler, "granularity", granularity)
+    rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps)
+    if isinstance(scheduler, Portfolio) and scheduler.spun(rt):
+        g = scheduler.granularity  # the same schedule again, at shared points
+        rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps)
+    return rt, g
+
+
 def _calibrate(
     test_fn: Callable[[], Any], scheduler: Scheduler, granularity: str, max_steps: int
 ) -> None:
@@ -194,11 +208,7 @@ def explore(
         began = _clocks["perf_counter"]()
         try:
             while scheduler.new_execution():
-                g = getattr(scheduler, "granularity", granularity)
-                rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps)
-                if isinstance(scheduler, Portfolio) and scheduler.spun(rt):
-                    g = scheduler.granularity  # the same schedule again, at shared points
-                    rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps)
+                rt, g = execute_next(test_fn, scheduler, granularity, max_steps)
                 check(rt, max_steps)
                 runs += 1
                 seen.add(interleaving(rt.choices))
