@@ -80,7 +80,7 @@ def is_user_file(filename: str) -> bool:
     and not generated (``<string>``: dataclass and namedtuple methods, ``exec``); or in a
     package an exploration includes (:func:`package_folders`)."""
     if filename.startswith(_SNARL_DIR):
-        return filename.startswith(_SNARL_EXAMPLES)  # the bundled examples are programs
+        return not is_snarl_file(filename)  # the bundled examples are programs
     if _included and filename.startswith(_included):
         return True
     return not is_library_file(filename)
@@ -103,11 +103,9 @@ def package_folders(names: Sequence[str]) -> tuple[str, ...]:
         places = list(spec.submodule_search_locations or ())
         if not places and spec.origin:
             places = [spec.origin]
-        for place in places:
-            found.append(os.path.join(os.path.realpath(place), "") if os.path.isdir(place)
-                         else os.path.realpath(place))  # fmt: skip
-            if place != os.path.realpath(place):
-                found.append(os.path.join(place, "") if os.path.isdir(place) else place)
+        for place in places:  # (as named, and resolved: code objects may carry either)
+            for path in dict.fromkeys((place, os.path.realpath(place))):
+                found.append(os.path.join(path, "") if os.path.isdir(path) else path)
     return tuple(found)
 
 
