@@ -32,6 +32,7 @@ def _found(fn, **options):
         control.thread_module_abba,
         control.rlock_abba,
         control.default_argument_abba,
+        control.closure_abba,
         control.lazy_abba,
     ],
     ids=lambda f: f.__name__,

@@ -38,6 +38,7 @@ import threading
 from collections.abc import Callable
 from concurrent.futures import Future
 from itertools import compress
+from operator import attrgetter
 from types import FunctionType, ModuleType
 from typing import Any
 
@@ -85,6 +86,7 @@ def _excluded(module: object) -> bool:
     return found
 
 
+_cell_contents = attrgetter("cell_contents")
 _locals: dict[type, bool] = {}  # type -> whether it is a threading.local
 _CONTAINERS = (list, tuple)
 
@@ -241,16 +243,29 @@ class Takeover:
                 self.undo.append(_restore_attr(cls, key, value, new))
 
     def _function(self, fn: FunctionType) -> None:
-        where = f"{fn.__module__}.{fn.__qualname__}"
         defaults = fn.__defaults__
+        kwdefaults = fn.__kwdefaults__
+        closure = fn.__closure__
+        # Most functions hold nothing of interest: told in C, before any name is formatted.
+        values = list(defaults or ())
+        if kwdefaults:
+            values.extend(kwdefaults.values())
+        if closure:
+            try:
+                values.extend(map(_cell_contents, closure))
+            except ValueError:  # an empty cell: the others one by one
+                values.extend(_filled(closure))
+        if not self._worth(values):
+            return
+        where = f"{fn.__module__}.{fn.__qualname__}"
         if defaults:
             new = self._sequence(defaults, where)
             if new is not None:
                 fn.__defaults__ = new
                 self.undo.append(_restore_attr(fn, "__defaults__", defaults, new))
-        if fn.__kwdefaults__:
-            self._namespace(fn.__kwdefaults__, where)
-        for cell in fn.__closure__ or ():
+        if kwdefaults:
+            self._namespace(kwdefaults, where)
+        for cell in closure or ():
             try:
                 value = cell.cell_contents
             except ValueError:  # empty cell
@@ -270,6 +285,8 @@ class Takeover:
         """What ``value`` becomes, or None to leave it."""
         tp = type(value)
         if tp is list:
+            if not self._worth(value, True):  # (most lists hold nothing of interest)
+                return None
             for i, item in enumerate(value):
                 new = self._replacement_of_item(item, f"{where}[{i}]")
                 if new is not None:
@@ -277,7 +294,7 @@ class Takeover:
                     self.undo.append(_restore_item(value, i, item, new))
             return None
         if tp is tuple:
-            return self._sequence(value, where)
+            return self._sequence(value, where) if self._worth(value, True) else None
         return self._replacement_of_item(value, where)
 
     def _replacement_of_item(self, value: Any, where: str) -> Any:
@@ -478,6 +495,17 @@ _class_dict = type.__dict__["__dict__"].__get__
 
 
 _getattribute = object.__getattribute__
+
+
+def _filled(closure: tuple[Any, ...]) -> list[Any]:
+    """The contents of the cells of ``closure`` that are not empty."""
+    found = []
+    for cell in closure:
+        try:
+            found.append(cell.cell_contents)
+        except ValueError:
+            continue
+    return found
 
 
 def _own_dict(tp: type) -> bool:

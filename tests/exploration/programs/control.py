@@ -84,6 +84,21 @@ def default_argument_abba() -> None:
         t.join()
 
 
+def _closure_over_locks():  # type: ignore[no-untyped-def]
+    first, second = threading.Lock(), threading.Lock()
+
+    def run() -> None:
+        if first is None:
+            print(unset)  # (never: the cell of ``unset`` stays empty)
+        _abba(first, second)
+
+    return run
+    unset = None  # (unreachable: an empty cell in the closure)
+
+
+closure_abba = _closure_over_locks()
+"""Two locks made at import and held only by a closure, beside an empty cell."""
+
 _lazy: list[object] = []
 
 
