@@ -101,6 +101,13 @@ from typing import Any
 
 import pytest
 
+
+def _current_frames() -> dict[int, types.FrameType]:
+    from .frames import current_frames  # (imported late: the plugin loads in every pytest run)
+
+    return current_frames()
+
+
 __all__ = [
     "ENV_VAR",
     "EXIT_CODE",
@@ -572,7 +579,7 @@ class _Timeouts:
             return True
         if _is_debugger(sys.gettrace()) or _is_debugger(threading.gettrace()):
             return True
-        frame = sys._current_frames().get(job.main)
+        frame = _current_frames().get(job.main)
         depth = 0
         while frame is not None and depth < 1000:
             name = frame.f_globals.get("__name__")
@@ -676,7 +683,7 @@ class _Timeouts:
 
     # -- threads left behind ----------------------------------------------------------------------
     def _still_alive(self) -> list[_LeftBehind]:
-        alive = sys._current_frames()
+        alive = _current_frames()
         return [t for ident, t in self.left.items() if ident in alive]
 
     def _arrange_exit_check(self) -> None:

@@ -12,13 +12,13 @@ in it is a switch point); one whose clock stands still is *blocked* outside snar
 from __future__ import annotations
 
 import linecache
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
 from typing import Any
 
+from ..frames import current_frames
 from ..runtime.controlled import ControlledRuntime
 from ..runtime.simlock import site_from
 
@@ -81,7 +81,7 @@ def cpu_seconds(ident: int | None) -> float | None:
 def diagnose(rt: ControlledRuntime, skip: Callable[[str], bool]) -> Stuck | None:
     """The managed thread that is not parked (the one running), or None if every thread is
     parked or not started."""
-    frames = sys._current_frames()
+    frames = current_frames()
     for t in rt.threads:
         if t.state == "finished" or t.ident is None:
             continue

@@ -72,6 +72,7 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import SnarlWarning
+from ..frames import current_frames
 from ..threaddump.collect import snapshot
 from ..threaddump.model import Deadlock, ObjectInfo, Snapshot, ThreadInfo, WaitInfo
 from ..threaddump.safe import forget
@@ -333,7 +334,7 @@ class Watchdog:
         previous = self._seen
         seen: dict[int, _Seen] = {}
         look = False
-        frames = sys._current_frames()
+        frames = current_frames()
         try:
             for ident, top in frames.items():
                 if ident in skip:

@@ -29,6 +29,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
+from ..frames import current_frames
 from .counting import event_weights, line_weights
 from .offer import Handoff
 
@@ -353,7 +354,7 @@ class Emulation:
 def _running_frames() -> list[FrameType]:
     """Every frame running now, in every thread (outermost callers included)."""
     frames = []
-    for top in sys._current_frames().values():
+    for top in current_frames().values():
         frame: FrameType | None = top
         while frame is not None:
             frames.append(frame)
@@ -363,7 +364,7 @@ def _running_frames() -> list[FrameType]:
 
 def _owner(frame: FrameType) -> int | None:
     """The ident of the thread running ``frame`` (None if it is no longer running)."""
-    for ident, top in sys._current_frames().items():
+    for ident, top in current_frames().items():
         running: FrameType | None = top
         while running is not None:
             if running is frame:

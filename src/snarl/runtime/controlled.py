@@ -34,12 +34,12 @@ from __future__ import annotations
 
 import _thread
 import contextlib
-import sys
 import threading
 from _thread import allocate_lock, get_ident
 from collections.abc import Callable
 from typing import Any
 
+from ..frames import current_frames
 from .base import Abandon, Runtime
 from .records import BLOCKED, FINISHED, RUNNABLE, BlockedOn, Managed, Outcome, Step
 from .scheduler import Choice, Scheduler
@@ -305,7 +305,7 @@ class ControlledRuntime(Runtime):
                         for t in self.threads
                         if t.state == BLOCKED and t.blocked is not None
                     }
-                    frames = sys._current_frames()  # where each waits: read once, at the end
+                    frames = current_frames()  # where each waits: read once, at the end
                     for tid, b in blocked.items():
                         ident = self.threads[tid].ident
                         b.site = site_from(frames.get(ident) if ident else None, self.skip)

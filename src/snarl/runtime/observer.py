@@ -91,6 +91,7 @@ from _thread import allocate_lock, get_ident
 from types import FrameType
 from typing import Any
 
+from ..frames import current_frames
 from ..identity import Site, infer_name
 from .base import InnerLock, Runtime
 from .instruments import Instrument, Instruments, StackRecorder, WaitRecorder
@@ -306,7 +307,7 @@ class ObserverRuntime(Runtime):
     def state(self, all_locks: bool = False) -> dict[str, Any]:
         """See the module docstring: :func:`tracked_state`."""
         now = time.monotonic()
-        running = set(sys._current_frames())
+        running = set(current_frames())
         active = dict(threading._active)  # type: ignore[attr-defined]
         waits_out: dict[int, dict[str, Any]] = {}
         waiters: dict[int, list[list[float]]] = {}
@@ -355,7 +356,7 @@ class ObserverRuntime(Runtime):
         return self._lock_facts(
             prim,
             time.monotonic(),
-            set(sys._current_frames()),
+            set(current_frames()),
             dict(threading._active),  # type: ignore[attr-defined]
             [],
         )

@@ -26,6 +26,7 @@ from types import FrameType, FunctionType, MethodType
 from typing import Any, NamedTuple
 
 from ..analysis.waitgraph import WaitGraph
+from ..frames import current_frames
 from .bytecode import Call, WithBlock, call_at, line_at, with_blocks_at
 from .model import (
     Deadlock,
@@ -299,7 +300,7 @@ def snapshot(*, locals: bool = False) -> Snapshot:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        frames = sys._current_frames()
+        frames = current_frames()
         try:
             return _snapshot(frames, current, locals, started, taken_at)
         finally:
