@@ -16,6 +16,7 @@ from .client import fetch as fetch
 from .client import main_dump as main_dump
 from .errors import AgentError as AgentError
 from .errors import BadPid as BadPid
+from .errors import BadReply as BadReply
 from .errors import NoAnswer as NoAnswer
 from .errors import NoMethod as NoMethod
 from .errors import NoSuchProcess as NoSuchProcess
@@ -29,6 +30,7 @@ __all__ = [
     "Agent",
     "AgentError",
     "BadPid",
+    "BadReply",
     "Fetched",
     "NoAnswer",
     "NoMethod",

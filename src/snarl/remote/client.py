@@ -254,8 +254,10 @@ def _gdb(target: Target, with_locals: bool, timeout: float) -> Fetched:
     snap = Snapshot.from_dict(injected.data)
     cannot = () if snap.tracked else (_UNTRACKED,)
     notes = ["gdb started a thread in the process that ran snarl's snapshot there"]
-    if injected.imported:
-        notes.append("snarl was not imported in the process: it is now")
+    if not injected.own:
+        notes.append(
+            "the process has no snarl: this snarl's code was sent to it, its modules removed after"
+        )
     return Fetched(snap, "gdb", cannot, tuple(notes))
 
 

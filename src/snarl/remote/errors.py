@@ -13,6 +13,7 @@ from ..errors import SnarlError
 __all__ = [
     "AgentError",
     "BadPid",
+    "BadReply",
     "NoAnswer",
     "NoMethod",
     "NoSuchProcess",
@@ -90,8 +91,20 @@ class NoMethod(RemoteError):
     )
 
 
+class BadReply(RemoteError):
+    """The process answered, but not with a snarl dump (malformed, truncated, too large)."""
+
+    exit_code = 10
+    help = (
+        "The process may run another snarl version, or something else answers for it; "
+        "try `--method py-spy`."
+    )
+
+
 class AgentError(SnarlError):
-    """The agent could not start: its directory or socket is not safe to use."""
+    """The agent could not start: no safe directory or socket could be made for it.
+
+    Its ``str()`` is one line, ready to print after ``snarl: agent not started: ``."""
 
     help = (
         "Remove the directory named (or fix its owner and mode to 0700), or set "

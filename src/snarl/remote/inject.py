@@ -1,23 +1,28 @@
 """The dump of a process without the agent: gdb makes it run snarl's snapshot in a new thread.
 
 How it works.  ``gdb -p PID -batch -nx`` attaches (stopping the process for a moment) and makes
-only calls that cannot block on the GIL: it maps one private page (``mmap``), copies into it 36
-bytes of x86-64 code and the source of a small Python snippet, makes the page executable
-(``mprotect``), and starts a thread on that code with ``PyThread_start_new_thread``.  Then it
-detaches.  The new thread does what a C extension's thread does: ``PyGILState_Ensure()``,
-``PyRun_SimpleString(snippet)``, ``PyGILState_Release()``.  The snippet imports snarl (the
-target's own if it has one, else from the client's source directory, added to ``sys.path`` only
-for the import), takes the snapshot and writes its JSON to a file the client created in a
-private directory (mode 0700, handed to the target's uid); the client polls for it.
+only calls that cannot block on the GIL: it maps one private page (``mmap``), copies into it 69
+bytes of x86-64 code and the source of :data:`snarl.remote.bootstrap.SOURCE`, makes the page
+executable (``mprotect``), and starts a thread on that code with
+``PyThread_start_new_thread``.  Then it detaches.  The new thread does what a C extension's
+thread does: ``PyGILState_Ensure()``, ``PyRun_String(bootstrap, Py_file_input, d, d)`` with a
+fresh dict ``d`` (so nothing in the program's ``__main__`` is seen), ``PyGILState_Release()``.
+The bootstrap connects to an abstract Unix socket the client listens on (a random name; the
+client answers only the process whose id ``SO_PEERCRED`` gives), receives snarl's code from the
+client and sends the snapshot back (:mod:`snarl.remote.bootstrap` says how the code is loaded).
+
+Safe as root against another user's process.  The gdb script and the code page are written in a
+private directory of the dumper (``mkdtemp``, mode 0700, never handed to anyone); the target
+receives nothing on disk, and nothing of the target is executed, imported or followed by the
+dumper.  The reply is data: size-capped, parsed as JSON, checked by ``Snapshot.from_dict``.
 
 Why a new thread, and not ``call PyGILState_Ensure()`` from gdb in an existing one: when a
 thread holds the GIL inside C code, ``PyGILState_Ensure`` never returns, and neither
 interrupting that call nor killing gdb is safe (the thread would be left inside the GIL's
 condition variable, or return into a breakpoint gdb no longer handles, and crash the program).
 Here gdb never waits for the GIL; the new thread does, harmlessly, and the client gives up after
-its timeout (:class:`NoAnswer`, exit code 8) while the program runs on.  The client then
-removes the output file; a snippet that runs later, when the GIL is free, finds it gone and
-does nothing (it imports nothing then).
+its timeout (:class:`NoAnswer`, exit code 8) while the program runs on.  The client then closes
+its socket; a bootstrap that runs later, when the GIL is free, cannot connect and does nothing.
 
 Risks, stated:
 
@@ -27,12 +32,13 @@ Risks, stated:
   selects; one interrupted inside ``malloc`` could make ``PyThread_start_new_thread`` wait
   for the allocator's lock.  gdb is interrupted after the timeout (``set unwindonsignal on``
   restores that thread's registers), and killed two seconds later if it still runs.
-* Each dump leaves one page (8 KiB at most) mapped in the process; the snippet, when snarl was
-  not imported yet, leaves snarl's modules imported (``Fetched.notes`` says so).  A process
-  that never imported ``threading`` is not dumped before 3.13 (:class:`Unavailable`): imported
-  first from the snippet's thread, ``threading`` would take that thread for the main thread.
+* Each dump leaves one page mapped in the process; standard-library modules snarl's snapshot
+  needs stay imported.  A process that never imported ``threading`` is not dumped before 3.13
+  (:class:`Unavailable`): imported first from the bootstrap's thread, ``threading`` would take
+  that thread for the main thread.
 * gdb needs ptrace permission: the same user and ``kernel.yama.ptrace_scope`` 0, or root.
-  The machine code is x86-64 only; other machines get :class:`Unavailable`.
+  The machine code is x86-64 only; other machines get :class:`Unavailable`, and so does a
+  process in another network namespace (the abstract socket would not reach it).
 """
 
 from __future__ import annotations
@@ -40,8 +46,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -49,77 +57,57 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import NoAnswer, PermissionDenied, RemoteError, UnsupportedVersion
+from .bootstrap import BUNDLE_LIMIT, SOURCE, bundle
+from .errors import BadReply, NoAnswer, NoSuchProcess, PermissionDenied, RemoteError
+from .errors import UnsupportedVersion
 from .target import Target
 
-__all__ = ["END", "Injected", "Unavailable", "inject_dump", "ptrace_problem", "ptrace_scope"]
+__all__ = [
+    "MAX_REPLY",
+    "Injected",
+    "Unavailable",
+    "inject_dump",
+    "ptrace_problem",
+    "ptrace_scope",
+]
 
-END = b"\nsnarl-end\n"
-"""Written after the JSON: the client reads the file only once it ends with this."""
+MAX_REPLY = 1 << 28
+"""The largest reply read from the process (256 MiB); a longer one is an error."""
 
-# The thread's code, x86-64 System V (rdi = a block of four pointers: Ensure, RunSimpleString,
-# Release, the source text); the stack stays 16-byte aligned at each call:
-#   push rbx; push r12; sub rsp, 8; mov rbx, rdi
-#   call [rbx]                      ; eax = PyGILState_Ensure()
+# The thread's code, x86-64 System V (rdi = a block of seven pointers: PyGILState_Ensure,
+# PyRun_String, PyGILState_Release, the source text, PyDict_New, Py_DecRef, PyErr_Clear); three
+# pushes keep the stack 16-byte aligned at each call:
+#   push rbx; push r12; push r13; mov rbx, rdi
+#   call [rbx]                    ; eax = PyGILState_Ensure()
 #   mov r12d, eax
-#   mov rdi, [rbx+24]; call [rbx+8] ; PyRun_SimpleString(source)
-#   mov edi, r12d; call [rbx+16]    ; PyGILState_Release(state)
-#   add rsp, 8; pop r12; pop rbx; ret
+#   call [rbx+32]; mov r13, rax   ; d = PyDict_New()
+#   test rax, rax; jz release
+#   mov rdi, [rbx+24]; mov esi, 257; mov rdx, r13; mov rcx, r13
+#   call [rbx+8]                  ; r = PyRun_String(source, Py_file_input, d, d)
+#   mov rdi, rax; call [rbx+40]   ; Py_DecRef(r) (NULL is fine)
+#   call [rbx+48]                 ; PyErr_Clear()
+#   mov rdi, r13; call [rbx+40]   ; Py_DecRef(d)
+# release:
+#   mov edi, r12d; call [rbx+16]  ; PyGILState_Release(state)
+#   pop r13; pop r12; pop rbx; ret
 _CODE_X86_64 = bytes.fromhex(
-    "534154" "4883ec08" "4889fb" "ff13" "4189c4" "488b7b18" "ff5308" "4489e7" "ff5310"
-    "4883c408" "415c" "5b" "c3"
+    "53" "4154" "4155" "4889fb" "ff13" "4189c4" "ff5320" "4989c5" "4885c0" "7421"
+    "488b7b18" "be01010000" "4c89ea" "4c89e9" "ff5308" "4889c7" "ff5328" "ff5330"
+    "4c89ef" "ff5328" "4489e7" "ff5310" "415d" "415c" "5b" "c3"
 )  # fmt: skip
-_BLOCK = 64  # offset of the four pointers
-_SOURCE = 128  # offset of the NUL-terminated source
+_BLOCK = 80  # offset of the seven pointers
+_SOURCE = 160  # offset of the NUL-terminated source
 _PAGE = 4096
 _INVALID_THREAD = (1 << 64) - 1
-_SAFE_PATH = re.compile(r"^[A-Za-z0-9_./+-]+$")
-
-# Runs in the target, in the thread started above.  Conservative syntax: a process whose version
-# could not be read beforehand gets an answer ("unsupported"), not a SyntaxError.
-_SNIPPET = r"""
-def _snarl_inject(path, src, with_locals):
-    import os
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC)
-    except OSError:
-        return  # the client gave up and removed the file: do nothing at all
-    try:
-        import json
-        import sys
-        try:
-            if not (3, 10) <= sys.version_info[:2] <= (3, 13):
-                reply = {"unsupported": "%d.%d" % sys.version_info[:2]}
-            elif "threading" not in sys.modules and sys.version_info < (3, 13):
-                # Imported first from this thread, threading would take it for the main one.
-                reply = {"unavailable": "the process never imported threading"}
-            else:
-                imported = "snarl" not in sys.modules
-                try:
-                    import snarl
-                except ImportError:
-                    sys.path.insert(0, src)
-                    try:
-                        import snarl
-                    finally:
-                        if src in sys.path:
-                            sys.path.remove(src)
-                try:  # snarl's own threads left out, as the agent does
-                    from snarl.remote.agent import snapshot_dict
-                except ImportError:  # an older snarl in the process
-                    data = snarl.snapshot(locals=with_locals).to_dict()
-                    data["threads"] = [t for t in data["threads"] if not t["current"]]
-                else:
-                    data = snapshot_dict(with_locals)
-                reply = {"snapshot": data, "imported": imported}
-        except BaseException as exc:
-            reply = {"error": "%s: %s" % (type(exc).__name__, exc)}
-        payload = (json.dumps(reply) + "\nsnarl-end\n").encode()
-        while payload:
-            payload = payload[os.write(fd, payload):]
-    finally:
-        os.close(fd)
-"""
+_FUNCTIONS = (
+    "PyGILState_Ensure",
+    "PyRun_String",
+    "PyGILState_Release",
+    None,  # the source
+    "PyDict_New",
+    "Py_DecRef",
+    "PyErr_Clear",
+)
 
 
 class Unavailable(RemoteError):
@@ -130,11 +118,11 @@ class Unavailable(RemoteError):
 
 @dataclass(frozen=True)
 class Injected:
-    """What the injected snippet sent back: the snapshot's JSON form, and whether it had to
-    import snarl into the process (True: the process now has snarl's modules loaded)."""
+    """What the injected bootstrap sent back: the snapshot's JSON form, and whether the
+    program's own snarl took it (True) or the code the client sent (False)."""
 
     data: dict[str, Any]
-    imported: bool
+    own: bool
 
 
 def ptrace_scope() -> int | None:
@@ -170,62 +158,64 @@ def _machine(pid: int) -> str:
     return f"ELF class {head[4]}, machine {machine}"
 
 
-def _snarl_source_dir() -> str:
-    """The directory that holds this ``snarl`` package (put on the target's path if needed)."""
-    return str(Path(__file__).resolve().parents[2])
+def _same_namespace(pid: int, kind: str) -> bool:
+    """Whether the process is in this process's namespace of ``kind`` (``net``, ``mnt``)."""
+    try:
+        mine, theirs = os.stat(f"/proc/self/ns/{kind}"), os.stat(f"/proc/{pid}/ns/{kind}")
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (theirs.st_dev, theirs.st_ino)
 
 
-def _blob(out: str, with_locals: bool) -> bytes:
+def _blob(name: str, with_locals: bool, timeout: float) -> bytes:
     """The page's content: the code, room for the pointers, then the source to run."""
-    program = _SNIPPET + f"\n_snarl_inject({out!r}, {_snarl_source_dir()!r}, {with_locals!r})\n"
-    call = f"exec({program!r}, {{'__name__': 'snarl.remote._injected'}})"
-    return _CODE_X86_64.ljust(_SOURCE, b"\0") + call.encode("utf-8") + b"\0"
+    program = SOURCE + f"\n_snarl_boot({name!r}, {with_locals!r}, {timeout!r}, {BUNDLE_LIMIT})\n"
+    return _CODE_X86_64.ljust(_SOURCE, b"\0") + program.encode("utf-8") + b"\0"
 
 
 def _script(blob: Path, size: int) -> str:
-    return "\n".join(
-        [
-            "set pagination off",
-            "set confirm off",
-            "set unwindonsignal on",
-            "set $snarl_ensure = (void *) &PyGILState_Ensure",
-            "set $snarl_run = (void *) &PyRun_SimpleString",
-            "set $snarl_release = (void *) &PyGILState_Release",
-            "set $snarl_start = (void *) &PyThread_start_new_thread",
-            f"set $snarl_m = (void *) mmap((void *) 0, (unsigned long) {size}, 3, 0x22, -1,"
-            " (long) 0)",
-            "if $snarl_m == (void *) -1",
-            "  echo snarl-inject: mmap failed\\n",
-            "  detach",
-            "  quit",
-            "end",
-            f"restore {blob} binary $snarl_m",
-            f"set *(void **) ($snarl_m + {_BLOCK}) = $snarl_ensure",
-            f"set *(void **) ($snarl_m + {_BLOCK + 8}) = $snarl_run",
-            f"set *(void **) ($snarl_m + {_BLOCK + 16}) = $snarl_release",
-            f"set *(void **) ($snarl_m + {_BLOCK + 24}) = (void *) ($snarl_m + {_SOURCE})",
-            f"set $snarl_r = (int) mprotect($snarl_m, (unsigned long) {size}, 5)",
-            "if $snarl_r != 0",
-            "  echo snarl-inject: mprotect failed\\n",
-            "  detach",
-            "  quit",
-            "end",
-            "set $snarl_t = (unsigned long) PyThread_start_new_thread((void *) $snarl_m,"
-            f" (void *) ($snarl_m + {_BLOCK}))",
-            'printf "snarl-inject: thread %lu\\n", $snarl_t',
-            "detach",
-            "quit",
-            "",
-        ]
-    )
+    lines = ["set pagination off", "set confirm off", "set unwindonsignal on"]
+    lines += [
+        f"set $snarl_f{i} = (void *) &{function}"
+        for i, function in enumerate(_FUNCTIONS)
+        if function is not None
+    ]
+    lines += [
+        f"set $snarl_m = (void *) mmap((void *) 0, (unsigned long) {size}, 3, 0x22, -1, (long) 0)",
+        "if $snarl_m == (void *) -1",
+        "  echo snarl-inject: mmap failed\\n",
+        "  detach",
+        "  quit",
+        "end",
+        f"restore {blob} binary $snarl_m",
+    ]
+    for i, function in enumerate(_FUNCTIONS):
+        value = f"$snarl_f{i}" if function is not None else f"(void *) ($snarl_m + {_SOURCE})"
+        lines.append(f"set *(void **) ($snarl_m + {_BLOCK + 8 * i}) = {value}")
+    lines += [
+        f"set $snarl_r = (int) mprotect($snarl_m, (unsigned long) {size}, 5)",
+        "if $snarl_r != 0",
+        "  echo snarl-inject: mprotect failed\\n",
+        "  detach",
+        "  quit",
+        "end",
+        "set $snarl_t = (unsigned long) PyThread_start_new_thread((void *) $snarl_m,"
+        f" (void *) ($snarl_m + {_BLOCK}))",
+        'printf "snarl-inject: thread %lu\\n", $snarl_t',
+        "detach",
+        "quit",
+        "",
+    ]
+    return "\n".join(lines)
 
 
 def inject_dump(target: Target, *, with_locals: bool = False, timeout: float = 5.0) -> Injected:
     """Run snarl's snapshot inside ``target`` through gdb; see the module docstring.
 
-    Raises :class:`Unavailable` (gdb missing, not x86-64, another mount namespace, no libpython
-    symbols), :class:`PermissionDenied` (ptrace refused), :class:`NoAnswer` (no answer within
-    ``timeout`` seconds: the GIL is probably held) or :class:`UnsupportedVersion`.
+    Raises :class:`Unavailable` (gdb missing, not x86-64, another mount or network namespace,
+    no libpython symbols), :class:`PermissionDenied` (ptrace refused), :class:`NoAnswer` (no
+    answer within ``timeout`` seconds: the GIL is probably held), :class:`UnsupportedVersion`
+    or :class:`BadReply`.
     """
     deadline = time.monotonic() + timeout
     gdb = shutil.which("gdb")
@@ -236,27 +226,27 @@ def inject_dump(target: Target, *, with_locals: bool = False, timeout: float = 5
         raise Unavailable(f"gdb injection supports x86-64 processes only, not {machine}")
     if not target.same_root:
         raise Unavailable("the process runs in another root directory (a container)")
+    if not _same_namespace(target.pid, "net"):
+        raise Unavailable("the process runs in another network namespace (a container)")
     problem = ptrace_problem(target)
     if problem is not None:
         raise PermissionDenied(f"gdb may not attach to process {target.pid}: {problem}")
-    base = tempfile.gettempdir()
-    if not _SAFE_PATH.match(base):
-        base = "/tmp"
-    private = Path(tempfile.mkdtemp(prefix="snarl-inject-", dir=base))
+    name = f"snarl-inject-{secrets.token_hex(16)}"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    # The dumper's own directory: mkdtemp makes it 0700 and it is never handed to anyone.
+    private = Path(tempfile.mkdtemp(prefix="snarl-inject-"))
     try:
-        fd, out = tempfile.mkstemp(prefix="dump-", suffix=".json", dir=private)
-        os.close(fd)
-        if target.uid != os.geteuid():  # root dumping another user's process
-            os.chown(private, target.uid, target.gid)
-            os.chown(out, target.uid, target.gid)
-        blob = _blob(out, with_locals)
+        listener.bind("\0" + name)
+        listener.listen(4)
+        blob = _blob(name, with_locals, timeout)
         size = -(-len(blob) // _PAGE) * _PAGE
         blob_path, script_path = private / "code.bin", private / "commands.gdb"
         blob_path.write_bytes(blob)
         script_path.write_text(_script(blob_path, size), encoding="utf-8")
         _run_gdb(gdb, target, script_path, deadline)
-        return _await(target, Path(out), deadline, timeout)
+        return _converse(target, listener, with_locals, deadline, timeout)
     finally:
+        listener.close()
         shutil.rmtree(private, ignore_errors=True)
 
 
@@ -312,8 +302,6 @@ def _run_gdb(gdb: str, target: Target, script: Path, deadline: float) -> None:
     if "No symbol" in text:
         raise Unavailable("gdb found no libpython symbols (PyGILState_Ensure) in the process")
     if "No such process" in text:
-        from .errors import NoSuchProcess
-
         raise NoSuchProcess(f"process {target.pid} exited while gdb attached")
     reason = _last_line(text) or f"gdb exited with status {proc.returncode}"
     raise Unavailable(f"gdb could not start the dump thread: {reason}")
@@ -328,26 +316,72 @@ def _last_line(text: str) -> str:
     return lines[-1] if lines else ""
 
 
-def _await(target: Target, out: Path, deadline: float, timeout: float) -> Injected:
-    """Poll the output file until the snippet has written all of it, or the deadline."""
+def _converse(
+    target: Target, listener: socket.socket, with_locals: bool, deadline: float, timeout: float
+) -> Injected:
+    """Accept the bootstrap's connection, send it snarl's code, read its reply."""
+    from .agent import peer_credentials
+
+    late = NoAnswer(
+        f"process {target.pid} did not answer in {timeout:g} s: a thread probably holds"
+        " the GIL (in C code, or the process is frozen)"
+    )
     while True:
+        listener.settimeout(max(0.001, deadline - time.monotonic()))
         try:
-            data = out.read_bytes()
-        except FileNotFoundError:
-            data = b""
-        if data.endswith(END):
+            conn, _ = listener.accept()
+        except TimeoutError:
+            raise late from None
+        peer, _, _ = peer_credentials(conn)
+        if peer == target.pid:
             break
-        if time.monotonic() >= deadline:
-            raise NoAnswer(
-                f"process {target.pid} did not answer in {timeout:g} s: a thread probably holds"
-                " the GIL (in C code, or the process is frozen)"
+        conn.close()  # not the process we injected: someone who guessed the name
+    with conn:
+        try:
+            code = bundle()
+            conn.settimeout(max(0.001, deadline - time.monotonic()))
+            conn.sendall(b"%d\n" % len(code) + code)
+            data = _read_all(conn, deadline, target)
+        except TimeoutError:
+            raise late from None
+        except OSError as exc:
+            raise BadReply(f"the connection with process {target.pid} failed: {exc}") from None
+    return _parse(target, data)
+
+
+def _read_all(conn: socket.socket, deadline: float, target: Target) -> bytes:
+    """Everything the bootstrap sends until it closes, at most :data:`MAX_REPLY` bytes."""
+    chunks = []
+    received = 0
+    while True:
+        conn.settimeout(max(0.001, deadline - time.monotonic()))
+        chunk = conn.recv(1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        received += len(chunk)
+        if received > MAX_REPLY:
+            raise BadReply(
+                f"process {target.pid} sent more than {MAX_REPLY >> 20} MiB: refusing the reply"
             )
-        time.sleep(0.01)  # a poll interval, not a guess: the loop re-reads the file
-    reply = json.loads(data[: -len(END)])
+        chunks.append(chunk)
+
+
+def _parse(target: Target, data: bytes) -> Injected:
+    """The reply, checked: a dict with one of the expected keys."""
+    try:
+        reply = json.loads(data)
+    except ValueError:
+        reply = None
+    if not isinstance(reply, dict):
+        if not data:
+            raise BadReply(f"process {target.pid} closed the connection without a reply")
+        raise BadReply(f"the reply of process {target.pid} is not the JSON of a snarl dump")
     if "unsupported" in reply:
-        raise UnsupportedVersion(f"process {target.pid} runs Python {reply['unsupported']}")
+        raise UnsupportedVersion(f"process {target.pid} runs Python {reply['unsupported']!s:.20}")
     if "unavailable" in reply:
-        raise Unavailable(f"{reply['unavailable']} (snarl would import it from another thread)")
+        raise Unavailable(f"{reply['unavailable']!s:.200}")
     if "error" in reply:
-        raise Unavailable(f"snarl's snapshot failed inside the process: {reply['error']}")
-    return Injected(reply["snapshot"], bool(reply["imported"]))
+        raise Unavailable(f"snarl's snapshot failed inside the process: {reply['error']!s:.300}")
+    if not isinstance(reply.get("snapshot"), dict):
+        raise BadReply(f"the reply of process {target.pid} has no snapshot")
+    return Injected(reply["snapshot"], bool(reply.get("own")))
