@@ -131,3 +131,27 @@ def gdb_skip_reason() -> str | None:
 
 
 needs_gdb = pytest.mark.skipif(gdb_skip_reason() is not None, reason=str(gdb_skip_reason()))
+
+
+@pytest.fixture(scope="session")
+def other_user() -> Iterator:
+    """A throw-away local user (root only; see ``users.py``), removed after the session."""
+    from . import users
+
+    reason = users.skip_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    base = users.session_base()
+    user = users.create_user(base)
+    try:
+        yield user
+    finally:
+        users.remove_user(user)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def as_other(other_user) -> Iterator:
+    """``other_user``, with every process a test starts as that user killed after the test."""
+    yield other_user
+    other_user.stop_all()

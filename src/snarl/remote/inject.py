@@ -58,8 +58,14 @@ from pathlib import Path
 from typing import Any
 
 from .bootstrap import BUNDLE_LIMIT, SOURCE, bundle
-from .errors import BadReply, NoAnswer, NoSuchProcess, PermissionDenied, RemoteError
-from .errors import UnsupportedVersion
+from .errors import (
+    BadReply,
+    NoAnswer,
+    NoSuchProcess,
+    PermissionDenied,
+    RemoteError,
+    UnsupportedVersion,
+)
 from .target import Target
 
 __all__ = [
@@ -241,13 +247,20 @@ def inject_dump(target: Target, *, with_locals: bool = False, timeout: float = 5
         blob = _blob(name, with_locals, timeout)
         size = -(-len(blob) // _PAGE) * _PAGE
         blob_path, script_path = private / "code.bin", private / "commands.gdb"
-        blob_path.write_bytes(blob)
-        script_path.write_text(_script(blob_path, size), encoding="utf-8")
+        _write_private(blob_path, blob)
+        _write_private(script_path, _script(blob_path, size).encode("utf-8"))
         _run_gdb(gdb, target, script_path, deadline)
         return _converse(target, listener, with_locals, deadline, timeout)
     finally:
         listener.close()
         shutil.rmtree(private, ignore_errors=True)
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write a new file of mode 0600 (never an existing one, never through a symlink)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+    with open(fd, "wb") as f:
+        f.write(data)
 
 
 def _run_gdb(gdb: str, target: Target, script: Path, deadline: float) -> None:

@@ -8,18 +8,26 @@ thread's state is ``unknown`` (py-spy cannot tell waiting from sleeping or idle)
 wait, held locks or a daemon flag, there are no deadlocks, ``switch_interval`` is NaN (unknown;
 ``null`` in the JSON :func:`snarl.remote.client.main_dump` prints) and source lines are read
 from the files as the process sees them (``/proc/PID/root``).
+
+Source lines are read only where the target's user could read them: when snarl runs as another
+user (root), a child process drops to the target's uid, gid and groups before it opens any
+file.  Only regular files are read (opened with ``O_NOFOLLOW`` and ``O_NONBLOCK``, checked with
+``fstat``: never a FIFO, a device or a symlink), :data:`MAX_SOURCE` bytes of each at most.
 """
 
 from __future__ import annotations
 
 import json
-import linecache
+import marshal
 import os
+import select
 import shutil
 import signal
+import stat as stat_mod
 import subprocess
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +35,12 @@ from ..threaddump.model import FrameInfo, Snapshot, ThreadInfo
 from .errors import NoAnswer, PermissionDenied, RemoteError
 from .target import Target
 
-__all__ = ["CANNOT", "from_pyspy", "pyspy_dump", "pyspy_holders_of_gil"]
+__all__ = ["CANNOT", "MAX_SOURCE", "from_pyspy", "pyspy_dump", "pyspy_holders_of_gil"]
+
+MAX_SOURCE = 1 << 22
+"""Bytes read from one source file at most (4 MiB): later lines are left blank."""
+
+_READ_TIMEOUT = 10.0
 
 CANNOT = (
     "what each thread waits for (py-spy only tells whether it is on a CPU)",
@@ -116,7 +129,12 @@ def from_pyspy(
     duration: float = 0.0,
 ) -> Snapshot:
     """A :class:`Snapshot` from py-spy's ``dump --json`` output (see the module docstring)."""
-    sources = _Sources(target.pid)
+    wanted = [
+        (str(f.get("filename") or "?"), f.get("line"))
+        for t in threads
+        for f in t.get("frames") or ()
+    ]
+    sources = _Sources(target, wanted)
     infos = []
     for t in threads:
         frames = tuple(_frame(f, sources) for f in t.get("frames") or ())
@@ -177,12 +195,111 @@ def _frame(f: dict[str, Any], sources: _Sources) -> FrameInfo:
 
 
 class _Sources:
-    """Source lines as the target sees its files (``/proc/PID/root``), stripped."""
+    """Source lines as the target sees its files (``/proc/PID/root``), stripped; read as the
+    target's user (see the module docstring)."""
 
-    def __init__(self, pid: int) -> None:
-        self.root = f"/proc/{pid}/root"
+    def __init__(self, target: Target, wanted: Iterable[tuple[str, Any]]) -> None:
+        root = f"/proc/{target.pid}/root"
+        names = sorted({f for f, n in wanted if f.startswith("/") and _lineno(n) is not None})
+        if not names:
+            self.lines: dict[str, list[str]] = {}
+        elif target.uid == os.geteuid():
+            self.lines = _read_sources(root, names)
+        elif os.geteuid() == 0:
+            self.lines = _read_as(target, root, names)
+        else:  # another user's process, and not root: inspect_target refused it already
+            self.lines = {}
 
     def line(self, filename: str, lineno: int | None) -> str:
-        if lineno is None or not filename.startswith("/"):
+        lines = self.lines.get(filename)
+        if lines is None or lineno is None or not 0 < lineno <= len(lines):
             return ""
-        return linecache.getline(self.root + filename, lineno).strip()
+        return lines[lineno - 1].strip()
+
+
+def _lineno(value: Any) -> int | None:
+    return value if type(value) is int and value > 0 else None
+
+
+def _read_sources(root: str, names: Sequence[str]) -> dict[str, list[str]]:
+    """The lines of each regular file of ``names`` (under ``root``) this process may read."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | os.O_CLOEXEC
+    found: dict[str, list[str]] = {}
+    for name in names:
+        try:
+            fd = os.open(root + name, flags)
+        except OSError:
+            continue
+        try:
+            if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+                continue
+            chunks, size = [], 0
+            while size < MAX_SOURCE:
+                chunk = os.read(fd, min(1 << 16, MAX_SOURCE - size))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                size += len(chunk)
+        except OSError:
+            continue
+        finally:
+            os.close(fd)
+        found[name] = b"".join(chunks).decode("utf-8", "replace").splitlines()
+    return found
+
+
+def _groups(pid: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return []
+    for line in text.splitlines():
+        if line.startswith("Groups:"):
+            return [int(g) for g in line.split()[1:] if g.isdigit()]
+    return []
+
+
+def _read_as(target: Target, root: str, names: Sequence[str]) -> dict[str, list[str]]:
+    """:func:`_read_sources` in a child that first becomes the target's user (root only)."""
+    groups = _groups(target.pid)
+    r, w = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: the child
+        child = os.fork()  # only makes system calls, then _exit
+    if child == 0:  # pragma: no cover (the child)
+        status = 1
+        try:
+            os.close(r)
+            os.setgroups(groups)
+            os.setgid(target.gid)
+            os.setuid(target.uid)
+            data = marshal.dumps(_read_sources(root, names))
+            while data:
+                data = data[os.write(w, data) :]
+            status = 0
+        finally:
+            os._exit(status)
+    os.close(w)
+    chunks = []
+    deadline = time.monotonic() + _READ_TIMEOUT
+    poller = select.poll()
+    poller.register(r, select.POLLIN)
+    try:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(left * 1000):
+                os.kill(child, signal.SIGKILL)
+                chunks = []
+                break
+            chunk = os.read(r, 1 << 16)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(r)
+        os.waitpid(child, 0)
+    try:
+        lines = marshal.loads(b"".join(chunks)) if chunks else {}
+    except (EOFError, ValueError, TypeError):
+        return {}
+    return lines if isinstance(lines, dict) else {}

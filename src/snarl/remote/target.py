@@ -4,15 +4,17 @@
 (:class:`NoSuchProcess`), this user may inspect it (:class:`PermissionDenied`), it is a Python
 process (:class:`NotPython`: its executable is named ``python…`` or it maps ``libpython``), and
 its version is one snarl supports (:class:`UnsupportedVersion`: CPython 3.10 to 3.13).  It reads
-files only; the one program it may run is the target's own executable with ``-V``, when neither
-the executable's nor libpython's name gives the version.  Linux only (it needs ``/proc``).
+files of ``/proc`` only and runs nothing: the version comes from libpython's or the
+executable's file name, and when neither tells it (a ``python3`` with libpython linked in) it
+stays unknown; the agent and the gdb bootstrap then check it inside the process.  The target's
+executable is never run (as root, that would run another user's program).  Linux only (it
+needs ``/proc``).
 """
 
 from __future__ import annotations
 
 import os
 import re
-import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +27,6 @@ SUPPORTED = ((3, 10), (3, 13))
 
 _EXE = re.compile(r"^python(?P<v>\d+(?:\.\d+)?)?(?P<flags>[a-z]*)$")
 _LIBPYTHON = re.compile(r"/libpython(?P<v>\d+\.\d+)(?P<flags>[a-z]*)\.so")
-_VERSION = re.compile(r"Python (\d+)\.(\d+)")
 
 
 @dataclass(frozen=True)
@@ -129,8 +130,6 @@ def inspect_target(pid: int) -> Target:
         raise UnsupportedVersion(f"process {pid} runs PyPy ({exe})")
     if version is None and not _EXE.match(name) and "/libpython" not in maps:
         raise NotPython(f"process {pid} is not a Python process ({exe})")
-    if version is None:
-        version = _version_from_exe(pid)
     if version is not None and not SUPPORTED[0] <= version <= SUPPORTED[1]:
         raise UnsupportedVersion(f"process {pid} runs Python {version[0]}.{version[1]} ({exe})")
     environ = {}
@@ -162,19 +161,3 @@ def _version_from_names(exe: str, maps: str) -> tuple[tuple[int, int] | None, st
         return None, flags
     major, minor = text.split(".")
     return (int(major), int(minor)), flags
-
-
-def _version_from_exe(pid: int) -> tuple[int, int] | None:
-    """Ask the process's own executable (``-V``): for a ``python3`` with libpython linked in."""
-    try:
-        out = subprocess.run(
-            [f"/proc/{pid}/exe", "-V"],
-            capture_output=True,
-            text=True,
-            timeout=5,
-            stdin=subprocess.DEVNULL,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return None
-    m = _VERSION.search(out.stdout + out.stderr)
-    return (int(m.group(1)), int(m.group(2))) if m else None
