@@ -12,7 +12,6 @@ import argparse
 import json
 import re
 import runpy
-import signal
 import sys
 import textwrap
 from collections.abc import Callable, Sequence
@@ -429,7 +428,6 @@ def _run(args: argparse.Namespace) -> int:
             return _usage("run", f"--timeline writes .html or .json, not {args.timeline}")
     rest = ([args.target] if args.module is not None and args.target else []) + args.args
     saved_argv, saved_path = sys.argv[:], sys.path[:]
-    saved_switch = sys.getswitchinterval()
     if args.module is not None:
         argv, path0 = [args.module, *rest], None
     else:
@@ -445,84 +443,15 @@ def _run(args: argparse.Namespace) -> int:
 
     if args.deterministic:
         return _run_deterministic(args, program, saved_argv, saved_path)
-    from .diagnosis import install
+    from .lifetime import run_program
 
-    live = None
-    watchdog = None
-    try:
-        if not args.no_track:
-            live = install(
-                lockorder=args.lockorder,
-                signal=None if args.no_signal else signal.SIGUSR1,
-                signal_file=args.report,
-                agent=not args.no_agent,
-            )
-        elif not args.no_signal:
-            from .hangs import install_signal_dump
-
-            install_signal_dump(signal.SIGUSR1, file=args.report)
-        if not args.no_watchdog:
-            from .hangs import ABORT_EXIT_CODE, watch
-
-            watchdog = watch(
-                args.period,
-                args.stuck,
-                report=args.report,
-                format="json" if args.json else "text",
-                abort=ABORT_EXIT_CODE if args.abort_on_deadlock else False,
-                abort_on=("deadlock",),
-            )
-    except (OSError, ValueError, RuntimeError) as exc:  # a report file that cannot be opened
-        return _usage("run", str(exc))
-    recording = None
-    if args.timeline is not None:
-        from .timeline import record
-
-        recording = record(size=args.timeline_size, gil=bool(args.check_interval)).start()
-        if watchdog is not None:  # an abort ends the process: save the timeline first
-            watchdog.before_abort = lambda: _save_recording(recording, args.timeline)
-    if args.check_interval:
-        from .interval import setcheckinterval
-
-        try:
-            setcheckinterval(args.check_interval, user_only=args.user_only)
-        except RuntimeError as exc:  # another tool holds the hook it needs
-            return _usage("run", str(exc))
-    if args.switch_interval is not None:
-        sys.setswitchinterval(args.switch_interval)
-    try:
-        program()
-    except SystemExit as exc:  # the program's own exit code passes through
-        return _exit_code(exc)
-    finally:
-        sys.argv, sys.path[:] = saved_argv, saved_path
-        if args.check_interval:
-            from .interval import setcheckinterval
-
-            setcheckinterval(0)
-        sys.setswitchinterval(saved_switch)
-        if recording is not None:
-            _save_recording(recording, args.timeline)
-        if watchdog is not None:
-            watchdog.stop()
-        if live is not None:
-            live.__exit__(None, None, None)
-    return 0
-
-
-def _save_recording(recording: Any, path: str) -> None:
-    recording.stop()
-    recording.save(path)
-    dropped = f" ({recording.dropped} oldest events dropped)" if recording.dropped else ""
-    print(f"snarl run: timeline written to {path}{dropped}", file=sys.stderr, flush=True)
+    return run_program(args, program)
 
 
 def _exit_code(exc: SystemExit) -> int:
-    code = exc.code
-    if code is None or isinstance(code, int):
-        return code or 0
-    print(code, file=sys.stderr)
-    return 1
+    from .lifetime import exit_code
+
+    return exit_code(exc)
 
 
 def _run_deterministic(

@@ -46,7 +46,7 @@ def interleavings(
                 _named(test, name),
                 strategy=strategy,
                 schedules=schedules,
-                seed=int(os.environ.get("SNARL_SEED", seed)),
+                seed=_seed(seed),
                 granularity=granularity,
                 target=where,
                 **options,
@@ -58,6 +58,17 @@ def interleavings(
         return run  # type: ignore[return-value]
 
     return decorate
+
+
+def _seed(default: int) -> int:
+    """``SNARL_SEED`` if set (an integer, else a one-line ValueError naming it), or ``default``."""
+    text = os.environ.get("SNARL_SEED")
+    if text is None or not text.strip():
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"snarl: SNARL_SEED must be an integer, not {text!r}") from None
 
 
 def _named(test: Callable[[], Any], name: str) -> Callable[[], Any]:

@@ -22,6 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import IO, Any
 
+from ..safefile import open_append
 from ..threaddump.api import format_dump
 from ..threaddump.model import SCHEMA, Deadlock, ObjectInfo, Snapshot, ThreadInfo, WaitInfo
 from ..threaddump.render import short_path, wait_site, wait_text
@@ -335,7 +336,8 @@ class Sink:
     """Where reports go: stderr's file descriptor, a file (appended), a stream, or a callable.
 
     A path is opened (append mode) when the watchdog is made, so a bad path fails at once,
-    and stays open: faulthandler's fallback writes to the same file.
+    and stays open: faulthandler's fallback writes to the same file.  It is opened by
+    :func:`snarl.safefile.open_append`: a symbolic link or a FIFO there is refused (OSError).
     """
 
     def __init__(self, target: ReportTarget, format: str) -> None:
@@ -348,7 +350,7 @@ class Sink:
         if target is None:
             pass
         elif isinstance(target, str | os.PathLike):
-            self.stream = open(target, "a", encoding="utf-8")  # noqa: SIM115 (kept open)
+            self.stream = open_append(target)  # kept open; never through a symbolic link
             self.owned = True
         elif hasattr(target, "write"):
             self.stream = target  # type: ignore[assignment]
@@ -361,11 +363,12 @@ class Sink:
             )
 
     def deliver(self, report: Report) -> None:
-        """Send one report; a callback that raises is reported on stderr, never re-raised."""
+        """Send one report; a callback that raises (even ``SystemExit``) is reported on
+        stderr, never re-raised: the watchdog goes on."""
         if self.callback is not None:
             try:
                 self.callback(report)
-            except Exception as exc:
+            except BaseException as exc:  # SystemExit would end the watchdog's thread silently
                 write_stderr(
                     f"snarl watchdog: the report callback raised {type(exc).__name__}: {exc}\n"
                 )

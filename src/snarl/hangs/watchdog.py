@@ -261,7 +261,7 @@ class Watchdog:
     def _safe_check(self) -> None:
         try:
             self.check()
-        except Exception as exc:  # a watchdog never takes the program down by accident
+        except BaseException as exc:  # a watchdog never ends (nor ends the program) by accident
             message = f"{type(exc).__name__}: {exc}"
             if message not in self._errors:
                 self._errors.add(message)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..safefile import write_replace
 from .chrome import chrome_trace
 from .html import html_page
 from .model import Timeline
@@ -20,7 +21,10 @@ def save(path: str | Path, timelines: Sequence[Timeline], *, title: str | None =
     """Write ``timelines`` to ``path``: a Chrome trace for ``.json``, the self-contained HTML
     page for ``.html``/``.htm`` (several timelines side by side).  Returns the path.
 
-    ``ValueError`` for another suffix (nothing is written).
+    ``ValueError`` for another suffix (nothing is written).  The file is written through a
+    new temporary file in the same directory renamed over ``path``
+    (:func:`snarl.safefile.write_replace`): a symbolic link at ``path`` is replaced, never
+    followed; ``OSError`` (one line) when it cannot be written.
     """
     path = Path(path)
     form = SUFFIXES.get(path.suffix.lower())
@@ -36,5 +40,5 @@ def save(path: str | Path, timelines: Sequence[Timeline], *, title: str | None =
         text = json.dumps(chrome_trace(timelines), separators=(",", ":"))
     else:
         text = html_page(timelines, title=title)
-    path.write_text(text, encoding="utf-8")
+    write_replace(path, text)
     return path
