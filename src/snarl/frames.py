@@ -1,20 +1,227 @@
-"""Every thread's current frame, read the one way snarl allows: :func:`current_frames`.
+"""Every thread's current frame, read the one way snarl allows: :func:`read_frames`.
 
 ``sys._current_frames()`` is the interpreter's only view of other threads' stacks, and it has
-known hazards (it walks the threads of every interpreter, subinterpreters included, and on a
-free-threaded build it reads frames of threads that are running).  Every part of snarl asks
-here instead of calling it directly, so that whatever route avoids those hazards is taken in
-one place.  This module imports nothing from snarl.
+known hazards.  Every part of snarl asks here instead of calling it directly, so that whatever
+route avoids those hazards is taken in one place.  This module imports nothing from snarl.
+
+**Subinterpreters (CPython 3.12, 3.13).**  ``sys._current_frames()`` walks the threads of
+*every* interpreter and makes a frame object for each top frame with the calling
+interpreter's allocator.  For an isolated subinterpreter (own GIL, own allocator: what
+``_interpreters.create()`` and ``_xxsubinterpreters.create()`` make) that object is later
+freed by the other interpreter: ``free(): invalid pointer``, the process aborts.  So while
+any other interpreter exists (``list_all()`` of the interpreters module, which lists legacy
+``Py_NewInterpreter`` ones too), or once the program has imported a module that makes them,
+or once one was ever seen (the choice is sticky), other threads are read another way:
+
+* 3.12: ``faulthandler.dump_traceback(all_threads=True)``: one C call, holding this
+  interpreter's GIL, that walks only this interpreter's thread states and reads raw frames
+  without creating any object.  Its text is parsed into (file, line, function) per thread:
+  no frame objects, so no locals and no wait inference, at most 100 threads and 100 frames.
+* 3.13 (and later, until shown safe): not at all.  There faulthandler crashes too (a segfault
+  in ``dump_frame`` while another thread creates or destroys an interpreter: measured,
+  see tests/integration/test_subinterpreters.py), so only the calling thread's own stack is
+  read, and the other threads are listed, stackless, from ``threading``'s table.
+
+:attr:`FrameReading.note` says what was left out, and every report shows it.  3.10 and 3.11
+need no such route: their subinterpreters share one allocator and one GIL (the tests check
+that they do not crash).
+
+*Residual risk:* the very first subinterpreter of a program that imports none of the modules
+in :data:`_MAKERS` (one made from C, e.g. an embedding server) can be created in parallel with
+a read, between the ``list_all()`` check and ``sys._current_frames()`` (a window of a few
+microseconds, once per program).  Nothing a reader can do without the runtime's head lock
+closes it.  (A ctypes walk of the thread states was considered and rejected: it cannot hold
+the GIL across steps, and a thread that exits meanwhile frees the state being read.)
+
+**Free-threaded builds (issue 14, not done here).**  With ``Py_GIL_DISABLED`` other threads
+run while their frames are read.  The route to take there: on 3.13t call
+``sys._current_frames()`` only because CPython stops the world around it
+(``_PyEval_StopTheWorld`` in ``_PyThread_CurrentFrames``), never walk ``f_back`` chains of a
+running thread outside such a stop, and read locals/wait objects only of threads parked in a
+known wait (their frames do not change while parked); a build without the stop-the-world
+read would use the faulthandler route above.
 """
 
 from __future__ import annotations
 
+import faulthandler
+import os
+import re
 import sys
-from types import FrameType
+import tempfile
+from threading import get_ident
+from types import FrameType, ModuleType
+from typing import NamedTuple
 
-__all__ = ["current_frames"]
+__all__ = ["FrameReading", "RawFrame", "current_frames", "read_frames", "subinterpreters_seen"]
+
+# Modules through which Python code makes subinterpreters: once the program has one, the safe
+# route is taken before the first interpreter exists (closing the race at its creation).
+_MAKERS = (
+    "_interpreters",
+    "_xxsubinterpreters",
+    "interpreters",
+    "concurrent.interpreters",
+    "test.support.interpreters",
+    "_testcapi",
+    "_testinternalcapi",
+)
+
+_HAZARD = sys.version_info >= (3, 12)  # 3.10 and 3.11 share one allocator across interpreters
+
+NOTE = (
+    "frames read by faulthandler: this program uses subinterpreters (with them "
+    "sys._current_frames() crashes CPython 3.12-3.13); no locals, no wait inference, "
+    "function names without class, at most 100 threads of 100 frames, "
+    "other interpreters' threads not shown"
+)
+NOTE_TABLE = (
+    "other threads' stacks not read: this program uses subinterpreters, and with them "
+    "CPython 3.13 crashes when another thread's frames are read (by sys._current_frames() "
+    "or by faulthandler); threads listed from threading's table (threads started with "
+    "_thread not shown), no waits, no locals"
+)
+
+
+class RawFrame(NamedTuple):
+    """One frame as faulthandler prints it: file, line (None if unknown), function name."""
+
+    filename: str
+    lineno: int | None
+    function: str
+
+
+class FrameReading(NamedTuple):
+    """What one read of every thread's stack gave.
+
+    ``frames``: top frame objects by thread ident (complete when ``stacks`` is None).
+    ``stacks``: on the safe route, every thread of this interpreter, innermost frame first;
+    ``frames`` then holds the calling thread's own frame only.
+    ``note``: what this read could not see, in one line; None when nothing was left out.
+    """
+
+    frames: dict[int, FrameType]
+    stacks: dict[int, tuple[RawFrame, ...]] | None
+    note: str | None
+
+
+_state = {"sticky": False, "own_import": None}
+
+
+def _list_module() -> ModuleType | None:
+    for name in ("_interpreters", "_xxsubinterpreters"):
+        mod = sys.modules.get(name)
+        if mod is not None:
+            return mod
+    for name in ("_interpreters", "_xxsubinterpreters"):
+        try:
+            mod = __import__(name)
+        except ImportError:
+            continue
+        _state["own_import"] = name  # imported by snarl, not a sign the program makes any
+        return mod
+    return None
+
+
+def subinterpreters_seen() -> bool:
+    """Whether reads take the safe route: another interpreter exists, may soon, or did."""
+    if not _HAZARD:
+        return False
+    if _state["sticky"]:
+        return True
+    modules = sys.modules
+    own = _state["own_import"]
+    if any(name in modules and name != own for name in _MAKERS):
+        _state["sticky"] = True
+        return True
+    mod = _list_module()
+    list_all = getattr(mod, "list_all", None)
+    try:
+        others = list_all is not None and len(list_all()) > 1
+    except Exception:
+        others = True  # cannot tell: assume the worst
+    if others:
+        _state["sticky"] = True
+    return others
+
+
+def read_frames() -> FrameReading:
+    """Every thread's stack, read by the safe route for this process (see the module doc)."""
+    if not subinterpreters_seen():
+        return FrameReading(sys._current_frames(), None, None)
+    caller = sys._getframe(1)
+    if sys.version_info < (3, 13):
+        return FrameReading({get_ident(): caller}, _faulthandler_stacks(), NOTE)
+    return FrameReading({get_ident(): caller}, _table_stacks(caller), NOTE_TABLE)
 
 
 def current_frames() -> dict[int, FrameType]:
-    """The top frame of each thread of this interpreter, by thread ident."""
-    return sys._current_frames()
+    """The top frame of each thread of this interpreter, by thread ident.
+
+    On the safe route (subinterpreters: see the module doc) only the calling thread's frame
+    can be had as an object; callers that must see every thread use :func:`read_frames`.
+    """
+    if not subinterpreters_seen():
+        return sys._current_frames()
+    return {get_ident(): sys._getframe(1)}
+
+
+_THREAD = re.compile(r"^(?:Current thread|Thread) (0x[0-9a-fA-F]+)")
+_FRAME = re.compile(r'^  File "(.*)", line (\d+|\?\?\?) in (.*)$')
+
+
+def _faulthandler_stacks() -> dict[int, tuple[RawFrame, ...]]:
+    """This interpreter's threads, read by faulthandler (raw frames, no object created)."""
+    memfd = getattr(os, "memfd_create", None)
+    fd = -1
+    try:
+        fd = memfd("snarl-frames") if memfd is not None else _temp_fd()
+        faulthandler.dump_traceback(fd, all_threads=True)
+        size = os.lseek(fd, 0, os.SEEK_END)
+        text = os.pread(fd, size, 0).decode("ascii", "backslashreplace")
+    except OSError:
+        return {}
+    finally:
+        if fd >= 0:
+            os.close(fd)
+    return parse_faulthandler(text)
+
+
+def _table_stacks(caller: FrameType) -> dict[int, tuple[RawFrame, ...]]:
+    """The calling thread's own stack, and every other thread threading knows, stackless."""
+    threading = sys.modules.get("threading")
+    stacks: dict[int, tuple[RawFrame, ...]] = dict.fromkeys(
+        threading._active.copy() if threading is not None else (), ()
+    )
+    own: list[RawFrame] = []
+    frame: FrameType | None = caller
+    while frame is not None:
+        code = frame.f_code
+        own.append(RawFrame(code.co_filename, frame.f_lineno, code.co_name))
+        frame = frame.f_back
+    stacks[get_ident()] = tuple(own)
+    return stacks
+
+
+def _temp_fd() -> int:
+    fd, path = tempfile.mkstemp(prefix="snarl-frames-")
+    os.unlink(path)
+    return fd
+
+
+def parse_faulthandler(text: str) -> dict[int, tuple[RawFrame, ...]]:
+    """``faulthandler.dump_traceback`` output as stacks by thread ident, innermost first."""
+    stacks: dict[int, list[RawFrame]] = {}
+    current: list[RawFrame] | None = None
+    for line in text.splitlines():
+        head = _THREAD.match(line)
+        if head is not None:
+            current = stacks.setdefault(int(head.group(1), 16), [])
+            continue
+        frame = _FRAME.match(line)
+        if frame is not None and current is not None:
+            lineno = frame.group(2)
+            current.append(
+                RawFrame(frame.group(1), int(lineno) if lineno.isdigit() else None, frame.group(3))
+            )
+    return {ident: tuple(frames) for ident, frames in stacks.items()}

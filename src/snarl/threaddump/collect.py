@@ -2,13 +2,16 @@
 
 Rules this module keeps, because a dump must never harm the program it inspects:
 
+* No interpreter hazard is risked: stacks come from :func:`snarl.frames.read_frames` (raw
+  frames, see :mod:`snarl.threaddump.raw`, while subinterpreters run on 3.12-3.13).
 * No lock of the ``threading`` module is taken: the thread table is copied with
   ``dict.copy()`` (atomic in C) instead of ``threading.enumerate()``, and no ``Thread`` method
   is called (``is_alive()`` may take ``_shutdown_locks_lock`` on 3.10 to 3.12).
 * No user code runs: objects are read through :mod:`snarl.threaddump.safe`; locals are rendered only
   on request (``locals=True``), with bounded, exception-proof reprs.
-* Threads may start and finish meanwhile: each is read from the one ``sys._current_frames()``
-  dict taken at the start, and a thread missing from the table is still listed, unnamed.
+* Threads may start and finish meanwhile: each is read from the one
+  :func:`snarl.frames.read_frames` taken at the start, and a thread missing from the table is
+  still listed, unnamed.
 * No frame is kept: the snapshot holds names and ids only.
 """
 
@@ -22,11 +25,11 @@ import sys
 import time
 from _thread import LockType, get_ident
 from _thread import RLock as _CRLock
-from types import FrameType, FunctionType, MethodType
+from types import FrameType
 from typing import Any, NamedTuple
 
+from .. import frames as _frames
 from ..analysis.waitgraph import WaitGraph
-from ..frames import current_frames
 from .bytecode import Call, WithBlock, call_at, line_at, with_blocks_at
 from .model import (
     Deadlock,
@@ -39,6 +42,7 @@ from .model import (
     ThreadInfo,
     WaitInfo,
 )
+from .raw import is_snarl_service, raw_threads
 from .safe import UNKNOWN, bounded_repr, forget, get_attr, instance_dict, type_name
 from .waits import LOCK_KINDS, Reading, idle_range, read_frames, tables, work_item_future
 
@@ -51,17 +55,6 @@ _rlock_repr = _CRLock.__repr__
 def _is_snarl_frame(frame: FrameType) -> bool:
     """A frame of snarl's own modules (not of a script snarl runs, such as a bundled example)."""
     name = frame.f_globals.get("__name__")
-    return type(name) is str and (name == "snarl" or name.startswith("snarl."))
-
-
-def _is_snarl_service(target: Any) -> bool:
-    """Whether a Thread's target is snarl's own code (its watchdog, its agent).  Read through
-    the function's own slots only: a user's callable object is never asked anything."""
-    if type(target) is MethodType:
-        target = target.__func__
-    if type(target) is not FunctionType:
-        return False
-    name = target.__module__
     return type(name) is str and (name == "snarl" or name.startswith("snarl."))
 
 
@@ -300,7 +293,11 @@ def snapshot(*, locals: bool = False) -> Snapshot:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        frames = current_frames()
+        reading = _frames.read_frames()
+        if reading.stacks is not None:  # no frame objects to be had safely: raw frames only
+            return _raw_snapshot(reading, current, started, taken_at)
+        frames = reading.frames
+        del reading
         try:
             return _snapshot(frames, current, locals, started, taken_at)
         finally:
@@ -308,6 +305,22 @@ def snapshot(*, locals: bool = False) -> Snapshot:
     finally:
         if gc_was_enabled:
             gc.enable()
+
+
+def _raw_snapshot(reading: Any, current: int, started: float, taken_at: float) -> Snapshot:
+    return Snapshot(
+        pid=os.getpid(),
+        python=platform.python_version(),
+        implementation=platform.python_implementation(),
+        build=_BUILD,
+        gil_enabled=_gil_enabled(),
+        switch_interval=sys.getswitchinterval(),
+        taken_at=taken_at,
+        duration=time.perf_counter() - started,
+        tracked=False,
+        threads=tuple(raw_threads(reading.stacks, current)),
+        notes=(reading.note,),
+    )
 
 
 class _Thread:
@@ -349,7 +362,7 @@ def _snapshot(
     for ident, stack, key in walks:
         obj = identity.thread_of(ident, stack)
         fields = instance_dict(obj) if obj is not None else None
-        if fields and _is_snarl_service(fields.get("_target")):
+        if fields and is_snarl_service(fields.get("_target")):
             continue  # snarl's own watchdog, agent: not the program's threads
         static = statics.read(stack, tuple(key))
         reading = read_frames(

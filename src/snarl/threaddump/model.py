@@ -352,7 +352,8 @@ class Snapshot:
 
     ``duration`` is how long taking the snapshot took, in seconds.  ``tracked`` says whether
     instrumented primitives supplied owners and wait times (otherwise they are inferred from
-    frames, or unknown).
+    frames, or unknown).  ``notes`` say what this snapshot could not see (one line each; for
+    instance frames read without frame objects while subinterpreters run): a report shows them.
     """
 
     pid: int
@@ -366,6 +367,7 @@ class Snapshot:
     tracked: bool
     threads: tuple[ThreadInfo, ...]
     deadlocks: tuple[Deadlock, ...] = ()
+    notes: tuple[str, ...] = ()
 
     def __iter__(self) -> Iterator[ThreadInfo]:
         return iter(self.threads)
@@ -407,6 +409,7 @@ class Snapshot:
             "tracked": self.tracked,
             "deadlocks": [d.to_dict() for d in self.deadlocks],
             "threads": [t.to_dict() for t in self.threads],
+            "notes": list(self.notes),
         }
 
     @classmethod
@@ -426,4 +429,5 @@ class Snapshot:
             d["tracked"],
             tuple(ThreadInfo.from_dict(t) for t in d["threads"]),
             tuple(Deadlock.from_dict(x) for x in d.get("deadlocks", ())),
+            tuple(d.get("notes", ())),
         )

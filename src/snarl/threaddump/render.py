@@ -16,6 +16,7 @@ import json
 import os
 from collections.abc import Iterable, Iterator
 
+from ..terminal import escape
 from .model import Deadlock, FrameInfo, HeldLock, Holder, Snapshot, ThreadInfo, WaitInfo
 
 __all__ = [
@@ -73,6 +74,8 @@ def format_json(snapshot: Snapshot, indent: int | None = None) -> str:
 def format_text(snapshot: Snapshot, *, group: bool = True) -> Iterator[str]:
     """The text dump, line by line.  ``group=False`` shows every thread on its own."""
     yield _header(snapshot)
+    for note in snapshot.notes:
+        yield f"note: {escape(note)}"
     if snapshot.deadlocks:
         yield ""
         n = len(snapshot.deadlocks)
