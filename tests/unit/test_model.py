@@ -25,7 +25,7 @@ def test_json_form_top_level():
     assert d["schema"] == SCHEMA == 1
     assert list(d) == [
         "schema", "pid", "python", "implementation", "build", "gil_enabled",
-        "switch_interval", "taken_at", "duration", "tracked", "deadlocks", "threads",
+        "switch_interval", "taken_at", "duration", "tracked", "deadlocks", "threads", "notes",
     ]  # fmt: skip
     assert [t["name"] for t in d["threads"]] == [
         "MainThread", "worker-AB", "worker-BA", None, "Dummy-1", "ghost",

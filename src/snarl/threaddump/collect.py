@@ -238,7 +238,7 @@ def _field(obj: Any, name: str) -> Any:
 # ---- ownership --------------------------------------------------------------------------------
 
 
-def _lock_owner(lock: Any, lock_types: dict) -> tuple[bool | None, int | None]:
+def _lock_owner(lock: Any, lock_types: Any) -> tuple[bool | None, int | None]:
     """(locked, owner ident) of a lock, read without running code; owner None if not recorded."""
     tp = type(lock)
     if tp is LockType:
@@ -259,18 +259,18 @@ def _lock_owner(lock: Any, lock_types: dict) -> tuple[bool | None, int | None]:
         owner = get_attr(lock, "_owner")
         if owner is UNKNOWN:
             return None, None
-        return owner is not None, owner
+        return owner is not None, owner if type(owner) is int else None
     return None, None
 
 
-def _underlying_lock(obj: Any, lock_types: dict) -> Any:
+def _underlying_lock(obj: Any, lock_types: Any) -> Any:
     if type(obj) in lock_types:
         return obj
     lock = get_attr(obj, "_lock")  # threading.Condition
     return lock if type(lock) in lock_types else UNKNOWN
 
 
-def _object_info(obj: Any, name: str | None, lock_types: dict) -> ObjectInfo:
+def _object_info(obj: Any, name: str | None, lock_types: Any) -> ObjectInfo:
     lock = _underlying_lock(obj, lock_types)
     locked = _lock_owner(lock, lock_types)[0] if lock is not UNKNOWN else None
     return ObjectInfo(type_name(obj), id(obj), name, locked)
@@ -657,7 +657,7 @@ def _holders(
     running_futures: dict[int, int],
     names: dict[int, str | None],
     frames: dict[int, FrameType],
-    lock_types: dict,
+    lock_types: Any,
 ) -> tuple[Holder, ...]:
     obj = r.obj
     if obj is None:

@@ -5,8 +5,12 @@ no ``__getattribute__`` override, no property, no ``__class__`` override, no ``_
 (except in :func:`bounded_repr`, used only when the caller asked for locals).  A lookup that
 would need any of those answers :data:`UNKNOWN` instead.
 
+Types are never hashed nor compared with ``==`` (a metaclass may define ``__hash__`` and
+``__eq__``): caches are keyed by ``id()`` and hold the type to check it with ``is``.
+
 The one residual risk, documented: a dict lookup compares keys with ``__eq__`` when hashes
-collide, so a non-string key with a custom ``__eq__`` and a colliding hash could run code.
+collide, so a ``str``-subclass key with a custom ``__eq__`` and a colliding hash, planted in
+an instance or class namespace, could run code.
 """
 
 from __future__ import annotations
@@ -85,9 +89,11 @@ def _class_lookup(tp: type, name: str) -> Any:
     return UNKNOWN
 
 
-# Per (type, name) lookup plans.  Types can change, so the cache is emptied by forget(),
-# which every snapshot calls first; within one snapshot the plans are reused.
-_plans: dict[tuple[type, str], tuple[Any, ...]] = {}
+# Per (type, name) lookup plans, keyed by (id(type), name): a type is never hashed (its
+# metaclass may define __hash__).  Each plan holds its type last, checked with `is`, so a
+# reused id cannot pick up another type's plan.  Types can change, so the cache is emptied by
+# forget(), which every snapshot calls first; within one snapshot the plans are reused.
+_plans: dict[tuple[int, str], tuple[Any, ...]] = {}
 _INSTANCE, _MODULE, _TYPE, _MEMBER, _REFUSE = range(5)
 
 
@@ -98,11 +104,12 @@ def forget() -> None:
 
 def _dict_descr(tp: type) -> Any:
     """The C getter of instances' ``__dict__`` for ``tp``, or None if it is not the plain one."""
-    key = (tp, "__dict__")
+    key = (id(tp), "__dict__")
     plan = _plans.get(key)
-    if plan is None:
+    if plan is None or plan[-1] is not tp:
         descr = _class_lookup(tp, "__dict__")
-        plan = _plans[key] = (descr if type(descr) in (_GetSet, _Member) else None,)
+        kind = type(descr)
+        plan = _plans[key] = (descr if kind is _GetSet or kind is _Member else None, tp)
     return plan[0]
 
 
@@ -144,9 +151,10 @@ def get_attr(obj: object, name: str) -> Any:
     descriptors, ``__getattr__`` fallbacks and custom ``__getattribute__`` give UNKNOWN.
     """
     tp = type(obj)
-    plan = _plans.get((tp, name))
-    if plan is None:
-        plan = _plans[(tp, name)] = _make_plan(tp, name)
+    key = (id(tp), name)
+    plan = _plans.get(key)
+    if plan is None or plan[-1] is not tp:
+        plan = _plans[key] = (*_make_plan(tp, name), tp)
     mode = plan[0]
     if mode == _INSTANCE:
         descr = plan[1]

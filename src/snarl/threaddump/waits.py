@@ -110,13 +110,11 @@ class _Tables:
         import _thread
         import time
 
-        self.lock_types: dict[type, str] = TypeTable(
-            {_thread.LockType: "lock", _thread.RLock: "rlock"}
-        )
+        self.lock_types = TypeTable({_thread.LockType: "lock", _thread.RLock: "rlock"})
         threading = mods.get("threading")
         # Condition types whose `with` holds their lock: threading's own and snarl's, whichever
         # threading.Condition names now (filled below, once install() has been seen through).
-        self.conditions: set[type] = set()
+        self.conditions = TypeTable(exact=True)
         if threading is not None:
             py_rlock = getattr(threading, "_PyRLock", None)
             if isinstance(py_rlock, type):
@@ -126,10 +124,13 @@ class _Tables:
             fn = getattr(os, name, None)
             if fn is not None:
                 self.c_funcs[id(fn)] = "io"
-        self.c_methods: dict[type, dict[str, str]] = {
-            _thread.LockType: {"acquire": "lock", "acquire_lock": "lock", "__enter__": "lock"},
-            _thread.RLock: {"acquire": "rlock", "__enter__": "rlock"},
-        }
+        self.c_methods = TypeTable(
+            {
+                _thread.LockType: {"acquire": "lock", "acquire_lock": "lock", "__enter__": "lock"},
+                _thread.RLock: {"acquire": "rlock", "__enter__": "rlock"},
+            },
+            exact=True,
+        )
         shutdown = getattr(_thread, "_shutdown", None)  # 3.13: the main thread joining at exit
         if shutdown is not None:
             self.c_funcs[id(shutdown)] = "thread-join"
@@ -430,36 +431,63 @@ def _callable_kind(tb: _Tables, fn: Any) -> tuple[str | None, Any]:
     return None, UNKNOWN
 
 
-class TypeTable(dict):  # type: ignore[type-arg]
+class TypeTable:
     """A table keyed by type that also answers for subclasses of its keys (read through the
     MRO's C slot, never a metaclass), remembering each answer: snarl's hooked locks (the
     lock-order validator's) and classes a timeline recording swaps in are subclasses of the
-    registered Lock and RLock, and must count as them."""
+    registered Lock and RLock, and must count as them.
+
+    Types are looked up by ``id()`` and checked with ``is``: a type is never hashed nor
+    compared (a user's metaclass may define ``__hash__`` or ``__eq__``).  ``exact=True``
+    answers for the keys themselves only (no subclasses).
+    """
+
+    __slots__ = ("_by_id", "_exact")
+
+    def __init__(self, items: dict[type, Any] | None = None, *, exact: bool = False) -> None:
+        self._by_id: dict[int, tuple[type, Any]] = {}
+        self._exact = exact
+        for tp, value in (items or {}).items():
+            self[tp] = value
+
+    def __setitem__(self, tp: type, value: Any) -> None:
+        self._by_id[id(tp)] = (tp, value)
+        if not self._exact:  # remembered answers for subclasses may have changed
+            for key, (_known, found) in list(self._by_id.items()):
+                if found is None:
+                    del self._by_id[key]
+
+    def add(self, tp: type) -> None:
+        """Register ``tp`` with the value True (the table used as a set)."""
+        self[tp] = True
 
     def _find(self, tp: Any) -> Any:
-        if dict.__contains__(self, tp):
-            return dict.__getitem__(self, tp)
-        if not isinstance(tp, type):
+        entry = self._by_id.get(id(tp))
+        if entry is not None and entry[0] is tp:
+            return entry[1]
+        if self._exact or not isinstance(tp, type):
             return None
         value = None
         for base in mro(tp)[1:]:
-            if dict.__contains__(self, base):
-                value = dict.__getitem__(self, base)
+            found = self._by_id.get(id(base))
+            if found is not None and found[0] is base and found[1] is not None:
+                value = found[1]
                 break
-        dict.__setitem__(self, tp, value)  # None remembers "not one of ours" too
+        self._by_id[id(tp)] = (tp, value)  # None remembers "not one of ours" too
         return value
 
     def __contains__(self, tp: object) -> bool:
         return self._find(tp) is not None
 
     def get(self, tp: Any, default: Any = None) -> Any:
+        """The value for ``tp`` (or its nearest registered base), else ``default``."""
         value = self._find(tp)
         return default if value is None else value
 
     def __getitem__(self, tp: Any) -> Any:
         value = self._find(tp)
         if value is None:
-            raise KeyError(tp)
+            raise KeyError(id(tp))
         return value
 
 
