@@ -176,7 +176,7 @@ def test_root_never_runs_the_targets_executable(as_other, renamed_python, monkey
     if gdb_skip_reason() is None:  # the dump reads the version inside the process
         got = fetch(proc.pid, method="gdb", timeout=30)
         assert [t.name for t in got.snapshot.threads] == ["MainThread", "victim-worker"]
-        assert got.snapshot.python.startswith("%d.%d." % version)
+        assert got.snapshot.python.startswith("{}.{}.".format(*version))
     assert not [a for a in ran if any(f"/proc/{proc.pid}" in x for x in a)], ran
     assert not [a for a in ran if any(str(renamed_python) in x for x in a)], ran
 

@@ -87,12 +87,20 @@ class OtherUser:
         os.chown(path, self.uid, self.gid)
         return path
 
-    def spawn(self, script: Path, *, cwd: Path, env: dict[str, str] | None = None) -> Proc:
-        """Run ``python script`` as this user; wait (bounded) for its first line, ``ready``."""
+    def spawn(
+        self,
+        script: Path,
+        *,
+        cwd: Path,
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
+    ) -> Proc:
+        """Run ``python script *args`` as this user; wait (bounded) for its first line,
+        ``ready``."""
         base_env = {"PATH": "/usr/bin:/bin", "HOME": str(self.home), "LANG": "C.UTF-8"}
         proc = Proc(
             subprocess.Popen(
-                [str(self.python), str(script)],
+                [str(self.python), str(script), *(args or [])],
                 cwd=cwd,
                 env={**base_env, **(env or {})},
                 stdin=subprocess.PIPE,

@@ -8,7 +8,11 @@ tracked primitives are installed.  Safety, in the order a connection meets it:
 * **The directory** is per-user: ``$XDG_RUNTIME_DIR/snarl`` when ``XDG_RUNTIME_DIR`` is set
   and is a directory of this user with mode 0700, else ``{tempfile.gettempdir()}/snarl-{uid}``.
   It is created with mode 0700; if it exists with another owner, or lets anyone else in, or is
-  not a plain directory (a symlink), the agent refuses to start (:class:`AgentError`).
+  not a plain directory (a symlink), or its socket path would be too long, it is not used: the
+  agent tries ``/tmp/snarl-{uid}``, then a fresh private directory made by ``mkdtemp``
+  (``snarl-{uid}-XXXXXXXX`` in the temporary directory, else in ``/tmp``; removed when the
+  agent stops).  Only when none works does :func:`start_agent` raise :class:`AgentError`,
+  whose ``str()`` is one line (what was tried and why each failed).
 * **The socket** is bound at a temporary name inside that directory, given mode 0600, then
   renamed to ``{pid}.sock``: it is 0600 from its first moment at the name clients use, with no
   change of the process-wide umask (which would race with the program's own threads).
@@ -16,8 +20,12 @@ tracked primitives are installed.  Safety, in the order a connection meets it:
   root, are answered (root may ptrace the process anyway).  Others get one error line, after
   their request is read and left unused (so that the line reaches a client still sending).
 * **The request** is one fixed line, :data:`REQUESTS`; nothing else is accepted, nothing in it
-  is evaluated, and at most :data:`MAX_REQUEST` bytes are read.  Every connection has a
-  :data:`TIMEOUT` for reading and writing; one connection is served at a time.
+  is evaluated, and at most :data:`MAX_REQUEST` bytes are read.  Connections are served side by
+  side from one thread (``selectors``: no ``select()`` limit on descriptor numbers): a client
+  has :data:`REQUEST_TIMEOUT` to send its request (then it is told so and closed) and
+  :data:`TIMEOUT` for the whole connection, so a silent or slow client never holds the agent
+  for others.  At most :data:`MAX_CONNECTIONS` are open at once.  When descriptors run out
+  (``EMFILE`` on accept), the agent stops accepting for a moment instead of spinning.
 * **The reply** is ``snarl-ok/1 LENGTH\\n`` and LENGTH bytes of JSON, or
   ``snarl-error/1 REASON\\n``; then the agent closes the connection.
 
@@ -38,27 +46,30 @@ from __future__ import annotations
 import _thread
 import atexit
 import contextlib
+import errno
 import json
 import os
-import re
 import secrets
-import select
+import selectors
 import socket
-import stat
 import struct
 import sys
 import tempfile
 import threading
-from collections.abc import Mapping
+import time
 from pathlib import Path
 from typing import Any
 
+from ..terminal import escape
 from ..threaddump.collect import snapshot
+from .agentdir import _ensure_dir, _fits, _remove_stale, agent_dir, candidate_dirs
 from .errors import AgentError
 
 __all__ = [
+    "MAX_CONNECTIONS",
     "MAX_REQUEST",
     "REQUESTS",
+    "REQUEST_TIMEOUT",
     "TIMEOUT",
     "Agent",
     "agent_dir",
@@ -79,14 +90,19 @@ MAX_REQUEST = 64
 """Bytes read from a connection at most; a longer request is refused."""
 
 TIMEOUT = 5.0
-"""Seconds a connection may take to send its request and to read the reply."""
+"""Seconds a connection may last, from accept to the last byte of the reply."""
+
+REQUEST_TIMEOUT = 2.0
+"""Seconds a client has to send its request after connecting."""
+
+MAX_CONNECTIONS = 16
+"""Connections served at once; more wait in the listen backlog."""
 
 OK = b"snarl-ok/1 "
 ERROR = b"snarl-error/1 "
 
 THREAD_NAME = "snarl-agent"
 
-_SOCKET_NAME = re.compile(r"^(\d+)\.sock$")
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 
@@ -111,114 +127,42 @@ def snapshot_dict(with_locals: bool = False) -> dict[str, Any]:
     return data
 
 
-# ---- the directory ------------------------------------------------------------------------
-
-
-def _is_private_dir(path: Path, uid: int) -> bool:
-    try:
-        st = os.lstat(path)
-    except OSError:
-        return False
-    return stat.S_ISDIR(st.st_mode) and st.st_uid == uid and not st.st_mode & 0o077
-
-
-def agent_dir(uid: int | None = None, environ: Mapping[str, str] | None = None) -> Path:
-    """The directory of the agent sockets of user ``uid`` (default: this process's), not created.
-
-    ``$XDG_RUNTIME_DIR/snarl`` when ``XDG_RUNTIME_DIR`` (from ``environ``, default
-    ``os.environ``) is a directory owned by ``uid`` that only it may enter; otherwise
-    ``{tempfile.gettempdir()}/snarl-{uid}``.
-    """
-    uid = os.geteuid() if uid is None else uid
-    env = os.environ if environ is None else environ
-    runtime = env.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isabs(runtime) and _is_private_dir(Path(runtime), uid):
-        return Path(runtime) / "snarl"
-    return Path(tempfile.gettempdir()) / f"snarl-{uid}"
-
-
-def candidate_dirs(uid: int, environ: Mapping[str, str]) -> list[Path]:
-    """Where the agent of a process of user ``uid``, started with ``environ``, may listen.
-
-    A client cannot call :func:`agent_dir` in the target, so it tries every directory the
-    target could have chosen: its ``XDG_RUNTIME_DIR``, then the temporary directories
-    ``tempfile.gettempdir()`` would pick from the target's environment, then the usual ones.
-    """
-    found: list[Path] = []
-    runtime = environ.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isabs(runtime):
-        found.append(Path(runtime) / "snarl")
-    bases = [environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")]
-    bases += ["/tmp", "/var/tmp", "/usr/tmp", tempfile.gettempdir()]
-    for base in bases:
-        if base and os.path.isabs(base):
-            path = Path(base) / f"snarl-{uid}"
-            if path not in found:
-                found.append(path)
-    return found
-
-
-def _ensure_dir(path: Path, uid: int) -> None:
-    """Create ``path`` (mode 0700), or check that the existing one is private to ``uid``."""
-    try:
-        os.mkdir(path, 0o700)
-    except FileExistsError:
-        pass
-    except OSError as exc:
-        raise AgentError(f"cannot create the agent directory {path}: {exc.strerror}") from None
-    else:
-        os.chmod(path, 0o700)  # our own new directory: undo an unusual umask
-    st = os.lstat(path)
-    if not stat.S_ISDIR(st.st_mode):
-        raise AgentError(f"the agent directory {path} is not a directory (a symlink or a file)")
-    if st.st_uid != uid:
-        raise AgentError(
-            f"the agent directory {path} belongs to uid {st.st_uid}, not {uid}: refusing to use it"
-        )
-    mode = stat.S_IMODE(st.st_mode)
-    if mode & 0o077 or mode & 0o700 != 0o700:
-        raise AgentError(f"the agent directory {path} has mode {mode:04o}, not 0700: refusing")
-
-
-def _remove_stale(directory: Path) -> None:
-    """Remove sockets left by processes of this user that no longer exist (best effort)."""
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return
-    for name in names:
-        m = _SOCKET_NAME.match(name)
-        if m is None or int(m.group(1)) == os.getpid():
-            continue
-        try:
-            os.kill(int(m.group(1)), 0)
-        except ProcessLookupError:
-            with contextlib.suppress(OSError):
-                os.unlink(directory / name)
-        except OSError:
-            pass  # alive (another user's pid: not ours to judge)
-
-
 # ---- the agent ----------------------------------------------------------------------------
+
+
+class _Connection:
+    """One client: its socket, peer uid, what it sent, what is left to send, its deadlines."""
+
+    __slots__ = ("deadline", "out", "request", "request_by", "sock", "uid")
+
+    def __init__(self, sock: socket.socket, uid: int, now: float) -> None:
+        self.sock = sock
+        self.uid = uid
+        self.request = b""
+        self.out: memoryview | None = None
+        self.request_by = now + REQUEST_TIMEOUT
+        self.deadline = now + TIMEOUT
 
 
 class Agent:
     """A running agent: the socket it listens on and the thread that answers.
 
     Made by :func:`start_agent`; :meth:`stop` (or :func:`stop_agent`) ends it and removes the
-    socket.
+    socket (and the directory, when the agent made a private one for itself: ``owns_dir``).
     """
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, owns_dir: bool = False) -> None:
         self.pid = os.getpid()
         self.uid = os.geteuid()
         self.directory = directory
+        self.owns_dir = owns_dir
         self.path = directory / f"{self.pid}.sock"
         self._stopping = False
         self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         try:
             self._inode = self._bind()
             self._sock.listen(8)
+            self._sock.setblocking(False)
         except BaseException:
             self._sock.close()
             raise
@@ -238,8 +182,10 @@ class Agent:
 
     def _bind(self) -> int:
         temp = self.directory / f".{self.pid}.{secrets.token_hex(4)}.tmp"
-        if len(os.fsencode(self.path)) >= 104 or len(os.fsencode(temp)) >= 104:
-            raise AgentError(f"the agent socket path {self.path} is too long for a Unix socket")
+        if not _fits(self.directory):
+            raise AgentError(
+                f"the agent socket path {escape(str(self.path))} is too long for a Unix socket"
+            )
         try:
             self._sock.bind(os.fspath(temp))
             try:
@@ -249,50 +195,121 @@ class Agent:
                 os.unlink(temp)
                 raise
         except OSError as exc:
-            raise AgentError(f"cannot create the agent socket {self.path}: {exc}") from None
+            raise AgentError(
+                f"cannot create the agent socket {escape(str(self.path))}: {exc.strerror}"
+            ) from None
         return os.lstat(self.path).st_ino
 
     def _serve(self) -> None:
-        sock = self._sock
-        while not self._stopping:
-            try:
-                ready, _, _ = select.select([sock, self._wake_r], [], [])
-            except (OSError, ValueError):
-                return
-            if self._stopping or self._wake_r in ready:
-                return
-            try:
-                conn, _ = sock.accept()
-            except OSError:
-                continue
-            # A client's failure never stops the agent, nor disturbs the program.
-            with conn, contextlib.suppress(Exception):
-                self._answer(conn)
+        # The agent never disturbs the program, whatever happens here.
+        with contextlib.suppress(Exception), selectors.DefaultSelector() as selector:
+            self._loop(selector)
 
-    def _answer(self, conn: socket.socket) -> None:
-        conn.settimeout(TIMEOUT)
-        _, uid, _ = peer_credentials(conn)
+    def _loop(self, selector: selectors.BaseSelector) -> None:
+        selector.register(self._wake_r, selectors.EVENT_READ, "wake")
+        selector.register(self._sock, selectors.EVENT_READ, "listen")
+        listening = True
+        resume_at = 0.0  # when accepting may start again after EMFILE
+        pause = 0.05
+        conns: dict[int, _Connection] = {}
+        while not self._stopping:
+            now = time.monotonic()
+            due = [c.request_by if c.out is None else c.deadline for c in conns.values()]
+            if not listening:
+                due.append(resume_at)
+            timeout = max(0.0, min(due) - now) if due else None
+            for key, _ in selector.select(timeout):
+                if key.data == "wake" or self._stopping:
+                    return
+                if key.data == "listen":
+                    pause = self._accept(selector, conns, pause)
+                    if pause > 0.05 or len(conns) >= MAX_CONNECTIONS:
+                        selector.unregister(self._sock)
+                        listening = False
+                        resume_at = time.monotonic() + (pause if pause > 0.05 else 0.05)
+                else:
+                    self._step(selector, conns, key.data)
+            now = time.monotonic()
+            for conn in list(conns.values()):
+                if conn.out is None and now >= conn.request_by:
+                    _send_error(conn.sock, f"no request within {REQUEST_TIMEOUT:g} s")
+                    self._drop(selector, conns, conn)
+                elif now >= conn.deadline:
+                    self._drop(selector, conns, conn)  # a reader too slow: it gets a short reply
+            if not listening and now >= resume_at and len(conns) < MAX_CONNECTIONS:
+                selector.register(self._sock, selectors.EVENT_READ, "listen")
+                listening = True
+
+    def _accept(
+        self, selector: selectors.BaseSelector, conns: dict[int, _Connection], pause: float
+    ) -> float:
+        """Accept what waits; the pause before accepting again (doubled while out of fds)."""
+        while len(conns) < MAX_CONNECTIONS:
+            try:
+                sock, _ = self._sock.accept()
+            except BlockingIOError:
+                return 0.05
+            except OSError as exc:
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    return min(1.0, max(0.1, pause * 2))  # no spin while descriptors run out
+                return 0.05
+            try:
+                sock.setblocking(False)
+                _, uid, _ = peer_credentials(sock)
+            except OSError:
+                sock.close()
+                continue
+            conn = _Connection(sock, uid, time.monotonic())
+            conns[sock.fileno()] = conn
+            selector.register(sock, selectors.EVENT_READ, conn)
+        return 0.05
+
+    def _drop(
+        self, selector: selectors.BaseSelector, conns: dict[int, _Connection], conn: _Connection
+    ) -> None:
+        conns.pop(conn.sock.fileno(), None)
+        with contextlib.suppress(KeyError, ValueError, OSError):
+            selector.unregister(conn.sock)
+        conn.sock.close()
+
+    def _step(
+        self, selector: selectors.BaseSelector, conns: dict[int, _Connection], conn: _Connection
+    ) -> None:
+        """Read from or write to one connection, as far as it goes without blocking."""
+        try:
+            if conn.out is None:
+                chunk = conn.sock.recv(MAX_REQUEST + 1 - len(conn.request))
+                conn.request += chunk
+                if chunk and b"\n" not in conn.request and len(conn.request) <= MAX_REQUEST:
+                    return  # more to come
+                conn.out = memoryview(self._reply(conn))
+                selector.modify(conn.sock, selectors.EVENT_WRITE, conn)
+            sent = conn.sock.send(conn.out[: 1 << 18])
+            conn.out = conn.out[sent:]
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            self._drop(selector, conns, conn)
+            return
+        if not conn.out:
+            self._drop(selector, conns, conn)
+
+    def _reply(self, conn: _Connection) -> bytes:
+        """The whole reply to a complete request (or to what came before EOF)."""
         # The request is read (64 bytes at most, nothing done with it) before any refusal, so
         # that the refusal reaches a client still sending instead of breaking its pipe.
-        request = _read_request(conn)
-        if uid not in (self.uid, 0):
-            _send_error(conn, f"uid {uid} may not dump this process (uid {self.uid})")
-            return
-        if request is None:
-            _send_error(conn, f"request longer than {MAX_REQUEST} bytes")
-            return
-        with_locals = REQUESTS.get(request)
+        if conn.uid not in (self.uid, 0):
+            return _error(f"uid {conn.uid} may not dump this process (uid {self.uid})")
+        if len(conn.request) > MAX_REQUEST:
+            return _error(f"request longer than {MAX_REQUEST} bytes")
+        with_locals = REQUESTS.get(conn.request)
         if with_locals is None:
-            _send_error(conn, "unknown request")
-            return
-        if self._stopping:
-            return
+            return _error("unknown request")
         try:
             payload = json.dumps(snapshot_dict(with_locals)).encode()
         except Exception as exc:
-            _send_error(conn, f"the snapshot failed: {type(exc).__name__}: {exc}")
-            return
-        conn.sendall(OK + b"%d\n" % len(payload) + payload)
+            return _error(f"the snapshot failed: {type(exc).__name__}: {exc}")
+        return OK + b"%d\n" % len(payload) + payload
 
     def stop(self) -> None:
         """Stop answering and remove the socket (only this process's own socket file)."""
@@ -312,6 +329,9 @@ class Agent:
                 os.unlink(self.path)
         except OSError:
             pass
+        if self.owns_dir:
+            with contextlib.suppress(OSError):
+                os.rmdir(self.directory)
 
     def _close(self) -> None:
         self._sock.close()
@@ -320,36 +340,63 @@ class Agent:
                 os.close(fd)
 
 
-def _read_request(conn: socket.socket) -> bytes | None:
-    """The request line (with its newline), or what came before EOF; None if too long."""
-    data = b""
-    while b"\n" not in data:
-        chunk = conn.recv(MAX_REQUEST + 1 - len(data))
-        if not chunk:
-            break
-        data += chunk
-        if len(data) > MAX_REQUEST:
-            return None
-    return data
+def _error(reason: str) -> bytes:
+    return ERROR + " ".join(reason.split()).encode("utf-8", "replace") + b"\n"
 
 
 def _send_error(conn: socket.socket, reason: str) -> None:
     with contextlib.suppress(OSError):
-        conn.sendall(ERROR + reason.encode("utf-8", "replace") + b"\n")
+        conn.send(_error(reason))
 
 
 # ---- start and stop -----------------------------------------------------------------------
+
+_FALLBACK_BASE = "/tmp"  # the usual temporary directory, tried when TMPDIR's cannot be used
 
 _lock = _thread.allocate_lock()  # not threading.Lock: snarl.install() must not track it
 _agent: Agent | None = None
 _hooks_installed = False
 
 
+def _start_somewhere(uid: int) -> Agent:
+    """An agent in the first directory that works (see the module docstring)."""
+    problems: list[str] = []
+    preferred = agent_dir()
+    usual = Path(_FALLBACK_BASE) / f"snarl-{uid}"
+    for directory in dict.fromkeys([preferred, usual]):
+        try:
+            if not _fits(directory):
+                raise AgentError(f"the socket path in {escape(str(directory))} is too long")
+            _ensure_dir(directory, uid)
+            _remove_stale(directory)
+            return Agent(directory)
+        except AgentError as exc:
+            problems.append(str(exc))
+    for base in dict.fromkeys([tempfile.gettempdir(), _FALLBACK_BASE]):
+        if not _fits(Path(base) / f"snarl-{uid}-{'x' * 8}"):
+            problems.append(f"{escape(base)} is too long a path for a socket")
+            continue
+        try:
+            private = Path(tempfile.mkdtemp(prefix=f"snarl-{uid}-", dir=base))
+        except OSError as exc:
+            problems.append(f"no private directory in {escape(base)}: {exc.strerror}")
+            continue
+        try:
+            return Agent(private, owns_dir=True)
+        except AgentError as exc:
+            problems.append(str(exc))
+            with contextlib.suppress(OSError):
+                os.rmdir(private)
+    raise AgentError("; ".join(problems))
+
+
 def start_agent() -> Agent:
     """Start this process's agent (idempotent: a running agent is returned as it is).
 
-    Raises :class:`AgentError` when the per-user directory is not safe (see the module
-    docstring) or the platform has no ``SO_PEERCRED`` (the agent needs Linux).
+    The directory is chosen as the module docstring says; a hostile or unusable one is passed
+    over.  Raises :class:`AgentError` (a one-line ``str()``: each place tried and why it could
+    not be used) when no directory works, or when the platform has no ``SO_PEERCRED`` (the
+    agent needs Linux).
     """
     global _agent, _hooks_installed
     if not hasattr(socket, "SO_PEERCRED") or not hasattr(socket, "AF_UNIX"):
@@ -359,10 +406,7 @@ def start_agent() -> Agent:
     with _lock:
         if _agent is not None and _agent.running:
             return _agent
-        directory = agent_dir()
-        _ensure_dir(directory, os.geteuid())
-        _remove_stale(directory)
-        _agent = Agent(directory)
+        _agent = _start_somewhere(os.geteuid())
         if not _hooks_installed:
             atexit.register(_at_exit)
             os.register_at_fork(after_in_child=_after_fork_in_child)
