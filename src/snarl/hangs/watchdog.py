@@ -51,10 +51,19 @@ takes it over (a ``dump_traceback_later`` of your own is replaced and is not res
 ``stop()``, which cancels the timer), only one watchdog at a time owns it, and
 ``fallback=False`` leaves it alone.
 
+Fork
+----
+A forked child has **no watchdog**: only the forking thread survives a fork, so the
+watchdog's thread is not there.  Every watchdog the parent ran reads as stopped in the child
+(``stop()`` there returns at once; the report file is the child's copy), and a new
+:func:`watch` in the child starts the child's own.  faulthandler's timer cannot survive a
+fork either (its C thread is gone, and a child that inherited an armed timer would hang at
+exit waiting for it), so the timer is cancelled just before the fork, under the lock that
+arming takes, and re-armed in the parent just after (``os.register_at_fork``).
+
 Limits, stated: a check runs Python code, so it needs the GIL like any thread (see the
 fallback); a wait timed by the watchdog itself is a lower bound; threads without a Python
-frame are not seen; checks are ``period`` apart plus the time a check takes; a forked child
-has no watchdog (start one there).
+frame are not seen; checks are ``period`` apart plus the time a check takes.
 """
 
 from __future__ import annotations
@@ -65,6 +74,7 @@ import os
 import sys
 import threading
 import warnings
+import weakref
 from _thread import allocate_lock, get_ident
 from collections.abc import Callable, Collection
 from dataclasses import replace
@@ -96,6 +106,8 @@ __all__ = ["Watchdog", "watch"]
 _EDGE_KINDS = frozenset({"lock", "rlock", "thread-join", "future-result"})
 _CPU_WINDOW = 0.1
 _fallback_owner: Watchdog | None = None
+_arming = allocate_lock()  # held to arm or cancel faulthandler's timer, and across a fork
+_started: weakref.WeakSet[Watchdog] = weakref.WeakSet()  # read after a fork, in the child
 
 
 class _Seen:
@@ -193,6 +205,7 @@ class Watchdog:
             self._arm()
         self._thread = threading.Thread(target=self._run, name=self.name, daemon=True)
         self._thread.start()
+        _started.add(self)
         return self
 
     def stop(self, timeout: float | None = 10.0) -> None:
@@ -205,11 +218,12 @@ class Watchdog:
         thread = self._thread
         if thread is not None and thread.ident != get_ident():
             thread.join(timeout)
-        if _fallback_owner is self:
-            _fallback_owner = None
-            with contextlib.suppress(Exception):
-                faulthandler.cancel_dump_traceback_later()
-        self.fallback_armed = False
+        with _arming:
+            if _fallback_owner is self:
+                _fallback_owner = None
+                with contextlib.suppress(Exception):
+                    faulthandler.cancel_dump_traceback_later()
+            self.fallback_armed = False
         with self._lock:
             self._sink.close()
 
@@ -247,9 +261,12 @@ class Watchdog:
 
     def _arm(self) -> None:
         try:
-            faulthandler.dump_traceback_later(
-                self.fallback_timeout, repeat=False, file=self._sink.fallback_file(), exit=False
-            )
+            with _arming:  # not while a fork is under way (see the module docstring)
+                if not self.fallback_armed or self._stopped or _fallback_owner is not self:
+                    return
+                faulthandler.dump_traceback_later(
+                    self.fallback_timeout, repeat=False, file=self._sink.fallback_file(), exit=False
+                )
         except Exception as exc:  # no usable file descriptor, for one
             self.fallback_armed = False
             warnings.warn(
@@ -507,6 +524,41 @@ class Watchdog:
                     share[ident] = max(0.0, (later - first[ident]) / window)
                     first[ident] = later
         return first, share, window
+
+
+# -- fork -------------------------------------------------------------------------------------
+def _before_fork() -> None:
+    """Cancel faulthandler's timer: the child would inherit it armed, without its thread."""
+    _arming.acquire()  # held across the fork: no check re-arms the timer meanwhile
+    if _fallback_owner is not None and _fallback_owner.fallback_armed:
+        with contextlib.suppress(Exception):
+            faulthandler.cancel_dump_traceback_later()
+
+
+def _after_fork_in_parent() -> None:
+    owner = _fallback_owner
+    _arming.release()
+    if owner is not None and owner.fallback_armed and not owner._stopped:
+        owner._arm()
+
+
+def _after_fork_in_child() -> None:
+    """The child has no watchdog: each one the parent ran reads as stopped here."""
+    global _fallback_owner, _arming
+    _arming = allocate_lock()
+    _fallback_owner = None
+    for wd in list(_started):
+        wd._stopped = True
+        wd.fallback_armed = False
+        wd._lock = allocate_lock()  # the parent's watchdog thread may have held it
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(
+        before=_before_fork,
+        after_in_parent=_after_fork_in_parent,
+        after_in_child=_after_fork_in_child,
+    )
 
 
 def _statuses(wait: WaitInfo, by_ident: dict[int, ThreadInfo]) -> tuple[HolderStatus, ...]:
