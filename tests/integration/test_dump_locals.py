@@ -107,3 +107,77 @@ def test_locals_are_opt_in(threads):
     assert " raising = " not in out.getvalue()
     data = json.loads(snarl.format_dump(snap, "json"))
     assert all("locals" not in f for th in data["threads"] for f in th["frames"])
+
+
+# ---- issue 13: reprs bounded before they are built, and abandoned when they do not return ----
+
+BIG_LOCAL = """
+import json, resource, sys, threading
+import snarl
+release = threading.Event()
+started = threading.Event()
+def holder():
+    payload = bytes(300 * (1 << 20))  # 300 MB
+    text = "s" * (50 * (1 << 20))
+    started.set()
+    release.wait()
+t = threading.Thread(target=holder)
+t.start()
+started.wait()
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+snap = snarl.snapshot(locals=True)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+release.set()
+t.join()
+frame = next(f for f in snap.thread(t.name).frames if f.function == "holder")
+print(json.dumps({"grew_kb": after - before, "locals": dict(frame.locals)}))
+"""
+
+
+def test_huge_builtin_local_is_sliced_before_repr() -> None:
+    """A 300 MB bytes local cost +1.2 GB when its full repr was built first."""
+    from ..helpers import run_python
+
+    proc = run_python("-c", BIG_LOCAL, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    result = json.loads(proc.stdout)
+    assert result["grew_kb"] < 50 * 1024, result["grew_kb"]  # was ~1.2 GB
+    assert result["locals"]["payload"].startswith("b'\\x00")
+    assert len(result["locals"]["payload"]) <= REPR_LIMIT
+    assert len(result["locals"]["text"]) <= REPR_LIMIT
+
+
+class BlockingRepr:
+    def __init__(self) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def __repr__(self) -> str:
+        self.entered.set()
+        self.release.wait()
+        return "released"
+
+
+def test_blocking_repr_is_abandoned_and_later_dumps_do_not_wait() -> None:
+    stuck = BlockingRepr()
+    done = threading.Event()
+
+    def holder(obj=stuck) -> None:
+        done.wait()
+
+    t = threading.Thread(target=holder, name="holds-blocking")
+    t.start()
+    try:
+        blocked(t)
+        for _ in range(2):  # the second dump must not queue behind the first's stuck repr
+            out = io.StringIO()
+            snap = snarl.dump(file=out, locals=True)
+            frames = snap.thread("holds-blocking").frames
+            frame = next(f for f in frames if f.function.endswith("holder"))
+            shown = dict(frame.locals)["obj"]
+            assert "did not return" in shown or "not run" in shown, shown
+            assert stuck.entered.is_set()
+    finally:
+        stuck.release.set()
+        done.set()
+        t.join()

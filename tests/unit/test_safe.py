@@ -9,9 +9,9 @@ import types
 import pytest
 
 from snarl.threaddump.bytecode import Expr
+from snarl.threaddump.reprs import bounded_repr
 from snarl.threaddump.safe import (
     UNKNOWN,
-    bounded_repr,
     forget,
     get_attr,
     instance_dict,

@@ -43,7 +43,8 @@ from .model import (
     WaitInfo,
 )
 from .raw import is_snarl_service, raw_threads
-from .safe import UNKNOWN, bounded_repr, forget, get_attr, instance_dict, type_name
+from .reprs import Reprs
+from .safe import UNKNOWN, forget, get_attr, instance_dict, type_name
 from .waits import LOCK_KINDS, Reading, idle_range, read_frames, tables, work_item_future
 
 __all__ = ["snapshot"]
@@ -111,9 +112,10 @@ class _Statics:
     stable here because every frame stays alive until the snapshot is done.
     """
 
-    __slots__ = ("frames", "stacks", "tables", "with_locals")
+    __slots__ = ("frames", "reprs", "stacks", "tables", "with_locals")
 
-    def __init__(self, with_locals: bool, tables: Any) -> None:
+    def __init__(self, with_locals: bool, tables: Any, reprs: Reprs | None = None) -> None:
+        self.reprs = reprs
         self.tables = tables
         self.frames: dict[tuple[int, int], tuple[FrameInfo, Call | None, tuple[WithBlock, ...]]]
         self.frames = {}
@@ -126,7 +128,7 @@ class _Statics:
             static = self.stacks[key] = self._build(stack)
         if self.with_locals:
             infos = tuple(
-                info._replace(locals=_locals_of(frame))
+                info._replace(locals=_locals_of(frame, self.reprs))
                 for info, frame in zip(static.infos, stack, strict=True)
             )
             static = static._replace(infos=infos)
@@ -168,12 +170,13 @@ def _frame_info(code: Any, lineno: int | None) -> FrameInfo:
     return FrameInfo(filename, lineno, getattr(code, _qualname_attr), source)
 
 
-def _locals_of(frame: FrameType) -> tuple[tuple[str, str], ...]:
+def _locals_of(frame: FrameType, reprs: Any) -> tuple[tuple[str, str], ...]:
     try:
         items = list(frame.f_locals.items())
     except Exception:
         return ()
-    return tuple((str(name), bounded_repr(value)) for name, value in items)
+    # Names are the code's own (str); values are shown by the bounded, abandonable reprs.
+    return tuple((name if type(name) is str else "?", reprs(value)) for name, value in items)
 
 
 # ---- thread identity --------------------------------------------------------------------------
@@ -298,10 +301,13 @@ def snapshot(*, locals: bool = False) -> Snapshot:
             return _raw_snapshot(reading, current, started, taken_at)
         frames = reading.frames
         del reading
+        reprs = Reprs() if locals else None
         try:
-            return _snapshot(frames, current, locals, started, taken_at)
+            return _snapshot(frames, current, reprs, started, taken_at)
         finally:
             del frames
+            if reprs is not None:
+                reprs.close()
     finally:
         if gc_was_enabled:
             gc.enable()
@@ -340,13 +346,13 @@ class _Thread:
 
 
 def _snapshot(
-    frames: dict[int, FrameType], current: int, with_locals: bool, started: float, taken_at: float
+    frames: dict[int, FrameType], current: int, reprs: Any, started: float, taken_at: float
 ) -> Snapshot:
     forget()
     tb = tables()
     lock_types = tb.lock_types
     identity = _Identity()
-    statics = _Statics(with_locals, tb)
+    statics = _Statics(reprs is not None, tb, reprs)
     threads: list[_Thread] = []
     names: dict[int, str | None] = {}
     hidden: dict[int, bool] = {}

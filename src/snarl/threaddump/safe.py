@@ -2,8 +2,8 @@
 
 Every read here goes through C-level dict lookups and C descriptors only: no ``__getattr__``,
 no ``__getattribute__`` override, no property, no ``__class__`` override, no ``__repr__``
-(except in :func:`bounded_repr`, used only when the caller asked for locals).  A lookup that
-would need any of those answers :data:`UNKNOWN` instead.
+(reprs are made in :mod:`snarl.threaddump.reprs`, only when the caller asked for locals).
+A lookup that would need any of those answers :data:`UNKNOWN` instead.
 
 Types are never hashed nor compared with ``==`` (a metaclass may define ``__hash__`` and
 ``__eq__``): caches are keyed by ``id()`` and hold the type to check it with ``is``.
@@ -15,7 +15,6 @@ an instance or class namespace, could run code.
 
 from __future__ import annotations
 
-import reprlib
 import sys
 import types
 from typing import Any
@@ -24,7 +23,6 @@ from .bytecode import Expr
 
 __all__ = [
     "UNKNOWN",
-    "bounded_repr",
     "forget",
     "get_attr",
     "instance_dict",
@@ -218,35 +216,3 @@ def type_name(obj: object) -> str:
     if type(module) is not str or module == "builtins":
         return str(qualname)
     return f"{module}.{qualname}"
-
-
-class _BoundedRepr(reprlib.Repr):
-    def repr_instance(self, obj: Any, level: int) -> str:
-        try:
-            text = repr(obj)
-        except BaseException as exc:  # user code may raise anything
-            return f"<{type_name(obj)} repr failed: {type(exc).__name__}>"
-        if len(text) > self.maxother:
-            keep = max(0, self.maxother - 3)
-            text = text[: keep // 2] + "..." + text[len(text) - keep // 2 :]
-        return text
-
-
-_repr = _BoundedRepr()
-_repr.maxother = 200
-_repr.maxstring = 200
-_repr.maxlevel = 3
-
-
-def bounded_repr(obj: object, limit: int = 200) -> str:
-    """``repr(obj)`` cut to ``limit`` characters; never raises, even if ``__repr__`` does.
-
-    This runs user ``__repr__`` methods and is used only for locals, which are opt-in.
-    """
-    try:
-        text = _repr.repr(obj)
-    except BaseException as exc:  # RecursionError, or anything a repr raises
-        text = f"<{type_name(obj)} repr failed: {type(exc).__name__}>"
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return text
