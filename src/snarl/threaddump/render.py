@@ -72,10 +72,20 @@ def format_json(snapshot: Snapshot, indent: int | None = None) -> str:
 
 
 def format_text(snapshot: Snapshot, *, group: bool = True) -> Iterator[str]:
-    """The text dump, line by line.  ``group=False`` shows every thread on its own."""
+    """The text dump, line by line.  ``group=False`` shows every thread on its own.
+
+    Every line is passed through :func:`snarl.terminal.escape`: control characters in thread
+    names, file and function names, source lines and reprs are shown as ``\\xNN``, never sent
+    to the reader's terminal raw, and no name can forge a line.
+    """
+    for line in _text_lines(snapshot, group):
+        yield escape(line)
+
+
+def _text_lines(snapshot: Snapshot, group: bool) -> Iterator[str]:
     yield _header(snapshot)
     for note in snapshot.notes:
-        yield f"note: {escape(note)}"
+        yield f"note: {note}"
     if snapshot.deadlocks:
         yield ""
         n = len(snapshot.deadlocks)
