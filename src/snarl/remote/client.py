@@ -25,7 +25,13 @@ Exit codes of :func:`main_dump` (each error is one line on standard error, with 
 7  unsupported Python version (snarl dumps CPython 3.10 to 3.13)
 8  the process did not answer in time: probably a thread holds the GIL in C code
 9  no method could reach the process: no agent, gdb failed or absent, no py-spy
+10 the process answered, but not with a snarl dump (malformed, truncated or over
+   :data:`~snarl.remote.inject.MAX_REPLY` bytes)
 == ==========================================================================================
+
+``--timeout`` bounds the whole call: every method shares one deadline.  What came from the
+process (thread and file names, source lines, error text) reaches the terminal escaped
+(:mod:`snarl.terminal`): control characters are printed as visible ``\\xNN``.
 """
 
 from __future__ import annotations
@@ -40,19 +46,21 @@ import stat
 import sys
 import time
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 
+from ..terminal import escape, escape_text
 from ..threaddump.api import format_dump
 from ..threaddump.model import Snapshot
-from .agent import ERROR, MAX_REQUEST, OK, candidate_dirs, peer_credentials
+from .agent import ERROR, OK, candidate_dirs, peer_credentials
 from .errors import (
     BadPid,
+    BadReply,
     NoAnswer,
     NoMethod,
     PermissionDenied,
     RemoteError,
 )
-from .inject import Unavailable, inject_dump
+from .inject import MAX_REPLY, Unavailable, inject_dump
 from .pyspy import CANNOT as PYSPY_CANNOT
 from .pyspy import PySpyFailed, pyspy_dump, pyspy_holders_of_gil
 from .target import Target, inspect_target
@@ -62,6 +70,7 @@ __all__ = ["METHODS", "Fetched", "fetch", "main_dump", "parse_pid"]
 METHODS = ("agent", "gdb", "py-spy")
 """The ways to reach a process, in the order :func:`fetch` tries them."""
 
+_MAX_HEADER = 1024  # bytes of the reply's first line: "snarl-ok/1 LENGTH" or an error
 _AGENT_HELP = "Run the program under `snarl run`, or call snarl.install(agent=True) in it."
 _UNTRACKED = (
     "owners of locks taken with a bare acquire(), and how long each wait has lasted"
@@ -97,7 +106,8 @@ def fetch(
 ) -> Fetched:
     """The dump of process ``pid``, by ``method`` (one of :data:`METHODS`) or the first that
     works.  ``locals=True`` asks for each frame's locals (bounded reprs: the agent and gdb run
-    them in the process, py-spy reads them).  ``timeout`` bounds each method, in seconds.
+    them in the process, py-spy reads them).  ``timeout`` bounds the whole call, in seconds:
+    the methods share it.
 
     Raises a :class:`snarl.remote.errors.RemoteError` subclass: see the exit codes above.
     """
@@ -105,6 +115,7 @@ def fetch(
         raise BadPid(f"unknown method {method!r}", help=f"Choose one of {', '.join(METHODS)}.")
     if not timeout > 0:
         raise BadPid(f"the timeout must be positive, not {timeout}", help="Give it in seconds.")
+    deadline = time.monotonic() + timeout
     target = inspect_target(pid)
     methods = (method,) if method is not None else METHODS
     skipped: list[str] = []
@@ -115,8 +126,15 @@ def fetch(
         if name == "gdb" and gil_stuck:
             skipped.append("gdb: not tried (it needs the GIL too)")
             continue
+        left = deadline - time.monotonic()
+        if left <= 0:
+            failure = failure or NoAnswer(
+                f"process {pid} was not dumped within the timeout ({timeout:g} s)"
+            )
+            skipped.append(f"{name}: not tried (no time left)")
+            continue
         try:
-            fetched = _METHODS[name](target, locals, timeout)
+            fetched = _METHODS[name](target, locals, left)
         except _Skip as exc:
             skipped.append(f"{name}: {exc}")
             continue
@@ -197,42 +215,50 @@ def _agent(target: Target, with_locals: bool, timeout: float) -> Fetched:
             data = _ask(conn, with_locals, deadline, target)
         finally:
             conn.close()
-        snap = Snapshot.from_dict(data)
+        snap = _snapshot(data, target, "agent")
         cannot = () if snap.tracked else (_UNTRACKED,)
         return Fetched(snap, "agent", cannot, (f"the agent answered at {path}",))
     stale = f" (stale sockets, no one listening: {', '.join(refused)})" if refused else ""
     raise _Skip(f"no agent socket{stale}")
 
 
-def _ask(conn: socket.socket, with_locals: bool, deadline: float, target: Target) -> dict:
+def _ask(conn: socket.socket, with_locals: bool, deadline: float, target: Target) -> Any:
+    """Send the request; the reply's JSON, parsed (a dict is checked for by the caller)."""
     request = b"snarl-dump/1 locals=%d\n" % int(with_locals)
+    bad = f"the agent of process {target.pid}"
     try:
+        conn.settimeout(max(0.001, deadline - time.monotonic()))
         conn.sendall(request)
         header = b""
         while b"\n" not in header:
-            conn.settimeout(max(0.01, deadline - time.monotonic()))
-            chunk = conn.recv(MAX_REQUEST)
+            if len(header) > _MAX_HEADER:
+                raise BadReply(f"{bad} sent a header line longer than {_MAX_HEADER} bytes")
+            conn.settimeout(max(0.001, deadline - time.monotonic()))
+            chunk = conn.recv(_MAX_HEADER + 1)
             if not chunk:
+                if not header:
+                    raise BadReply(f"{bad} closed the connection without a reply")
                 break
             header += chunk
-            if len(header) > 4096 and b"\n" not in header:
-                break
         line, _, body = header.partition(b"\n")
         if line.startswith(ERROR):
-            reason = line[len(ERROR) :].decode("utf-8", "replace")
+            reason = escape(line[len(ERROR) :].decode("utf-8", "replace"))[:300]
             if reason.startswith("uid "):
                 raise PermissionDenied(f"the agent of process {target.pid} refused: {reason}")
             raise _Skip(f"the agent refused: {reason}")
-        if not line.startswith(OK) or not line[len(OK) :].isdigit():
-            raise _Skip("the socket's answer is not a snarl agent's")
-        size = int(line[len(OK) :])
-        chunks = [body]
-        received = len(body)
+        digits = line[len(OK) :]
+        if not line.startswith(OK) or not digits.isdigit() or len(digits) > 19:
+            raise BadReply(f"{bad} answered something that is not a snarl agent's reply")
+        size = int(digits)
+        if size > MAX_REPLY:
+            raise BadReply(f"{bad} announced {size} bytes, more than {MAX_REPLY >> 20} MiB")
+        chunks = [body[:size]]
+        received = len(chunks[0])
         while received < size:
-            conn.settimeout(max(0.01, deadline - time.monotonic()))
+            conn.settimeout(max(0.001, deadline - time.monotonic()))
             chunk = conn.recv(min(1 << 20, size - received))
             if not chunk:
-                raise _Skip(f"the agent closed the connection after {received} of {size} bytes")
+                raise BadReply(f"{bad} closed the connection after {received} of {size} bytes")
             chunks.append(chunk)
             received += len(chunk)
     except TimeoutError:
@@ -240,7 +266,30 @@ def _ask(conn: socket.socket, with_locals: bool, deadline: float, target: Target
             f"the agent of process {target.pid} did not answer in time: a thread probably"
             " holds the GIL"
         ) from None
-    return _json.loads(b"".join(chunks))
+    except OSError as exc:
+        raise BadReply(f"the connection with {bad} failed: {exc.strerror or exc}") from None
+    try:
+        return _json.loads(b"".join(chunks))
+    except ValueError:
+        raise BadReply(f"{bad} sent a reply that is not JSON") from None
+
+
+def _snapshot(data: Any, target: Target, method: str) -> Snapshot:
+    """The snapshot in a reply, or :class:`BadReply` for anything that is not one."""
+    try:
+        if not isinstance(data, dict):
+            raise TypeError("not a JSON object")
+        snap = Snapshot.from_dict(data)
+        if not isinstance(snap.pid, int) or not all(
+            isinstance(t.name, str | None) for t in snap.threads
+        ):
+            raise TypeError("fields of the wrong type")
+    except Exception as exc:
+        raise BadReply(
+            f"the {method} reply of process {target.pid} is not a snarl dump"
+            f" ({type(exc).__name__}: {escape(str(exc))[:200]})"
+        ) from None
+    return snap
 
 
 # ---- gdb ----------------------------------------------------------------------------------
@@ -251,7 +300,7 @@ def _gdb(target: Target, with_locals: bool, timeout: float) -> Fetched:
         injected = inject_dump(target, with_locals=with_locals, timeout=timeout)
     except Unavailable as exc:
         raise _Skip(str(exc)) from None
-    snap = Snapshot.from_dict(injected.data)
+    snap = _snapshot(injected.data, target, "gdb")
     cannot = () if snap.tracked else (_UNTRACKED,)
     notes = ["gdb started a thread in the process that ran snarl's snapshot there"]
     if not injected.own:
@@ -283,14 +332,20 @@ _METHODS = {"agent": _agent, "gdb": _gdb, "py-spy": _pyspy}
 
 
 def render(fetched: Fetched, *, json: bool = False, all: bool = False) -> str:
-    """The dump as ``snarl dump`` prints it: text (grouped unless ``all``) or JSON."""
+    """The dump as ``snarl dump`` prints it: text (grouped unless ``all``) or JSON.
+
+    In text, every string that came from the process is escaped first
+    (:func:`snarl.terminal.escape`): a name cannot move the cursor or forge a line.  JSON
+    escapes control characters by itself.
+    """
     snap = fetched.snapshot
     if json:
         data = snap.to_dict()
         if math.isnan(snap.switch_interval):
             data["switch_interval"] = None  # unknown (py-spy): JSON has no NaN
         return _json.dumps(data) + "\n"
-    text = format_dump(snap, "text", group=not all)
+    snap = Snapshot.from_dict(_escape_strings(snap.to_dict()))
+    text = escape_text(format_dump(snap, "text", group=not all))
     if fetched.method == "py-spy":
         header, _, rest = text.partition("\n")
         n = len(snap.threads)
@@ -303,6 +358,17 @@ def render(fetched: Fetched, *, json: bool = False, all: bool = False) -> str:
     return text
 
 
+def _escape_strings(value: Any) -> Any:
+    """``value`` (a snapshot's JSON form) with every string, keys of locals included, escaped."""
+    if isinstance(value, str):
+        return escape(value)
+    if isinstance(value, list):
+        return [_escape_strings(v) for v in value]
+    if isinstance(value, dict):
+        return {escape(k): _escape_strings(v) for k, v in value.items()}
+    return value
+
+
 def note(fetched: Fetched) -> str:
     """The one line ``snarl dump`` writes to standard error: the method, and what it misses."""
     how = {
@@ -311,7 +377,7 @@ def note(fetched: Fetched) -> str:
         "py-spy": "py-spy (read from outside)",
     }[fetched.method]
     parts = [f"snarl dump: pid {fetched.snapshot.pid} via {how}"]
-    parts += list(fetched.notes)
+    parts += [escape(n) for n in fetched.notes]
     if fetched.cannot:
         parts.append("cannot see: " + "; ".join(fetched.cannot))
     else:
@@ -337,11 +403,18 @@ def main_dump(
     err = sys.stderr if stderr is None else stderr
     try:
         fetched = fetch(parse_pid(pid), locals=locals, timeout=timeout, method=method)
+        try:
+            text = render(fetched, json=json, all=all)
+        except Exception as exc:  # a reply that parsed, but holds values of the wrong kinds
+            raise BadReply(
+                f"the reply of process {fetched.snapshot.pid} cannot be printed"
+                f" ({type(exc).__name__}: {exc})"
+            ) from None
     except RemoteError as exc:
         remedy = exc.help.replace("PID", pid.strip())
-        print(f"snarl dump: error: {exc}. {remedy}", file=err)
+        print(escape(f"snarl dump: error: {exc}. {remedy}"), file=err)
         return exc.exit_code
-    out.write(render(fetched, json=json, all=all))
+    out.write(text)
     out.flush()
     print(note(fetched), file=err)
     return 0

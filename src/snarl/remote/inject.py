@@ -336,7 +336,7 @@ def _converse(
     from .agent import peer_credentials
 
     late = NoAnswer(
-        f"process {target.pid} did not answer in {timeout:g} s: a thread probably holds"
+        f"process {target.pid} did not answer in {timeout:.3g} s: a thread probably holds"
         " the GIL (in C code, or the process is frozen)"
     )
     while True:

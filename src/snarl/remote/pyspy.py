@@ -92,7 +92,7 @@ def pyspy_dump(
         if not was_stopped and _stopped(target.pid):  # py-spy paused it and died meanwhile
             os.kill(target.pid, signal.SIGCONT)
         raise NoAnswer(
-            f"py-spy did not finish reading process {target.pid} in {timeout:g} s"
+            f"py-spy did not finish reading process {target.pid} in {timeout:.3g} s"
         ) from None
     duration = time.perf_counter() - started
     message = err.decode("utf-8", "replace").strip()
