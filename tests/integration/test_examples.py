@@ -14,6 +14,7 @@ import subprocess
 import pytest
 
 from ..helpers import EXAMPLES, REPO, line_in, run_python
+from ..schema import SchemaError, validate
 
 SCRIPTS = {
     "seed": "seed_blocked.py",
@@ -244,7 +245,20 @@ def test_pool_json():
 
 @pytest.mark.parametrize("name", sorted(SCRIPTS))
 def test_json_matches_documented_schema(name):
-    jsonschema = pytest.importorskip("jsonschema")
     schema = json.loads((REPO / "docs" / "snapshot.schema.json").read_text(encoding="utf-8"))
     data = json_dump(run_example(name, "script", "--json").stdout)
-    jsonschema.validate(data, schema)
+    validate(data, schema)
+
+
+def test_the_schema_check_rejects_what_the_schema_forbids():
+    schema = json.loads((REPO / "docs" / "snapshot.schema.json").read_text(encoding="utf-8"))
+    data = json_dump(run_example("seed", "script", "--json").stdout)
+    validate(data, schema)
+    for broken in (
+        {**data, "threads": "none"},  # wrong type
+        {k: v for k, v in data.items() if k != "threads"},  # a required key missing
+        {**data, "threads": [{**data["threads"][0], "state": "dancing"}]},  # not in the enum
+        {**data, "threads": [{**data["threads"][0], "surprise": 1}]},  # not allowed
+    ):
+        with pytest.raises(SchemaError):
+            validate(broken, schema)
