@@ -72,7 +72,9 @@ def _snarl_boot(name, with_locals, timeout, limit):
                 spec = external.PathFinder.find_spec(fullname, paths or dirs)
                 if spec is not None:
                     return spec
-            raise ImportError("snarl's dump imports only snarl and the stdlib, not " + fullname)
+            raise ModuleNotFoundError(
+                "snarl's dump imports only snarl and the stdlib, not " + fullname, name=fullname
+            )
 
         def create_module(self, spec):
             return None
