@@ -8,7 +8,6 @@ Behaviour follows ``threading`` of the running Python (``Barrier(0)`` raises
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +17,19 @@ from .condition import Condition
 from .lock import Lock
 
 __all__ = ["Barrier", "BrokenBarrierError", "Event"]
+
+
+def _parties_error() -> str | None:
+    """What ``threading.Barrier(0)`` of this Python says (3.13 refuses it, with a message that
+    changed within 3.13), or None if it accepts it (3.10-3.12)."""
+    try:
+        threading.Barrier(0)  # (snarl's classes are not installed while this module loads)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
+_PARTIES_ERROR = _parties_error()
 
 BrokenBarrierError = threading.BrokenBarrierError
 
@@ -101,8 +113,8 @@ class Barrier:
         *,
         _site: Site | None = None,
     ) -> None:
-        if sys.version_info >= (3, 13) and parties < 1:
-            raise ValueError("parties must be > 0")
+        if parties < 1 and _PARTIES_ERROR is not None:
+            raise ValueError(_PARTIES_ERROR)
         self._site_created = _site if _site is not None else caller_site(2)
         self._name = name
         self._cond = _cond_for(self, self._site_created)
