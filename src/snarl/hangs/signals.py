@@ -26,9 +26,23 @@ The dump is taken in a short-lived helper thread (started with ``_thread``, so n
 any other, so a main thread waiting for a lock shows that wait, and a cycle through it is found.
 The helper is left out of the dump.
 
-A ``file`` given as an open stream is written from the handler, inside the main thread: if
-the main thread was interrupted while writing to that same stream, the write fails
-(reentrant call); give a path instead (opened, appended to and closed at each signal).
+The main thread waits only for the dump to be taken, not written: the helper thread writes
+it too.  Standard error is written with a bounded wait (:data:`_WRITE_TIMEOUT`): a pipe that
+nobody reads never stalls the program.  A dump that cannot be written in time is cut short,
+and while one is being written a new signal's dump is dropped; the next dump written says
+how many were.  A path is opened (never through a symbolic link, see
+:mod:`snarl.safefile`), appended to and closed at each signal.  A ``file`` given as an open
+stream is written from the handler, inside the main thread: if the main thread was
+interrupted while writing to that same stream, the write fails (reentrant call); give a path.
+
+The program's own handlers
+--------------------------
+A Python handler the program had on ``signum`` is kept and chained: the dump is written,
+then that handler is called; one line on standard error says so at install.  A handler it
+had on ``fallback`` is chained by faulthandler (``chain=True``), and said likewise.  A
+handler the program sets later replaces snarl's: :meth:`SignalDump.check_replaced` (the
+watchdog calls it at each check) says so once, in one line.  During the interpreter's
+finalization the handler does nothing.
 """
 
 from __future__ import annotations
@@ -36,12 +50,17 @@ from __future__ import annotations
 import contextlib
 import faulthandler
 import os
+import select
 import signal
+import stat
+import sys
 import threading
+import time
 from _thread import allocate_lock, get_ident, start_new_thread
 from dataclasses import replace
 from typing import IO, Any
 
+from ..safefile import open_append
 from ..threaddump.api import format_dump
 from ..threaddump.collect import snapshot
 from ..threaddump.render import FORMATS
@@ -50,7 +69,10 @@ from .report import write_stderr
 __all__ = ["SignalDump", "install_signal_dump", "installed_signal_dump", "uninstall_signal_dump"]
 
 _HELPER_TIMEOUT = 30.0  # the main thread waits this long for the helper thread's dump
+_WRITE_TIMEOUT = 10.0  # a dump to standard error waits at most this long for the pipe
 _installed: SignalDump | None = None
+_writing = allocate_lock()  # held while a dump is being written to standard error
+_dropped = [0]  # dumps dropped (or cut short) since the last one written
 
 FileTarget = None | str | os.PathLike | IO[str]
 
@@ -70,13 +92,15 @@ class SignalDump:
         self.format = format
         self.dumps = 0
         self._previous: Any = signal.SIG_DFL
+        self._chained: Any = None  # the program's own handler on signum, called after the dump
+        self._replaced_told = False
         self._fallback_file: Any = None
 
     def _install(self) -> None:
         target: Any = 2  # faulthandler's output: standard error's descriptor by default
         if isinstance(self.file, str | os.PathLike):
             # Opened now, so a bad path fails at install time; kept open for faulthandler.
-            self._fallback_file = open(self.file, "a", encoding="utf-8")  # noqa: SIM115
+            self._fallback_file = open_append(self.file)  # never through a symbolic link
             target = self._fallback_file
         elif self.file is not None and _has_fileno(self.file):
             target = self.file
@@ -88,9 +112,21 @@ class SignalDump:
             self._close()
             raise ValueError(f"snarl: cannot handle signal {self.signum}: {exc}") from None
         self._previous = previous if previous is not None else signal.SIG_DFL
+        if _is_handler(previous):
+            self._chained = previous
+            _tell(
+                f"{_name(self.signum)} had a handler of the program's ({_describe(previous)})",
+                "snarl's dump runs first, then it",
+            )
         if self.fallback is not None:
+            chain = _is_handler(signal.getsignal(self.fallback))
+            if chain:
+                _tell(
+                    f"{_name(self.fallback)} had a handler of the program's",
+                    "faulthandler's dump runs first, then it",
+                )
             try:
-                faulthandler.register(self.fallback, file=target, all_threads=True, chain=False)
+                faulthandler.register(self.fallback, file=target, all_threads=True, chain=chain)
             except (OSError, RuntimeError, ValueError) as exc:
                 signal.signal(self.signum, self._previous)
                 self._close()
@@ -128,24 +164,117 @@ class SignalDump:
             f" dumps={self.dumps}>"
         )
 
+    def check_replaced(self) -> bool:
+        """Whether the program has since set its own handler on ``signum`` (said once, in one
+        line on standard error: the signal then runs the program's handler, not the dump)."""
+        try:
+            current = signal.getsignal(self.signum)
+        except Exception:
+            return False
+        replaced = _installed is self and current != self._handler
+        if replaced and not self._replaced_told:
+            self._replaced_told = True
+            _tell(
+                f"the program set its own {_name(self.signum)} handler",
+                f"kill -{_name(self.signum)[3:]} now runs it, not snarl's dump",
+            )
+        return replaced
+
     # -- the handler ----------------------------------------------------------------------
     def _handler(self, signum: int, frame: Any) -> None:
-        self._write(_dump_from_helper(self.format))
+        if sys.is_finalizing():
+            return
+        stream = self.file is not None and not isinstance(self.file, str | os.PathLike)
+        text = _dump_from_helper(self.format, None if stream else self._write_and_count)
+        if text is not None:  # a stream: written here, in the main thread (see the docstring)
+            self._write(text)
+            self.dumps += 1
+        if self._chained is not None:
+            self._chained(signum, frame)
+
+    def _write_and_count(self, text: str) -> None:
+        self._write(text)
         self.dumps += 1  # after the write: a test (or a tool) may wait for this count
 
     def _write(self, text: str) -> None:
         target = self.file
         try:
             if target is None:
-                write_stderr(text)
+                _write_stderr_bounded(text)
             elif isinstance(target, str | os.PathLike):
-                with open(target, "a", encoding="utf-8") as f:
+                with open_append(target) as f:
                     f.write(text)
             else:
                 target.write(text)
                 target.flush()
         except Exception as exc:
             write_stderr(f"snarl: the dump on signal could not be written: {exc}\n")
+
+
+def _is_handler(handler: Any) -> bool:
+    """A handler of the program's: a callable other than Python's default SIGINT handler."""
+    return callable(handler) and handler is not signal.default_int_handler
+
+
+def _name(signum: int) -> str:
+    try:
+        return signal.Signals(signum).name
+    except ValueError:
+        return f"signal {signum}"
+
+
+def _describe(handler: Any) -> str:
+    name = getattr(handler, "__qualname__", None) or type(handler).__name__
+    module = getattr(handler, "__module__", None)
+    return f"{module}.{name}" if module else str(name)
+
+
+def _tell(what: str, consequence: str) -> None:
+    write_stderr(f"snarl: {what}: {consequence}\n")
+
+
+def _write_stderr_bounded(text: str) -> None:
+    """Write to file descriptor 2 without waiting more than :data:`_WRITE_TIMEOUT` for it.
+
+    One writer at a time: a dump that finds another one still being written is dropped.
+    A pipe is written in pieces no larger than the pipe's atomic size, each only once poll
+    says it has room, so the write itself does not block; what is not written by the deadline
+    is dropped.  Dropped dumps are counted, and the next dump written starts with the count.
+    """
+    if not _writing.acquire(False):
+        _dropped[0] += 1
+        return
+    try:
+        if _dropped[0]:
+            note = f"snarl: {_dropped[0]} dump(s) on signal dropped or cut short: stderr was full"
+            text = f"{note}\n{text}"
+            _dropped[0] = 0
+        data = text.encode("utf-8", "backslashreplace")
+        try:
+            is_pipe = stat.S_ISFIFO(os.fstat(2).st_mode) or stat.S_ISSOCK(os.fstat(2).st_mode)
+        except OSError:
+            return
+        if not is_pipe:
+            write_stderr(text)
+            return
+        deadline = time.monotonic() + _WRITE_TIMEOUT
+        poller = select.poll()
+        poller.register(2, select.POLLOUT)
+        while data:
+            left = deadline - time.monotonic()
+            if left <= 0 or not poller.poll(int(left * 1000) + 1):
+                if time.monotonic() >= deadline:
+                    _dropped[0] += 1
+                    return
+                continue
+            try:
+                data = data[os.write(2, data[: select.PIPE_BUF]) :]
+            except BlockingIOError:
+                continue
+            except OSError:
+                return
+    finally:
+        _writing.release()
 
 
 def _has_fileno(stream: Any) -> bool:
@@ -156,27 +285,44 @@ def _has_fileno(stream: Any) -> bool:
     return True
 
 
-def _dump_from_helper(format: str) -> str:
-    """Take and render the dump in a helper thread, so the main thread is read as waiting."""
+def _dump_from_helper(format: str, write: Any = None) -> str | None:
+    """Take and render the dump in a helper thread, so the main thread is read as waiting.
+
+    With ``write``, the helper then calls ``write(text)`` itself, after the main thread is
+    released (None is returned); else the text is returned for the caller to write.
+    """
     done = allocate_lock()
     done.acquire()
     result: list[str] = []
 
     def helper() -> None:
         try:
-            result.append(_render(format, get_ident()))
-        except BaseException as exc:
-            result.append(f"snarl: the dump on signal failed: {type(exc).__name__}: {exc}\n")
-        finally:
-            done.release()
+            try:
+                result.append(_render(format, get_ident()))
+            except BaseException as exc:
+                result.append(f"snarl: the dump on signal failed: {type(exc).__name__}: {exc}\n")
+            finally:
+                done.release()
+            if write is not None:
+                write(result[0])
+        except BaseException:  # a helper thread never prints a traceback
+            pass
 
     try:
         start_new_thread(helper, ())
     except RuntimeError:  # no thread can be started: dump from the main thread itself
-        return _render(format, None)
+        text = _render(format, None)
+        if write is None:
+            return text
+        write(text)
+        return None
     if not done.acquire(timeout=_HELPER_TIMEOUT):
-        return f"snarl: the dump on signal did not finish in {_HELPER_TIMEOUT:g} s\n"
-    return result[0]
+        text = f"snarl: the dump on signal did not finish in {_HELPER_TIMEOUT:g} s\n"
+        if write is None:
+            return text
+        _write_stderr_bounded(text)
+        return None
+    return None if write is not None else result[0]
 
 
 def _render(format: str, hide: int | None) -> str:

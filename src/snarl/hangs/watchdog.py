@@ -100,6 +100,7 @@ from .report import (
     write_stderr,
 )
 from .rules import THREAD_KINDS, Classifier, Verdict, now, recorded_wait
+from .signals import installed_signal_dump
 
 __all__ = ["Watchdog", "watch"]
 
@@ -254,6 +255,9 @@ class Watchdog:
         self._ident = get_ident()
         while True:
             self._safe_check()
+            dump = installed_signal_dump()
+            if dump is not None:
+                dump.check_replaced()  # the program set its own handler: said once
             if self.fallback_armed:
                 self._arm()
             if self._cancel.acquire(timeout=self.period):
