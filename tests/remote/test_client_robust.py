@@ -10,15 +10,19 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
 import socket
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
 from snarl import snapshot
 from snarl.remote import agent as agent_mod
+from snarl.remote import client as client_mod
 from snarl.remote import main_dump, stop_agent
 
 Serve = Callable[[socket.socket], None]
@@ -178,3 +182,24 @@ def test_an_error_text_from_the_process_is_escaped(fake_agent):
     assert code == 9
     line = one_line(err)
     assert "\x1b" not in line and "\x07" not in line and "\\x1b" in line
+
+
+def test_a_symlinked_agent_directory_is_not_followed(tmp_path, monkeypatch):
+    """The target's TMPDIR names the directory: a symlink there must not lead the client
+    (root) to a socket elsewhere.  Here the real agent listens behind a symlink."""
+    agent = agent_mod.Agent(Path(tempfile.mkdtemp(prefix="sn", dir="/tmp")), owns_dir=True)
+    try:
+        base = Path(tempfile.mkdtemp(prefix="sn", dir="/tmp"))
+        (base / f"snarl-{os.geteuid()}").symlink_to(agent.directory)
+        monkeypatch.setattr(
+            client_mod, "candidate_dirs", lambda uid, environ: [base / f"snarl-{uid}"]
+        )
+        code, _, err, _ = dump(timeout=10)
+        assert code == 9, err
+        assert "runs no snarl agent" in one_line(err)
+        monkeypatch.setattr(client_mod, "candidate_dirs", lambda uid, environ: [agent.directory])
+        code, _, err, _ = dump(timeout=10)
+        assert code == 0, err
+    finally:
+        agent.stop()
+        shutil.rmtree(base, ignore_errors=True)

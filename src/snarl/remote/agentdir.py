@@ -17,13 +17,14 @@ from pathlib import Path
 from ..terminal import escape
 from .errors import AgentError
 
-__all__ = ["agent_dir", "candidate_dirs"]
+__all__ = ["agent_dir", "candidate_dirs", "is_private_dir"]
 
 _MAX_SOCKET_PATH = 104  # bytes of a Unix socket path, NUL excluded (108 on Linux; 104 BSD)
 _SOCKET_NAME = re.compile(r"^(\d+)\.sock$")
 
 
-def _is_private_dir(path: Path, uid: int) -> bool:
+def is_private_dir(path: Path, uid: int) -> bool:
+    """Whether ``path`` itself (not a symlink) is a directory of ``uid`` no one else may enter."""
     try:
         st = os.lstat(path)
     except OSError:
@@ -41,7 +42,7 @@ def agent_dir(uid: int | None = None, environ: Mapping[str, str] | None = None) 
     uid = os.geteuid() if uid is None else uid
     env = os.environ if environ is None else environ
     runtime = env.get("XDG_RUNTIME_DIR")
-    if runtime and os.path.isabs(runtime) and _is_private_dir(Path(runtime), uid):
+    if runtime and os.path.isabs(runtime) and is_private_dir(Path(runtime), uid):
         return Path(runtime) / "snarl"
     return Path(tempfile.gettempdir()) / f"snarl-{uid}"
 
@@ -73,7 +74,7 @@ def candidate_dirs(uid: int, environ: Mapping[str, str]) -> list[Path]:
             continue
         for name in names:
             path = base / name
-            ours = name.startswith(f"snarl-{uid}-") and _is_private_dir(path, uid)
+            ours = name.startswith(f"snarl-{uid}-") and is_private_dir(path, uid)
             if ours and path not in found:
                 found.append(path)
     return found

@@ -52,6 +52,7 @@ from ..terminal import escape, escape_text
 from ..threaddump.api import format_dump
 from ..threaddump.model import Snapshot
 from .agent import ERROR, OK, candidate_dirs, peer_credentials
+from .agentdir import is_private_dir
 from .errors import (
     BadPid,
     BadReply,
@@ -188,6 +189,10 @@ def _agent(target: Target, with_locals: bool, timeout: float) -> Fetched:
     deadline = time.monotonic() + timeout
     refused = []
     for directory in candidate_dirs(target.uid, target.environ):
+        # Only a real directory of the target's user that no one else may enter: a symlink or
+        # another owner's directory (named by the target's TMPDIR) is never followed.
+        if not is_private_dir(directory, target.uid):
+            continue
         path = directory / f"{target.pid}.sock"
         try:
             if not stat.S_ISSOCK(os.lstat(path).st_mode):
