@@ -51,6 +51,16 @@ takes it over (a ``dump_traceback_later`` of your own is replaced and is not res
 ``stop()``, which cancels the timer), only one watchdog at a time owns it, and
 ``fallback=False`` leaves it alone.
 
+**It is off by default** (``fallback=True`` turns it on), for two reasons measured, not
+guessed.  It fires falsely: the timer waits on the monotonic clock, so after the process is
+stopped (Ctrl-Z, ``SIGSTOP``) for longer than ``fallback_timeout`` and continued, or after a
+check comes late because the process was descheduled, it fires although nothing holds the
+GIL (``tests/hangs/test_fallback.py``).  And what it then does is unsafe: faulthandler
+walks every thread's frames from its C thread without the GIL, while those threads run, and
+can crash the process (the issue's stress setup: 4 crashes in 80 stop/continue runs).  Only
+when a C call really holds the GIL are the other threads still; ``kill -USR2`` under the
+dump on signal asks faulthandler for the same dump on demand.
+
 Fork
 ----
 A forked child has **no watchdog**: only the forking thread survives a fork, so the
@@ -144,7 +154,7 @@ class Watchdog:
         abort: bool | int = False,
         abort_on: Collection[str] = KINDS,
         strict: bool = False,
-        fallback: bool = True,
+        fallback: bool = False,
         fallback_timeout: float | None = None,
         name: str = "snarl-watchdog",
     ) -> None:
@@ -616,7 +626,7 @@ def watch(
     abort: bool | int = False,
     abort_on: Collection[str] = KINDS,
     strict: bool = False,
-    fallback: bool = True,
+    fallback: bool = False,
     fallback_timeout: float | None = None,
 ) -> Watchdog:
     """Start a hang watchdog and return it (``stop()`` it, or use it as a context manager).
@@ -628,8 +638,10 @@ def watch(
     ``"text"`` or ``"json"``.  ``abort=True`` ends the process with exit code 70 after a
     report (``abort=N``: exit code N; ``abort_on`` limits which kinds of finding abort).
     ``strict=True`` counts Event and Condition waits inside loops too (catches lost wakeups,
-    reports parked pools).  ``fallback`` arms faulthandler's C timer for a stuck GIL, firing
-    after ``fallback_timeout`` seconds (default ``max(stuck, 2 * period)``) without a check.
+    reports parked pools).  ``fallback=True`` arms faulthandler's C timer for a stuck GIL,
+    firing after ``fallback_timeout`` seconds (default ``max(stuck, 2 * period)``) without a
+    check; off by default, as the module docstring explains (it fires after a stop/continue,
+    and walks running threads' frames without the GIL).
     """
     return Watchdog(
         period,

@@ -15,7 +15,7 @@ TIMEOUT = 0.3
 
 
 def main() -> None:
-    wd = watch(0.05, 10.0, fallback_timeout=TIMEOUT)
+    wd = watch(0.05, 10.0, fallback=True, fallback_timeout=TIMEOUT)
     deadline = time.monotonic() + 30
     while wd.checks < 3 * TIMEOUT / wd.period:  # the timer is re-armed on every check
         assert time.monotonic() < deadline, "the watchdog made no checks"
