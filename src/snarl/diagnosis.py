@@ -68,17 +68,33 @@ def install(
     faulthandler on ``SIGUSR2`` for a stuck GIL (main thread only).  ``agent=True`` starts the
     agent that answers ``snarl dump PID`` over a private Unix socket.  Returns a
     :class:`Diagnosis`; used as a context manager it undoes what it set up.
+
+    All or nothing: if any part cannot be set up (a signal that cannot be handled, a
+    ``signal_file`` that cannot be opened, an agent directory that is not safe), what this
+    call already set up is undone and the error is raised.  ``snarl run`` sets each part up
+    by itself instead, and runs without the parts that fail.
     """
     dump = agent_started = None
     if signal is not None:
         from .hangs import install_signal_dump
 
         dump = install_signal_dump(signal, file=signal_file)
-    tracking = install_tracking(lockorder, stacks=stacks, report=report)
+    try:
+        tracking = install_tracking(lockorder, stacks=stacks, report=report)
+    except BaseException:
+        if dump is not None:
+            dump.uninstall()
+        raise
     if agent:
         from .remote import start_agent
 
-        agent_started = start_agent()
+        try:
+            agent_started = start_agent()
+        except BaseException:
+            if dump is not None:
+                dump.uninstall()
+            tracking.__exit__(None, None, None)
+            raise
     return Diagnosis(tracking, dump, agent_started)
 
 

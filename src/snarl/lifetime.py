@@ -163,7 +163,10 @@ class _Run:
 
 
 def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = str(exc)
+    if isinstance(exc, OSError) and exc.strerror:  # no "[Errno N]"
+        text = exc.strerror if exc.filename is None else f"{exc.filename}: {exc.strerror}"
+    text = " ".join(text.split()) or type(exc).__name__
     return text.removeprefix("snarl: ")
 
 
