@@ -26,8 +26,9 @@ The dump is taken in a short-lived helper thread (started with ``_thread``, so n
 any other, so a main thread waiting for a lock shows that wait, and a cycle through it is found.
 The helper is left out of the dump.
 
-The main thread waits only for the dump to be taken, not written: the helper thread writes
-it too.  Standard error is written with a bounded wait (:data:`_WRITE_TIMEOUT`): a pipe that
+For standard error, the main thread waits only for the dump to be taken, not written: the
+helper thread writes it too (a file is written by the handler).  Standard error is written
+with a bounded wait (:data:`_WRITE_TIMEOUT`): a pipe that
 nobody reads never stalls the program.  A dump that cannot be written in time is cut short,
 and while one is being written a new signal's dump is dropped; the next dump written says
 how many were.  A path is opened (never through a symbolic link, see
@@ -184,9 +185,11 @@ class SignalDump:
     def _handler(self, signum: int, frame: Any) -> None:
         if sys.is_finalizing():
             return
-        stream = self.file is not None and not isinstance(self.file, str | os.PathLike)
-        text = _dump_from_helper(self.format, None if stream else self._write_and_count)
-        if text is not None:  # a stream: written here, in the main thread (see the docstring)
+        # Standard error is written by the helper (a pipe may be full); a file or a stream
+        # here, in the main thread, before the handler returns (a regular file never blocks).
+        to_stderr = self.file is None
+        text = _dump_from_helper(self.format, self._write_and_count if to_stderr else None)
+        if text is not None:
             self._write(text)
             self.dumps += 1
         if self._chained is not None:
