@@ -13,6 +13,7 @@ import runpy
 import statistics
 
 from snarl.cli import example_path
+from snarl.interval.emulation import FREE_THREADED
 
 RUNS = 20
 
@@ -35,7 +36,14 @@ def test_switches_fall_as_the_interval_grows():
     means = {
         n: statistics.mean(switches(demo(n, 1000)) for _ in range(RUNS)) for n in (10, 1000, 100000)
     }
-    assert means[10] > means[1000] > means[100000], means
+    if FREE_THREADED:
+        # The token's turns are exact (no offer is declined): at 10 and at 1000 instructions
+        # a turn is shorter than the ~5000 between two puts, so both interleave at almost every
+        # put (the first thread starts before the others exist); the longest runs each thread
+        # through.
+        assert min(means[10], means[1000]) >= 13 and means[100000] <= 2, means
+    else:
+        assert means[10] > means[1000] > means[100000], means
 
 
 def test_an_interval_longer_than_a_run_runs_each_thread_to_completion():

@@ -25,6 +25,7 @@ import os
 import sys
 import sysconfig
 import threading
+from _thread import get_ident
 from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
@@ -32,10 +33,12 @@ from typing import Any
 from ..frames import current_frames
 from .counting import event_weights, line_weights
 from .offer import Handoff
+from .turns import Turns
 
 __all__ = ["Emulation", "is_library_file"]
 
 MONITORING = sys.version_info >= (3, 12)
+FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
 # snarl's own code is never counted (its primitives, its runtimes): the package's folder, but
 # not the bundled examples installed inside it (snarl/examples: programs, like the user's).
 _HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
@@ -85,8 +88,13 @@ class Emulation:
     ) -> None:
         self.interval = interval
         self.skip_file = skip  # a filename rule of the caller's, replacing user_only's
-        self.handoff = Handoff() if on_interval is None else None
-        self.on_interval = on_interval if on_interval is not None else self.handoff.offer  # type: ignore[union-attr]
+        # The GIL offer by default; on a free-threaded build, the token threads take turns
+        # with (see turns.py); neither with the caller's own on_interval.
+        self.turns = Turns() if on_interval is None and FREE_THREADED else None
+        self.handoff = Handoff() if on_interval is None and self.turns is None else None
+        if on_interval is None:
+            on_interval = self.turns.offer if self.turns is not None else self.handoff.offer  # type: ignore[union-attr]
+        self.on_interval = on_interval
         self.user_only = user_only
         self.active = False
         self._tool: int | None = None
@@ -135,6 +143,8 @@ class Emulation:
         self._tables.clear()
         if self.handoff is not None:
             self.handoff.forget()
+        if self.turns is not None:
+            self.turns.close()
 
     # -- sys.monitoring (3.12+) ------------------------------------------------------------
     def _start_monitoring(self) -> None:
@@ -229,8 +239,50 @@ class Emulation:
         if self.handoff is not None:
             self.handoff.on_pending = lambda: use(on_jump_ack, on_start_ack)
             self.handoff.on_settled = lambda: use(on_jump, on_start)
-        use(on_jump, on_start)
+        if self.turns is not None:
+            use(*self._turn_hooks(entry_of, spent))
+        else:
+            use(on_jump, on_start)
         mon.set_events(tool, events.JUMP | events.PY_START | events.PY_RESUME)
+
+    def _turn_hooks(self, entry_of: Callable[[CodeType], Any], spent: Callable[[], None]) -> Any:
+        """The JUMP and PY_START/PY_RESUME callbacks of a free-threaded build: as the GIL
+        build's, but counted code first holds the token (see turns.py): the one budget is
+        spent by the token's holder only."""
+        turns = self.turns
+        assert turns is not None
+        take = turns.take
+        disable = sys.monitoring.DISABLE
+        interval = self.interval
+        tables = self._tables
+        budget = [interval]  # (one list: the holder's writes are seen by the next holder)
+
+        def count(code: CodeType, offset: int) -> Any:
+            seen = tables.get(id(code))
+            if seen is None or seen[0] is not code:
+                seen = entry_of(code)
+            weights = seen[1]
+            if weights is None:
+                return disable
+            weight = weights[offset >> 1]
+            if weight is None:
+                return disable
+            if turns.owner != get_ident():
+                take()
+            turns.progress += 1
+            budget[0] -= weight
+            if budget[0] <= 0:
+                budget[0] = interval
+                spent()
+            return None
+
+        def on_jump(code: CodeType, src: int, dst: int) -> Any:
+            return count(code, src)
+
+        def on_start(code: CodeType, offset: int) -> Any:
+            return count(code, offset)
+
+        return on_jump, on_start
 
     def _stop_monitoring(self) -> None:
         tool = self._tool
