@@ -197,3 +197,30 @@ def test_parse_faulthandler() -> None:
     assert first[1] == ('/a/x", line 3 in f.py', 4, "g")
     assert first[2] == ("<string>", None, "???")
     assert stacks[0x7F0000000002] == ()
+
+
+@pytest.mark.skipif(sys.version_info < (3, 12), reason="the safe route is taken on 3.12+")
+def test_the_watchdog_says_once_that_it_cannot_watch_other_threads() -> None:
+    """With subinterpreters in use the watchdog sees only its own stack: it says so, once,
+    rather than report a silent all-clear about threads it cannot read."""
+    source = textwrap.dedent(
+        """
+        import threading
+        try:
+            import _interpreters as I
+        except ImportError:
+            import _xxsubinterpreters as I
+        import snarl
+        interp = I.create()
+        watchdog = snarl.watch(0.01, 60.0, report=lambda *a: None)
+        for _ in range(20):
+            watchdog.check()
+        watchdog.stop()
+        I.destroy(interp)
+        """
+    )
+    proc = run_python("-c", source, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    said = [line for line in proc.stderr.splitlines() if line.startswith("snarl watchdog: ")]
+    assert len(said) == 1, proc.stderr
+    assert "subinterpreters" in said[0] and "not watched" in said[0]

@@ -92,7 +92,7 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import SnarlWarning
-from ..frames import current_frames
+from ..frames import read_frames
 from ..threaddump.collect import snapshot
 from ..threaddump.model import Deadlock, ObjectInfo, Snapshot, ThreadInfo, WaitInfo
 from ..threaddump.safe import forget
@@ -189,6 +189,7 @@ class Watchdog:
         self._exited_sig: tuple[Any, ...] = ()
         self._orphan_state: dict[str, Any] = {"now": 0.0, "locks": {}, "exited": {}}
         self._errors: set[str] = set()
+        self._noted = False  # whether the note of a partial frame reading was said
         self._lock = allocate_lock()  # one check at a time (the thread's, or check()'s)
         self._cancel = allocate_lock()  # held while running; stop() releases it
         self._cancel.acquire()
@@ -365,7 +366,14 @@ class Watchdog:
         previous = self._seen
         seen: dict[int, _Seen] = {}
         look = False
-        frames = current_frames()
+        reading = read_frames()
+        frames = reading.frames
+        if reading.note is not None and not self._noted:
+            # (subinterpreters: other threads' frames cannot be read safely; see frames.py)
+            self._noted = True
+            write_stderr(
+                f"snarl watchdog: {reading.note}; hangs of other threads are not watched\n"
+            )
         try:
             for ident, top in frames.items():
                 if ident in skip:
@@ -384,7 +392,7 @@ class Watchdog:
                     fresh = not entry.examined and entry.checks >= 2
                     look = look or due or (fresh and verdict.kind in _EDGE_KINDS)
         finally:
-            del frames
+            del frames, reading
             top = None
         self._seen = seen
         return look
