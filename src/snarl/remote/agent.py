@@ -166,8 +166,19 @@ class Agent:
         except BaseException:
             self._sock.close()
             raise
-        self._wake_r, self._wake_w = os.pipe()
-        os.set_blocking(self._wake_w, False)
+        try:
+            self._wake_r, self._wake_w = os.pipe()
+            os.set_blocking(self._wake_w, False)
+            # Made here, not in the thread: every descriptor the agent needs exists before
+            # start_agent() returns (a program that then uses up its descriptors cannot leave
+            # the thread without its selector).
+            self._selector = selectors.DefaultSelector()
+        except OSError as exc:
+            self._sock.close()
+            for fd in getattr(self, "_wake_r", None), getattr(self, "_wake_w", None):
+                if fd is not None:
+                    os.close(fd)
+            raise AgentError(f"cannot start the agent: {exc.strerror or exc}") from None
         self.thread = threading.Thread(target=self._serve, name=THREAD_NAME, daemon=True)
         self.thread.start()
 
@@ -202,8 +213,8 @@ class Agent:
 
     def _serve(self) -> None:
         # The agent never disturbs the program, whatever happens here.
-        with contextlib.suppress(Exception), selectors.DefaultSelector() as selector:
-            self._loop(selector)
+        with contextlib.suppress(Exception):
+            self._loop(self._selector)
 
     def _loop(self, selector: selectors.BaseSelector) -> None:
         selector.register(self._wake_r, selectors.EVENT_READ, "wake")
@@ -334,6 +345,8 @@ class Agent:
                 os.rmdir(self.directory)
 
     def _close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._selector.close()
         self._sock.close()
         for fd in (self._wake_r, self._wake_w):
             with contextlib.suppress(OSError):

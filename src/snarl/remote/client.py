@@ -135,7 +135,7 @@ def fetch(
             skipped.append(f"{name}: not tried (no time left)")
             continue
         try:
-            fetched = _METHODS[name](target, locals, left)
+            fetched = _METHODS[name](target, locals, timeout, deadline)
         except _Skip as exc:
             skipped.append(f"{name}: {exc}")
             continue
@@ -185,8 +185,7 @@ def _with_hints(exc: NoAnswer, target: Target) -> NoAnswer:
 # ---- agent --------------------------------------------------------------------------------
 
 
-def _agent(target: Target, with_locals: bool, timeout: float) -> Fetched:
-    deadline = time.monotonic() + timeout
+def _agent(target: Target, with_locals: bool, timeout: float, deadline: float) -> Fetched:
     refused = []
     for directory in candidate_dirs(target.uid, target.environ):
         # Only a real directory of the target's user that no one else may enter: a symlink or
@@ -300,9 +299,9 @@ def _snapshot(data: Any, target: Target, method: str) -> Snapshot:
 # ---- gdb ----------------------------------------------------------------------------------
 
 
-def _gdb(target: Target, with_locals: bool, timeout: float) -> Fetched:
+def _gdb(target: Target, with_locals: bool, timeout: float, deadline: float) -> Fetched:
     try:
-        injected = inject_dump(target, with_locals=with_locals, timeout=timeout)
+        injected = inject_dump(target, with_locals=with_locals, timeout=timeout, deadline=deadline)
     except Unavailable as exc:
         raise _Skip(str(exc)) from None
     snap = _snapshot(injected.data, target, "gdb")
@@ -318,9 +317,9 @@ def _gdb(target: Target, with_locals: bool, timeout: float) -> Fetched:
 # ---- py-spy -------------------------------------------------------------------------------
 
 
-def _pyspy(target: Target, with_locals: bool, timeout: float) -> Fetched:
+def _pyspy(target: Target, with_locals: bool, timeout: float, deadline: float) -> Fetched:
     try:
-        snap, raw = pyspy_dump(target, with_locals=with_locals, timeout=timeout)
+        snap, raw = pyspy_dump(target, with_locals=with_locals, timeout=timeout, deadline=deadline)
     except PySpyFailed as exc:
         raise _Skip(str(exc)) from None
     notes = []

@@ -215,15 +215,23 @@ def _script(blob: Path, size: int) -> str:
     return "\n".join(lines)
 
 
-def inject_dump(target: Target, *, with_locals: bool = False, timeout: float = 5.0) -> Injected:
+def inject_dump(
+    target: Target,
+    *,
+    with_locals: bool = False,
+    timeout: float = 5.0,
+    deadline: float | None = None,
+) -> Injected:
     """Run snarl's snapshot inside ``target`` through gdb; see the module docstring.
 
     Raises :class:`Unavailable` (gdb missing, not x86-64, another mount or network namespace,
     no libpython symbols), :class:`PermissionDenied` (ptrace refused), :class:`NoAnswer` (no
     answer within ``timeout`` seconds: the GIL is probably held), :class:`UnsupportedVersion`
-    or :class:`BadReply`.
+    or :class:`BadReply`.  ``deadline`` (``time.monotonic()``), when given, ends the attempt
+    instead of ``timeout`` (which the messages then still name: the caller's whole budget).
     """
-    deadline = time.monotonic() + timeout
+    if deadline is None:
+        deadline = time.monotonic() + timeout
     gdb = shutil.which("gdb")
     if gdb is None:
         raise Unavailable("gdb is not installed")
@@ -336,7 +344,7 @@ def _converse(
     from .agent import peer_credentials
 
     late = NoAnswer(
-        f"process {target.pid} did not answer in {timeout:.3g} s: a thread probably holds"
+        f"process {target.pid} did not answer in {timeout:g} s: a thread probably holds"
         " the GIL (in C code, or the process is frozen)"
     )
     while True:

@@ -62,12 +62,16 @@ def pyspy_dump(
     with_locals: bool = False,
     timeout: float = 5.0,
     executable: str | None = None,
+    deadline: float | None = None,
 ) -> tuple[Snapshot, list[dict[str, Any]]]:
     """Run py-spy on ``target``; the snapshot made from its output, and that output.
 
     ``executable`` defaults to ``py-spy`` on ``PATH``.  Raises :class:`PySpyFailed`,
-    :class:`PermissionDenied` or :class:`NoAnswer` (py-spy did not finish in ``timeout``).
+    :class:`PermissionDenied` or :class:`NoAnswer` (py-spy did not finish in ``timeout``;
+    ``deadline``, a ``time.monotonic()`` value, ends it instead when given).
     """
+    if deadline is None:
+        deadline = time.monotonic() + timeout
     spy = executable or shutil.which("py-spy")
     if spy is None:
         raise PySpyFailed("py-spy is not installed")
@@ -81,7 +85,7 @@ def pyspy_dump(
         command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE
     )
     try:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = proc.communicate(timeout=max(0.001, deadline - time.monotonic()))
     except subprocess.TimeoutExpired:
         proc.terminate()
         try:
@@ -92,7 +96,7 @@ def pyspy_dump(
         if not was_stopped and _stopped(target.pid):  # py-spy paused it and died meanwhile
             os.kill(target.pid, signal.SIGCONT)
         raise NoAnswer(
-            f"py-spy did not finish reading process {target.pid} in {timeout:.3g} s"
+            f"py-spy did not finish reading process {target.pid} in {timeout:g} s"
         ) from None
     duration = time.perf_counter() - started
     message = err.decode("utf-8", "replace").strip()
