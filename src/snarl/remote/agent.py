@@ -215,6 +215,9 @@ class Agent:
         # The agent never disturbs the program, whatever happens here.
         with contextlib.suppress(Exception):
             self._loop(self._selector)
+        if not self._stopping:  # the loop failed: refuse connections rather than hold them
+            with contextlib.suppress(OSError):
+                self._sock.close()
 
     def _loop(self, selector: selectors.BaseSelector) -> None:
         selector.register(self._wake_r, selectors.EVENT_READ, "wake")
