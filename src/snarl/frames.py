@@ -33,27 +33,60 @@ microseconds, once per program).  Nothing a reader can do without the runtime's 
 closes it.  (A ctypes walk of the thread states was considered and rejected: it cannot hold
 the GIL across steps, and a thread that exits meanwhile frees the state being read.)
 
-**Free-threaded builds (issue 14, not done here).**  With ``Py_GIL_DISABLED`` other threads
-run while their frames are read.  The route to take there: on 3.13t call
-``sys._current_frames()`` only because CPython stops the world around it
-(``_PyEval_StopTheWorld`` in ``_PyThread_CurrentFrames``), never walk ``f_back`` chains of a
-running thread outside such a stop, and read locals/wait objects only of threads parked in a
-known wait (their frames do not change while parked); a build without the stop-the-world
-read would use the faulthandler route above.
+**Free-threaded builds.**  With ``Py_GIL_DISABLED`` other threads run while their frames
+are read: a frame popped, or a local overwritten, while snarl reads it is a use-after-free.
+``sys._current_frames()`` itself stops the world, but what it returns is read afterwards.  So
+reads that walk frames go through :func:`held_frames`, which *parks* every other thread for the
+duration of the read: a ``sys.monitoring`` tool of snarl's own turns on ``INSTRUCTION`` and
+``PY_UNWIND`` events, whose callback blocks any thread but the reader (and threads the reader
+exempts, see :func:`exempt`) until the read is done.  Turning events on stops the world and
+instruments the code every thread is executing, so from then on a thread running Python code
+parks before its next instruction, and a frame can only be popped by an instruction or by an
+exception unwinding it (``PY_UNWIND``): neither happens while the frames are read.  A thread
+blocked in C (a lock, I/O) is not running Python code and its frames do not change until it
+returns to the interpreter, where it parks.  The cost is paid only during a read, and only on a
+free-threaded build: each instruction the reader itself executes calls the callback (measured in
+``benchmarks/RESULTS.md``).  If no ``sys.monitoring`` tool id is free, frames of other threads
+are not read, and the reading says so.
 """
 
 from __future__ import annotations
 
+import contextlib
 import faulthandler
 import os
 import re
 import sys
 import tempfile
+from _thread import allocate_lock
+from collections.abc import Iterator
 from threading import get_ident
 from types import FrameType, ModuleType
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-__all__ = ["FrameReading", "RawFrame", "current_frames", "read_frames", "subinterpreters_seen"]
+__all__ = [
+    "FREE_THREADED",
+    "FrameReading",
+    "RawFrame",
+    "current_frames",
+    "exempt",
+    "gil_off",
+    "held_frames",
+    "read_frames",
+    "subinterpreters_seen",
+]
+
+_gil_enabled = getattr(sys, "_is_gil_enabled", None)  # 3.13+
+
+
+def gil_off() -> bool:
+    """Whether other threads run while this one reads frames: a free-threaded build whose GIL
+    is off now (a C extension that needs it, or ``PYTHON_GIL=1``, turns it back on)."""
+    return _gil_enabled is not None and not _gil_enabled()
+
+
+FREE_THREADED = gil_off()
+"""Whether the GIL was off when snarl was imported (see :func:`gil_off`)."""
 
 # Modules through which Python code makes subinterpreters: once the program has one, the safe
 # route is taken before the first interpreter exists (closing the race at its creation).
@@ -225,3 +258,96 @@ def parse_faulthandler(text: str) -> dict[int, tuple[RawFrame, ...]]:
                 RawFrame(frame.group(1), int(lineno) if lineno.isdigit() else None, frame.group(3))
             )
     return {ident: tuple(frames) for ident, frames in stacks.items()}
+
+
+# -- free-threaded builds: park every other thread while frames are read ----------------------
+
+NOTE_NO_TOOL = (
+    "other threads' stacks not read: on a free-threaded build snarl parks the other threads "
+    "to read their frames safely, with a sys.monitoring tool id, and none is free"
+)
+
+_session = allocate_lock()  # one held reading at a time
+_exempt: set[int] = set()  # threads that never park (the reader, its repr worker)
+_gate: list[Any] = []  # the lock parked threads wait on, while a reading is held
+_POLL = 0.005  # how often a parked thread looks whether it was exempted meanwhile
+
+
+def _park(*args: Any) -> Any:
+    """The monitoring callback: block the calling thread while a reading is held."""
+    me = get_ident()
+    if me in _exempt or not _gate:
+        return None
+    gate = _gate[0] if _gate else None
+    while gate is not None:
+        if gate.acquire(True, _POLL):
+            gate.release()
+            return None
+        if me in _exempt or not _gate:
+            return None
+    return None
+
+
+def exempt(ident: int, exempted: bool = True) -> None:
+    """Thread ``ident`` is never parked by :func:`held_frames` (a helper of a reader's, such
+    as the worker that runs reprs), or, with ``exempted=False``, no longer exempt."""
+    if exempted:
+        _exempt.add(ident)
+    else:
+        _exempt.discard(ident)
+
+
+def _free_tool() -> int | None:
+    mon = sys.monitoring
+    for tool in (5, 3, 4):  # ids 0-2 are the debugger's, coverage's and profiler's
+        if mon.get_tool(tool) is None:
+            return tool
+    return None
+
+
+@contextlib.contextmanager
+def held_frames() -> Iterator[FrameReading]:
+    """Every thread's stack, safe to read until the block ends (see the module docstring).
+
+    On a build with a GIL this is :func:`read_frames`.  On a free-threaded build every other
+    thread is parked before its next instruction while the block runs, so the frames do not
+    change under the reader; keep the block short, and read nothing of them after it.
+    """
+    if not gil_off():
+        yield read_frames()
+        return
+    caller = sys._getframe(2)  # (the caller of the context manager's __enter__)
+    me = get_ident()
+    with _session:
+        exempt(me)
+        try:
+            with _parked(caller, me) as reading:
+                yield reading
+        finally:
+            exempt(me, False)
+
+
+@contextlib.contextmanager
+def _parked(caller: FrameType, me: int) -> Iterator[FrameReading]:
+    mon = sys.monitoring
+    tool = _free_tool()
+    if tool is None:
+        yield FrameReading({me: caller}, _table_stacks(caller), NOTE_NO_TOOL)
+        return
+    gate = allocate_lock()
+    gate.acquire()
+    mon.use_tool_id(tool, "snarl frame reading")
+    try:
+        events = mon.events.INSTRUCTION | mon.events.PY_UNWIND
+        mon.register_callback(tool, mon.events.INSTRUCTION, _park)
+        mon.register_callback(tool, mon.events.PY_UNWIND, _park)
+        _gate.append(gate)
+        mon.set_events(tool, events)  # (stops the world: every thread parks from here)
+        yield read_frames()
+    finally:
+        mon.set_events(tool, 0)
+        _gate.clear()
+        gate.release()
+        mon.register_callback(tool, mon.events.INSTRUCTION, None)
+        mon.register_callback(tool, mon.events.PY_UNWIND, None)
+        mon.free_tool_id(tool)

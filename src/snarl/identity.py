@@ -28,16 +28,21 @@ _names: dict[tuple[CodeType, int], str | None] = {}
 _instrs: dict[CodeType, tuple[list[dis.Instruction], dict[int, int]]] = {}
 _STORES = {"STORE_NAME", "STORE_FAST", "STORE_GLOBAL", "STORE_DEREF"}
 _LOADS = {"LOAD_NAME", "LOAD_FAST", "LOAD_GLOBAL", "LOAD_DEREF", "LOAD_FAST_CHECK"}
-_SYNC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "sync")
+_HERE = os.path.dirname(os.path.abspath(__file__))
+# The modules of snarl.sync and snarl.runtime, by name: not listed from their folders, which a
+# process that runs snarl from another user's installation (a root dump injected into it) may
+# not be allowed to read.  tests/unit/test_identity.py checks these against the folders.
+SYNC_MODULES = ("__init__", "condition", "event", "lock", "patch", "semaphore", "thread")
+RUNTIME_MODULES = (
+    "__init__", "base", "controlled", "exploration", "instruments", "observer", "records",
+    "scheduler", "simlock",
+)  # fmt: skip
 # The source files of snarl.sync (frames there are skipped when looking for a creation site).
 # Interned sites keep their code objects alive, so an id() in a key is never reused.
-_sync_files = frozenset(
-    os.path.join(_SYNC_DIR, name) for name in os.listdir(_SYNC_DIR) if name.endswith(".py")
-)
+_sync_files = frozenset(os.path.join(_HERE, "sync", f"{name}.py") for name in SYNC_MODULES)
 _sites: dict[tuple[int, int], Site] = {}
-_RUNTIME_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runtime")
 INTERNAL_FILES = _sync_files | frozenset(
-    os.path.join(_RUNTIME_DIR, name) for name in os.listdir(_RUNTIME_DIR) if name.endswith(".py")
+    os.path.join(_HERE, "runtime", f"{name}.py") for name in RUNTIME_MODULES
 )
 """Source files of snarl.sync and snarl.runtime: frames there are snarl's machinery, not the
 program's (a thread blocked in a tracked lock has two or three of them on top; a dump should

@@ -64,7 +64,7 @@ def _snarl_boot(name, with_locals, timeout, limit):
                 spec = bootstrap.ModuleSpec(fullname, self, origin=origin, is_package=is_package)
                 spec.has_location = True
                 return spec
-            if fullname.partition(".")[0] in names:
+            if fullname.partition(".")[0] in names or fullname.startswith("_sysconfigdata_"):
                 for finder in (bootstrap.BuiltinImporter, bootstrap.FrozenImporter):
                     spec = finder.find_spec(fullname)
                     if spec is not None:
