@@ -92,7 +92,7 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import SnarlWarning
-from ..frames import read_frames
+from ..frames import held_frames
 from ..threaddump.collect import snapshot
 from ..threaddump.model import Deadlock, ObjectInfo, Snapshot, ThreadInfo, WaitInfo
 from ..threaddump.safe import forget
@@ -358,15 +358,24 @@ class Watchdog:
 
     def _scan(self, t: float) -> bool:
         """The cheap pass: which threads moved, and is anything worth a full snapshot?"""
-        classifier = self._classifier
-        classifier.begin()
+        self._classifier.begin()
         forget()
-        threshold = self.threshold
-        skip = (get_ident(), self._ident)
         previous = self._seen
         seen: dict[int, _Seen] = {}
+        # (on a free-threaded build the other threads are parked until the block ends)
+        with held_frames() as reading:
+            look = self._look(reading, previous, seen, t)
+        self._seen = seen
+        return look
+
+    def _look(
+        self, reading: Any, previous: dict[int, _Seen], seen: dict[int, _Seen], t: float
+    ) -> bool:
+        """Classify each thread that moved (into ``seen``): is a full snapshot worth it?"""
+        classifier = self._classifier
+        threshold = self.threshold
+        skip = (get_ident(), self._ident)
         look = False
-        reading = read_frames()
         frames = reading.frames
         if reading.note is not None and not self._noted:
             # (subinterpreters: other threads' frames cannot be read safely; see frames.py)
@@ -392,9 +401,8 @@ class Watchdog:
                     fresh = not entry.examined and entry.checks >= 2
                     look = look or due or (fresh and verdict.kind in _EDGE_KINDS)
         finally:
-            del frames, reading
+            del frames
             top = None
-        self._seen = seen
         return look
 
     def _snapshot(self) -> Snapshot:

@@ -219,9 +219,13 @@ class _Identity:
         is_done = getattr(type(handle), "is_done", None) if handle is not None else None
         if is_done is not None:
             try:
-                return not is_done(handle)
+                if is_done(handle):
+                    return False
             except Exception:
-                return True
+                pass
+        # (3.13's handle of a dummy is never marked done, and the dummy leaves threading's
+        # table only when its thread state is freed, later on a free-threaded build: by then
+        # the ident may be another thread's.  Native ids are not reused at once.)
         native = _field(dummy, "_native_id")
         if native is None:
             return True
@@ -296,18 +300,19 @@ def snapshot(*, locals: bool = False) -> Snapshot:
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        reading = _frames.read_frames()
-        if reading.stacks is not None:  # no frame objects to be had safely: raw frames only
-            return _raw_snapshot(reading, current, started, taken_at)
-        frames = reading.frames
-        del reading
-        reprs = Reprs() if locals else None
-        try:
-            return _snapshot(frames, current, reprs, started, taken_at)
-        finally:
-            del frames
-            if reprs is not None:
-                reprs.close()
+        # (on a free-threaded build the other threads are parked until the block ends)
+        with _frames.held_frames() as reading:
+            if reading.stacks is not None:  # no frame objects to be had safely: raw frames
+                return _raw_snapshot(reading, current, started, taken_at)
+            frames = reading.frames
+            del reading
+            reprs = Reprs() if locals else None
+            try:
+                return _snapshot(frames, current, reprs, started, taken_at)
+            finally:
+                del frames
+                if reprs is not None:
+                    reprs.close()
     finally:
         if gc_was_enabled:
             gc.enable()

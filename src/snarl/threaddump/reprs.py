@@ -18,6 +18,7 @@ import reprlib
 import time
 from typing import Any
 
+from ..frames import exempt
 from .safe import type_name
 
 __all__ = ["PER_OBJECT", "TOTAL", "TOTAL_CHARS", "Reprs", "bounded_repr"]
@@ -90,14 +91,17 @@ class _Job:
 
 def _work(inbox: list[_Job], ready: Any) -> None:
     """The worker: reprs jobs one at a time, until the dump is done (an empty job)."""
-    while True:
-        ready.acquire()
-        job = inbox.pop(0)
-        if job.obj is _STOP:
-            return
-        job.text = bounded_repr(job.obj)
-        job.obj = None
-        job.done.release()
+    try:
+        while True:
+            ready.acquire()
+            job = inbox.pop(0)
+            if job.obj is _STOP:
+                return
+            job.text = bounded_repr(job.obj)
+            job.obj = None
+            job.done.release()
+    finally:
+        exempt(_thread.get_ident(), False)
 
 
 _STOP = object()
@@ -127,7 +131,8 @@ class Reprs:
             self.stuck = "the dump's time for reprs is spent"
             return f"<not run: {self.stuck}>"
         if not self._worker:
-            _thread.start_new_thread(_work, (self._inbox, self._ready))
+            worker = _thread.start_new_thread(_work, (self._inbox, self._ready))
+            exempt(worker)  # (a free-threaded dump parks other threads: never this one)
             self._worker = True
         job = _Job(obj)
         self._inbox.append(job)
