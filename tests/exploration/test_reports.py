@@ -242,3 +242,29 @@ def test_a_failure_that_does_not_come_back_is_flaky():
 
     with pytest.raises(Flaky, match=r"did not fail when replayed: .* a pass"):
         snarl.explore(first_call_fails, schedules=10)
+
+
+def test_control_characters_in_thread_names_reach_the_report_escaped():
+    import threading
+
+    def test() -> None:
+        a, b = threading.Lock(), threading.Lock()
+
+        def both(x: threading.Lock, y: threading.Lock) -> None:
+            with x, y:
+                pass
+
+        ts = [
+            threading.Thread(target=both, args=(a, b), name="evil\x1b[2J\x1b[31m"),
+            threading.Thread(target=both, args=(b, a), name="forged\nline"),
+        ]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+
+    result = snarl.explore(test, schedules=200, shrink=False)
+    assert result.failure is not None and result.failure.kind == "deadlock"
+    report = result.failure.report
+    assert "\x1b" not in report and "forged\nline" not in report
+    assert "evil\\x1b[2J" in report and "forged\\x0aline" in report

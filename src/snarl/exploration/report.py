@@ -12,6 +12,7 @@ from typing import Any
 
 from ..runtime.controlled import ControlledRuntime
 from ..runtime.scheduler import Choice, preemptions
+from ..terminal import escape, escape_text
 from ..threaddump.model import Deadlock
 from .blocked import explain, parked_at_end
 from .execution import STUCK_AFTER, is_user_file
@@ -79,7 +80,7 @@ def failure_report(
 ) -> Failure:
     kind = kind_of(rt) or "ok"
     o = rt.outcome
-    names = tuple(t.name for t in rt.threads)
+    names = tuple(escape(t.name) for t in rt.threads)  # (a name cannot forge a line)
     lines: list[str] = []
     deadlocks: tuple[Deadlock, ...] = ()
     exc = o.exception if o is not None else None
@@ -125,7 +126,7 @@ def failure_report(
         kind=kind,
         message=message,
         token=token,
-        report="\n".join(body),
+        report=escape_text("\n".join(body)),  # control characters shown, not obeyed
         threads=names,
         steps=len(rt.choices),
         preemptions=n_pre,

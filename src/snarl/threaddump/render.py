@@ -123,7 +123,8 @@ def format_deadlock(d: Deadlock) -> Iterator[str]:
     for step in d.steps:
         waiter = f'"{step.thread_name}"' if step.thread_name else f"<thread {step.thread:#x}>"
         what, where = wait_text(step.wait), wait_site(step.wait)
-        yield f"  {waiter} waits for {what} at {where}, {_held_by(step.holder)}"
+        # (escaped here too: the explorer prints these lines outside format_text)
+        yield escape(f"  {waiter} waits for {what} at {where}, {_held_by(step.holder)}")
     if not d.certain:
         yield "  (inferred from with-blocks: a lock released by hand inside one would fool it)"
 
