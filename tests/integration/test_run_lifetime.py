@@ -48,6 +48,7 @@ EXIT_PROGRAM = textwrap.dedent(
             lock.acquire()  # held by the main thread, which waits for this thread: a hang
         else:
             late = threading.Event()
+            late.wait(0.02)  # one wait after main returned, however soon the flag comes
             while not os.path.exists(flag):
                 late.wait(0.02)
 
