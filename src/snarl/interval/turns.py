@@ -24,6 +24,7 @@ from __future__ import annotations
 import sys
 from _thread import allocate_lock, get_ident
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 __all__ = ["Turns"]
@@ -40,6 +41,9 @@ class Turns:
         self.handovers = 0  # the token handed to a waiter at the end of a budget
         self.taken = 0  # the token taken from a holder that made no progress
         self.closed = False
+        # Called as the token is handed over, with (giver, taker) idents: a timeline records
+        # it (snarl.timeline.gil).
+        self.on_handover: Callable[[int, int], Any] | None = None
         self._mutex = allocate_lock()
         self._queue: deque[tuple[int, Any]] = deque()
         self._waiters: dict[int, Any] = {}  # ident -> its lock (held: released to wake it)
@@ -83,6 +87,8 @@ class Turns:
             nxt, wake = self._queue.popleft()
             self.owner = nxt
             self.handovers += 1
+            if self.on_handover is not None:
+                self.on_handover(me, nxt)
             wake.release()
         self.take()
 

@@ -51,10 +51,12 @@ fast path, when a waiter waits to reacquire the RLock after a wait on the Condit
 
 GIL offers
 ----------
-``gil=True`` wraps the check interval's GIL offer (:class:`snarl.interval.offer.Handoff`) for
-emulations started during the recording (start the recording first): each offer becomes a
-``"gil"`` event, from the offer until the thread has the GIL back, with the thread that took
-it; ``"interval"`` events say when the offers began and ended.  While they are on, a thread
+``gil=True`` wraps the check interval's GIL offer (:class:`snarl.interval.offer.Handoff`; on
+a free-threaded build the token of :class:`snarl.interval.turns.Turns`) for emulations started
+during the recording (start the recording first; see :mod:`snarl.timeline.gil`): each offer
+that another thread took becomes a ``"gil"`` event, from the offer until the thread has the
+GIL back, with the thread that took it; ``"interval"`` events say when the offers began and
+ended.  While they are on, a thread
 holds the GIL between its offers and its waits (the interpreter's own switching is pushed out
 to a second), and the timeline draws those stretches as running.
 """
@@ -69,17 +71,18 @@ import threading
 import weakref
 from _thread import LockType, get_ident
 from collections import deque
+from collections.abc import Callable
 from time import perf_counter_ns
 from types import FrameType
 from typing import Any
 
 from ..identity import infer_name
 from ..interval.emulation import is_library_file
-from ..interval.offer import Handoff
 from ..runtime.instruments import WaitRecorder
 from ..runtime.observer import OBSERVER
 from ..sync.condition import Condition
 from ..sync.lock import Lock, RLock, _HookedLock, _HookedRLock
+from .gil import wrap_offers
 
 __all__ = ["LOCK_KINDS", "Recorder"]
 
@@ -210,7 +213,7 @@ class Recorder(WaitRecorder):
         self._woken: dict[int, tuple[int, int, int]] = {}  # id(waiter) -> (id(cond), lane, ts)
         self._exits: weakref.WeakKeyDictionary[Any, tuple[int, int]] = weakref.WeakKeyDictionary()
         self._acks: dict[int, tuple[int, int]] = {}  # offering ident -> (lane, ts) of taker
-        self._handoff: tuple[Any, ...] | None = None
+        self._handoff: Callable[[], None] | None = None  # undoes wrap_offers
         self.sites: dict[int, Any] = {}  # Site.key -> Site, for the names of waited objects
         self._locks: dict[int, tuple[Any, ...]] = {}  # id(lock) -> its _raw(), while watched
 
@@ -224,7 +227,7 @@ class Recorder(WaitRecorder):
         _noting[0] = self
         self._wrap_notify()
         if self.gil:
-            self._wrap_handoff()
+            self._handoff = wrap_offers(self)
         OBSERVER.recorder = self
 
     def stop(self) -> None:
@@ -239,11 +242,7 @@ class Recorder(WaitRecorder):
             self._emit_wait(token, now, "unfinished")
         self._open.clear()
         if self._handoff is not None:
-            offer, ack, init, forget = self._handoff
-            Handoff.offer = offer  # type: ignore[method-assign]
-            Handoff.ack = ack  # type: ignore[method-assign]
-            Handoff.__init__ = init  # type: ignore[method-assign]
-            Handoff.forget = forget  # type: ignore[method-assign]
+            self._handoff()  # the offers' own methods back
             self._handoff = None
         if self._notify is not None:
             Condition.notify = self._notify  # type: ignore[method-assign]
@@ -538,52 +537,21 @@ class Recorder(WaitRecorder):
         except Exception as exc:
             self._failed(exc)
 
-    # -- GIL offers ------------------------------------------------------------------------
-    def _wrap_handoff(self) -> None:
-        offer, ack = Handoff.offer, Handoff.ack
-        init, forget = Handoff.__init__, Handoff.forget
-        self._handoff = (offer, ack, init, forget)
-        recorder = self
-
-        def recorded_init(handoff: Handoff) -> None:
-            init(handoff)
-            if recorder.active:
-                recorder._add(("interval", perf_counter_ns(), True))
-
-        def recorded_forget(handoff: Handoff) -> None:
-            forget(handoff)
-            if recorder.active:
-                recorder._add(("interval", perf_counter_ns(), False))
-
-        def recorded_offer(handoff: Handoff) -> None:
-            if not recorder.active:
-                offer(handoff)
-                return
-            made = handoff.offers
-            t0 = perf_counter_ns()
-            offer(handoff)
-            if handoff.offers != made:
-                recorder.gil_offered(t0, perf_counter_ns())
-
-        def recorded_ack(handoff: Handoff) -> None:
-            pending = handoff.pending
-            if pending is not None and pending[0] != get_ident() and recorder.active:
-                recorder.gil_taken(pending[0])
-            ack(handoff)
-
-        recorded_offer.__doc__ = offer.__doc__
-        recorded_ack.__doc__ = ack.__doc__
-        recorded_forget.__doc__ = forget.__doc__
-        Handoff.offer = recorded_offer  # type: ignore[method-assign]
-        Handoff.ack = recorded_ack  # type: ignore[method-assign]
-        Handoff.__init__ = recorded_init  # type: ignore[method-assign]
-        Handoff.forget = recorded_forget  # type: ignore[method-assign]
-
+    # -- GIL offers (see timeline/gil.py) ------------------------------------------------
     def gil_taken(self, offerer: int) -> None:
         """The current thread takes the GIL ``offerer`` offered."""
         try:
             now = perf_counter_ns()
             self._acks[offerer] = (self._lane(get_ident(), now), now)
+        except Exception as exc:
+            self._failed(exc)
+
+    def gil_given(self, giver: int, taker: int) -> None:
+        """The token of a free-threaded build's check interval went from ``giver`` to
+        ``taker`` (called in the giver's thread, as it hands it over)."""
+        try:
+            now = perf_counter_ns()
+            self._acks[giver] = (self._lane(taker, now), now)
         except Exception as exc:
             self._failed(exc)
 
