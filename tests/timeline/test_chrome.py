@@ -33,7 +33,11 @@ def test_one_named_track_per_thread_and_the_handoff_as_a_flow(handoff):
     tid = {name: t for t, name in names.items()}
     [process] = [ev for ev in events if ev["name"] == "process_name"]
     assert process["args"]["name"] == "handoff"
-    [wait] = [ev for ev in events if ev["ph"] == "X" and ev["cat"] == "lock"]
+    [wait] = [
+        ev
+        for ev in events
+        if ev["ph"] == "X" and ev["cat"] == "lock" and ev["name"] == "Lock `lock`"
+    ]
     assert wait["tid"] == tid["waiter"] and wait["name"] == "Lock `lock`"
     assert wait["args"]["released by"] == "holder"
     flows = {}

@@ -15,7 +15,7 @@ from snarl.sync.condition import Condition
 from snarl.sync.lock import Lock, RLock
 from snarl.timeline import record
 
-from .helpers import lane_of, recorded_waiting, waits
+from .helpers import lane_of, recorded_waiting, slices, waits
 
 
 def test_a_lock_handoff_is_a_wait_released_by_the_holder(threads):
@@ -40,7 +40,7 @@ def test_a_lock_handoff_is_a_wait_released_by_the_holder(threads):
         go.set()
         t1.join()
         t2.join()
-    [wait] = waits(rec, "lock")
+    [wait] = waits(rec, "lock", "lock")
     _, t0, t1_, lane, _kind, obj, site, outcome, by = wait
     assert lane == lane_of(rec, "waiter")
     assert obj[1:] == ("Lock", "lock")
@@ -52,7 +52,7 @@ def test_a_lock_handoff_is_a_wait_released_by_the_holder(threads):
     [flow] = [f for f in tl.flows if f.dst_lane == lane_of(rec, "waiter")]
     assert (flow.src_lane, flow.label) == (lane_of(rec, "holder"), "released")
     assert flow.src_time == by[1] and flow.dst_time == t1_
-    [s] = [s for s in tl.slices if s.kind == "lock"]
+    [s] = slices(tl, "lock", "Lock `lock`")
     assert s.details["released by"] == "holder"
     assert s.label == "Lock `lock`"
 
@@ -66,7 +66,7 @@ def test_a_bare_release_by_another_thread_is_the_releaser(threads):
         turn.release()  # by the main thread
         t.join()
         turn.release()
-    [wait] = waits(rec, "lock")
+    [wait] = waits(rec, "lock", "turn")
     assert wait[8][0] == lane_of(rec, threading.main_thread().name)
 
 
@@ -171,7 +171,7 @@ def test_a_timeout_is_recorded_without_a_releaser():
         t.join()
         lock.release()
     assert got == [False]
-    [wait] = waits(rec, "lock")
+    [wait] = waits(rec, "lock", "lock")
     assert wait[7] == "timeout" and wait[8] is None
 
 
@@ -183,10 +183,10 @@ def test_a_wait_still_going_at_the_stop_is_unfinished(threads):
         t = threads.start(lock.acquire, name="stuck")
         recorded_waiting(rec, lock)
     threads.on_teardown(lock.release)
-    [wait] = waits(rec, "lock")
+    [wait] = waits(rec, "lock", "lock")
     assert wait[7] == "unfinished" and wait[2] == rec.ended
     tl = rec.timeline()
-    [s] = [s for s in tl.slices if s.kind == "lock"]
+    [s] = slices(tl, "lock", "Lock `lock`")
     assert s.flag == "unfinished"
     assert tl.lane(lane_of(rec, "stuck")).end == rec.ended  # still alive at the end
     t.join(0)
