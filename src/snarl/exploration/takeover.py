@@ -42,6 +42,7 @@ from operator import attrgetter
 from types import FunctionType, ModuleType
 from typing import Any
 
+from ..frames import gil_off, held_frames
 from ..identity import caller_site
 from ..runtime.exploration import EXPLORATION
 from ..sync.condition import Condition
@@ -145,6 +146,7 @@ class Takeover:
         self.uncontrolled: list[str] = []  # one line each: what stays outside control
         # whether the program keeps a threading.local where the scan looks (see _Runner)
         self.locals = False
+        self._looking_at: Any = None  # the object the scan is in
         self._memo: dict[int, Any] = {}  # id(native object) -> its replacement
         self._keep: list[Any] = []  # the natives replaced (so their ids stay theirs)
         self._factories = self._factory_map()
@@ -161,7 +163,7 @@ class Takeover:
         collecting = gc.isenabled()
         gc.disable()  # (objects found must not be freed and their ids reused mid-scan)
         try:
-            objects = gc.get_objects()
+            objects = _reachable() if gil_off() else gc.get_objects()
             later: list[Any] = []
             hashed: list[Any] = []  # threads and futures: they keep their hash (see fresh)
             kinds = _kinds
@@ -186,6 +188,7 @@ class Takeover:
 
     def _scan(self, obj: Any, kind: int, later: list[Any], hashed: list[Any]) -> None:
         """Look into one object the garbage collector tracks, of the given kind."""
+        self._looking_at = obj  # (whose a threading.local found in it is: see _owned_by_user)
         if kind == _INSTANCE:
             d = _getattribute(obj, "__dict__")
             if type(d) is dict:
@@ -310,9 +313,24 @@ class Takeover:
         is_local = _locals.get(tp)
         if is_local is None:
             is_local = _locals[tp] = issubclass(tp, _thread._local)
-        if is_local:
+        if is_local and not self.locals and self._owned_by_user():
             self.locals = True  # (where the program keeps it: not the stdlib's own)
         return None
+
+    def _owned_by_user(self) -> bool:
+        """Whether the object being scanned belongs to the program (its module's file is the
+        user's), not to the standard library or an installed package (3.13.5's
+        ``logging.Logger._tls``, say)."""
+        obj = self._looking_at
+        if isinstance(obj, ModuleType):
+            name = obj.__name__
+        elif isinstance(obj, (type, FunctionType)):
+            name = obj.__module__
+        else:
+            name = type.__dict__["__module__"].__get__(type(obj))  # (asked of no metaclass)
+        module = sys.modules.get(name) if type(name) is str else None
+        filename = getattr(module, "__file__", None) if module is not None else None
+        return type(filename) is str and self.user(filename)
 
     # -- replacing one object -----------------------------------------------------------------
     def _native(self, value: Any, where: str) -> Any:
@@ -495,6 +513,28 @@ _class_dict = type.__dict__["__dict__"].__get__
 
 
 _getattribute = object.__getattribute__
+
+
+def _reachable() -> list[Any]:
+    """Every object reachable from the modules and the threads' frames, for a free-threaded
+    build, where ``gc.get_objects()`` cannot be trusted: on CPython 3.13t it leaves out most
+    objects once a thread has exited (measured: the ``__main__`` module among them).  The walk
+    goes through ``gc.get_referents``, a batch at a time."""
+    with held_frames() as reading:  # (the other threads parked while their frames are read)
+        roots: list[Any] = [sys.modules, *reading.frames.values()]
+        seen = {id(o) for o in roots}
+        found: list[Any] = list(roots)
+        frontier = roots
+        while frontier:  # (each step in C: map, zip, dict and set operations)
+            refs = gc.get_referents(*frontier)
+            by_id = dict(zip(map(id, refs), refs, strict=True))
+            new = by_id.keys() - seen
+            seen |= new
+            frontier = list(map(by_id.__getitem__, new))
+            found.extend(frontier)
+            del refs, by_id
+        del roots, frontier, reading
+    return found
 
 
 def _filled(closure: tuple[Any, ...]) -> list[Any]:
