@@ -313,11 +313,11 @@ def held_frames() -> Iterator[FrameReading]:
     thread is parked before its next instruction while the block runs, so the frames do not
     change under the reader; keep the block short, and read nothing of them after it.
     """
-    if not gil_off():
-        yield read_frames()
-        return
     caller = sys._getframe(2)  # (the caller of the context manager's __enter__)
     me = get_ident()
+    if not gil_off():
+        yield _as_caller(read_frames(), me, caller)
+        return
     with _session:
         exempt(me)
         try:
@@ -325,6 +325,15 @@ def held_frames() -> Iterator[FrameReading]:
                 yield reading
         finally:
             exempt(me, False)
+
+
+def _as_caller(reading: FrameReading, me: int, caller: FrameType) -> FrameReading:
+    """``reading`` with the calling thread's stack starting at ``caller``: the frame it read
+    from is this module's, inside a generator that is suspended while the reader reads (and a
+    suspended generator's frame has no ``f_back``: the rest of the stack would be lost)."""
+    if me in reading.frames:
+        reading.frames[me] = caller
+    return reading
 
 
 @contextlib.contextmanager
@@ -343,7 +352,7 @@ def _parked(caller: FrameType, me: int) -> Iterator[FrameReading]:
         mon.register_callback(tool, mon.events.PY_UNWIND, _park)
         _gate.append(gate)
         mon.set_events(tool, events)  # (stops the world: every thread parks from here)
-        yield read_frames()
+        yield _as_caller(read_frames(), me, caller)
     finally:
         mon.set_events(tool, 0)
         _gate.clear()
