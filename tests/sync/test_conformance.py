@@ -188,7 +188,7 @@ def test_repr_shows_owner_and_name():
     assert "unlocked" in repr(lock_a) and "'lock_a'" in repr(lock_a)
     with lock_a:
         text = repr(lock_a)
-    assert text.startswith("<locked snarl.sync.Lock 'lock_a'")
+    assert text.startswith("<locked snarl.sync.Lock object 'lock_a'")
     assert f"owner={threading.get_ident()}" in text and "'MainThread'" in text
     assert "acquired in a with block" in text  # the line is the owner's with-block (dumps)
     lock_a.acquire()

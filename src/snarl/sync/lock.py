@@ -97,7 +97,8 @@ class _Base:
 
     def _describe(self) -> str:
         locked = self.locked()
-        parts = [f"<{'locked' if locked else 'unlocked'} snarl.sync.{_public(self)}"]
+        # (CPython's shape: "<locked _thread.lock object ... at 0x...>", with more inside)
+        parts = [f"<{'locked' if locked else 'unlocked'} snarl.sync.{_public(self)} object"]
         name = self.name
         if name:
             parts.append(f"{name!r}")
