@@ -61,6 +61,7 @@ import tempfile
 from _thread import allocate_lock
 from collections.abc import Iterator
 from threading import get_ident
+from time import sleep as _sleep
 from types import FrameType, ModuleType
 from typing import Any, NamedTuple
 
@@ -271,6 +272,7 @@ _session = allocate_lock()  # one held reading at a time
 _exempt: set[int] = set()  # threads that never park (the reader, its repr worker)
 _gate: list[Any] = []  # the lock parked threads wait on, while a reading is held
 _POLL = 0.005  # how often a parked thread looks whether it was exempted meanwhile
+_SETTLE = 0.001  # how long a reader lets in-flight instructions finish before reading
 
 
 def _park(*args: Any) -> Any:
@@ -352,6 +354,10 @@ def _parked(caller: FrameType, me: int) -> Iterator[FrameReading]:
         mon.register_callback(tool, mon.events.PY_UNWIND, _park)
         _gate.append(gate)
         mon.set_events(tool, events)  # (stops the world: every thread parks from here)
+        # A thread in the middle of an instruction when the world started again finishes it
+        # (measured: once in 20 reads a spinning thread's store landed after the first read):
+        # a moment's settle lets it reach the instruction that parks it.
+        _sleep(_SETTLE)
         yield _as_caller(read_frames(), me, caller)
     finally:
         mon.set_events(tool, 0)

@@ -455,6 +455,16 @@ def _snapshot(
         since = None
         if tracked is not None and th.ident != current and _in_snarl(frames[th.ident], hidden):
             since = tracked.overlay(th.ident, r)
+        if (
+            r.tracked_wait is None
+            and r.kind in LOCK_KINDS
+            and r.obj is not None
+            and _is_tracked(r.obj)
+        ):
+            # snarl records every wait on its locks before it blocks: a thread on the call with
+            # no record is not waiting (about to enter, or inside recording an acquisition).
+            r.kind = r.obj = r.name = r.call = None
+            r.state = "running"
         if r.kind is not None:
             holders = tracked.holders(r) if tracked is not None else None
             if holders is None:
