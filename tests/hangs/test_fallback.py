@@ -62,10 +62,12 @@ def test_a_stop_longer_than_the_timeout(tmp_path, mode):
         proc.stdin.write("\n")
         proc.stdin.flush()
     code, out, err = finish(proc)
-    assert code == 0, err
     fired = err.count("Timeout (0:00:00.300000)!")
     if mode == "default":
+        assert code == 0, err
         assert fired == 0, err  # off by default: nothing fires, nothing walks running frames
         assert "armed False" in out
     else:
-        assert fired >= 1, err  # the false fire the default avoids (no C call held the GIL)
+        # The false fire the default avoids (no C call held the GIL); the walk of running
+        # threads' frames that comes with it may even crash the process (seen once in CI).
+        assert fired >= 1 or code < 0, (code, err)

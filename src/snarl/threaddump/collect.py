@@ -456,8 +456,8 @@ def _snapshot(
         if tracked is not None and th.ident != current and _in_snarl(frames[th.ident], hidden):
             since = tracked.overlay(th.ident, r)
         if (
-            r.tracked_wait is None
-            and r.kind in LOCK_KINDS
+            r.kind in LOCK_KINDS
+            and (tracked is None or th.ident not in tracked.waits)
             and r.obj is not None
             and _is_tracked(r.obj)
         ):
@@ -465,10 +465,18 @@ def _snapshot(
             # no record is not waiting (about to enter, or inside recording an acquisition).
             r.kind = r.obj = r.name = r.call = None
             r.state = "running"
+        holders = None
         if r.kind is not None:
             holders = tracked.holders(r) if tracked is not None else None
             if holders is None:
                 holders = _holders(th, r, holds, running_futures, names, frames, lock_types)
+            if r.kind == "rlock" and any(h.ident == th.ident for h in holders):
+                # No thread waits for an RLock it owns: it has just got it, and not yet noted
+                # so (the interpreter's RLock knows its owner before snarl's record is gone).
+                r.kind = r.obj = r.name = r.call = None
+                r.state = "running"
+        if r.kind is not None:
+            assert holders is not None
             line = th.frames[min(r.wait_index, len(th.frames) - 1)]
             obj_info = r.tracked_object
             if r.obj is not None:
