@@ -30,7 +30,7 @@ from .execution import _real as _clocks
 from .portfolio import Portfolio
 from .report import check, interleaving, kind_of
 from .result import Result
-from .runner import SHRINK_SECONDS, Callback, _calibrate, _report, execute_next
+from .runner import SHRINK_SECONDS, Callback, _calibrate, _report, execute_next, unread_points
 from .runner import _strategy as make_strategy
 from .strategies import PctScheduler
 
@@ -185,4 +185,5 @@ def explore_in_processes(
         notes=(f"{jobs} processes",),
         points=points,
         interrupted=interrupted,
+        uncontrolled=unread_points(granularity),
     )

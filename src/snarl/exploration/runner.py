@@ -34,6 +34,7 @@ from typing import Any
 from ..errors import DidNotReproduce, Flaky
 from ..runtime.controlled import ControlledRuntime
 from ..runtime.scheduler import Choice, Scheduler, preemptions
+from ..threaddump.bytecode import bytecode_version, known_bytecode
 from . import token as tokens
 from .execution import Exploring, execute
 from .execution import _real as _clocks  # never the virtual clocks of an execution
@@ -246,7 +247,20 @@ def explore(
         depth=depth if name == "pct" else None,
         interrupted=interrupted,
         points=scheduler.describe() if isinstance(scheduler, Portfolio) else None,
-        uncontrolled=tuple(exploring.uncontrolled()),
+        uncontrolled=(*exploring.uncontrolled(), *unread_points(granularity)),
+    )
+
+
+def unread_points(granularity: str) -> tuple[str, ...]:
+    """What a granularity cannot switch at on an interpreter whose bytecode snarl does not
+    know (one line, for the verdict), or nothing."""
+    if granularity == "sync" or known_bytecode():
+        return ()
+    major, minor = bytecode_version()
+    return (
+        f"switch points between synchronisation operations: they follow the opcodes of "
+        f"CPython 3.10-3.13, and CPython {major}.{minor} may access shared state through "
+        "others, with no switch point before them",
     )
 
 

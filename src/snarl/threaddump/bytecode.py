@@ -24,9 +24,50 @@ import sys
 import weakref
 from dataclasses import dataclass
 
-__all__ = ["Call", "Expr", "WithBlock", "call_at", "line_at", "with_blocks_at"]
+__all__ = [
+    "KNOWN_VERSIONS",
+    "Call",
+    "Expr",
+    "WithBlock",
+    "bytecode_version",
+    "call_at",
+    "known_bytecode",
+    "line_at",
+    "unknown_note",
+    "with_blocks_at",
+]
 
 _PY311 = sys.version_info >= (3, 11)
+
+KNOWN_VERSIONS = ((3, 10), (3, 11), (3, 12), (3, 13))
+"""The CPython versions whose bytecode (opcodes, exception tables, inline caches) snarl reads
+and is tested on.  On any other version nothing is read from bytecode: calls and ``with``
+blocks are unknown, and the dump says so (:func:`unknown_note`), rather than risk a wrong fact
+from an opcode whose meaning changed."""
+
+_version = [sys.version_info[:2]]  # (a list: a test fakes an unknown version through it)
+
+
+def bytecode_version() -> tuple[int, int]:
+    """The CPython version whose bytecode this interpreter runs (major, minor)."""
+    major, minor = _version[0]
+    return major, minor
+
+
+def known_bytecode() -> bool:
+    """Whether this interpreter's bytecode is one snarl knows (see :data:`KNOWN_VERSIONS`)."""
+    return tuple(_version[0]) in KNOWN_VERSIONS
+
+
+def unknown_note() -> str | None:
+    """The one-line note a dump carries when the bytecode is not read, else None."""
+    if known_bytecode():
+        return None
+    major, minor = _version[0]
+    return (
+        f"bytecode not read: CPython {major}.{minor} is not one snarl knows (3.10-3.13), so "
+        "locks held by with-blocks and waits read from call sites are unknown"
+    )
 
 
 class Expr:
@@ -484,12 +525,18 @@ def _info(code: object) -> _CodeInfo:
 
 
 def call_at(code: object, lasti: int) -> Call | None:
-    """The call or ``with`` entry at byte offset ``lasti`` of ``code``, or None if it is neither."""
+    """The call or ``with`` entry at byte offset ``lasti`` of ``code``, or None if it is
+    neither (or if this interpreter's bytecode is not one snarl knows)."""
+    if not known_bytecode():
+        return None
     return _info(code).call(lasti)
 
 
 def with_blocks_at(code: object, lasti: int) -> tuple[WithBlock, ...]:
-    """The ``with`` statements enclosing offset ``lasti``, outermost first."""
+    """The ``with`` statements enclosing offset ``lasti``, outermost first (none if this
+    interpreter's bytecode is not one snarl knows)."""
+    if not known_bytecode():
+        return ()
     return _info(code).withs(lasti)
 
 

@@ -30,7 +30,7 @@ from typing import Any, NamedTuple
 
 from .. import frames as _frames
 from ..analysis.waitgraph import WaitGraph
-from .bytecode import Call, WithBlock, call_at, line_at, with_blocks_at
+from .bytecode import Call, WithBlock, call_at, line_at, unknown_note, with_blocks_at
 from .model import (
     Deadlock,
     DeadlockStep,
@@ -537,6 +537,7 @@ def _snapshot(
         tracked=tracked is not None,
         threads=tuple(infos),
         deadlocks=deadlocks,
+        notes=tuple(n for n in (unknown_note(),) if n is not None),
     )
 
 
