@@ -641,6 +641,15 @@ class _Tracked:
         wait = self.waits.get(ident)
         if wait is None:
             return None
+        if (
+            r.kind in LOCK_KINDS
+            and r.obj is not None
+            and id(r.obj) != wait["object"]
+            and _is_tracked(r.obj)
+        ):
+            # The frames show a call on one of snarl's locks, the record a wait on another
+            # object (a lock snarl takes while recording that acquisition): the record is right.
+            r.kind = r.obj = r.name = r.call = None
         if r.kind is None or r.kind == "unknown":
             r.kind = _TRACKED_KINDS.get(wait["kind"], wait["kind"])
             r.state = "waiting"
