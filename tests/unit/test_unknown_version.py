@@ -86,9 +86,10 @@ def test_an_exploration_on_an_unknown_version_says_what_it_may_miss(monkeypatch)
 
     result = snarl.explore(test, strategy="dfs", schedules=50, shrink=False)
     assert result.failure is None
-    [caveat] = result.uncontrolled
-    assert "CPython 3.99" in caveat and "no switch point" in caveat
+    [caveat] = [u for u in result.uncontrolled if "CPython 3.99" in u]
+    assert "no switch point" in caveat
     assert "covered" not in result.statistics()  # no claim over a space it may not have seen
     assert "CPython 3.99" in str(result)
     sync = snarl.explore(test, granularity="sync", schedules=5, shrink=False)
-    assert sync.uncontrolled == ()  # sync points are snarl's own calls: no bytecode involved
+    # sync points are snarl's own calls: no bytecode involved
+    assert not [u for u in sync.uncontrolled if "CPython 3.99" in u]
