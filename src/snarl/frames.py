@@ -47,7 +47,10 @@ blocked in C (a lock, I/O) is not running Python code and its frames do not chan
 returns to the interpreter, where it parks.  The cost is paid only during a read, and only on a
 free-threaded build: each instruction the reader itself executes calls the callback (measured in
 ``benchmarks/RESULTS.md``).  If no ``sys.monitoring`` tool id is free, frames of other threads
-are not read, and the reading says so.
+are not read, and the reading says so.  The reader must not wait for anything a parked thread
+may hold (the import lock above all: a thread can be parked in the middle of an import), so
+what a reading needs is imported before the threads are parked; should a reader still be stuck,
+a parked thread goes on by itself after :data:`_PARK_LIMIT` seconds.
 """
 
 from __future__ import annotations
@@ -273,6 +276,7 @@ _exempt: set[int] = set()  # threads that never park (the reader, its repr worke
 _gate: list[Any] = []  # the lock parked threads wait on, while a reading is held
 _POLL = 0.005  # how often a parked thread looks whether it was exempted meanwhile
 _SETTLE = 0.001  # how long a reader lets in-flight instructions finish before reading
+_PARK_LIMIT = 5.0  # the longest a thread stays parked, whatever the reader does
 
 
 def _park(*args: Any) -> Any:
@@ -281,11 +285,15 @@ def _park(*args: Any) -> Any:
     if me in _exempt or not _gate:
         return None
     gate = _gate[0] if _gate else None
+    waited = 0.0
     while gate is not None:
         if gate.acquire(True, _POLL):
             gate.release()
             return None
         if me in _exempt or not _gate:
+            return None
+        waited += _POLL
+        if waited >= _PARK_LIMIT:  # the reader is stuck (see the module docstring): go on
             return None
     return None
 
@@ -320,6 +328,9 @@ def held_frames() -> Iterator[FrameReading]:
     if not gil_off():
         yield _as_caller(read_frames(), me, caller)
         return
+    # Whatever the reading imports is imported now: a thread parked in the middle of an import
+    # holds the import lock, and a reader that imported while it was parked would wait for ever.
+    subinterpreters_seen()
     with _session:
         exempt(me)
         try:

@@ -12,13 +12,13 @@ import contextlib
 import os
 import queue
 import select
-import sys
 import threading
 import time
 
 import pytest
 
 import snarl
+from snarl.frames import held_frames
 from snarl.hangs.rules import Classifier, Verdict, recorded_wait
 
 from ..helpers import JOIN_TIMEOUT, line_of
@@ -31,20 +31,26 @@ def line(marker: str) -> int:
 
 
 def verdict_of(thread: threading.Thread, strict: bool = False) -> Verdict:
-    frames = sys._current_frames()
-    try:
-        return Classifier(strict=strict).classify(frames[thread.ident], recorded_wait(thread.ident))
-    finally:
-        del frames
+    # (held: on a free-threaded build the thread is parked while its frames are read)
+    with held_frames() as reading:
+        top = reading.frames[thread.ident]
+        try:
+            return Classifier(strict=strict).classify(top, recorded_wait(thread.ident))
+        finally:
+            del top
 
 
-def settled(thread: threading.Thread, kind: str, strict: bool = False) -> Verdict:
-    """The first verdict of ``thread`` in a wait of ``kind`` (a bounded poll: a thread in a
-    loop passes through other states on its way back to the wait)."""
+def settled(
+    thread: threading.Thread, kind: str, strict: bool = False, marker: str | None = None
+) -> Verdict:
+    """The first verdict of ``thread`` in a wait of ``kind`` at ``marker``'s line (a bounded
+    poll: a thread in a loop passes through other states on its way back to the wait, and a
+    thread just started may still wait in its start-up handshake, an Event too)."""
     deadline = time.monotonic() + JOIN_TIMEOUT
     while True:
         verdict = verdict_of(thread, strict)
-        if verdict.kind == kind or time.monotonic() > deadline:
+        at = marker is None or (verdict.filename, verdict.lineno) == (HERE, line(marker))
+        if (verdict.kind == kind and at) or time.monotonic() > deadline:
             return verdict
         time.sleep(0.001)
 
@@ -312,8 +318,8 @@ def test_verdict(threads, tracked, pattern, sticks, sticks_strict, kind, marker)
         threads.on_teardown(snarl.uninstall)
     thread = pattern(threads)
 
-    verdict = settled(thread, kind)
-    strict = settled(thread, kind, strict=True)
+    verdict = settled(thread, kind, marker=marker)
+    strict = settled(thread, kind, strict=True, marker=marker)
 
     assert verdict.kind == kind, verdict
     assert verdict.may_stick is sticks, verdict
