@@ -318,16 +318,23 @@ def snapshot(*, locals: bool = False) -> Snapshot:
             gc.enable()
 
 
+def _process(started: float, taken_at: float) -> dict[str, Any]:
+    """The fields every snapshot has of the process itself, and how long the snapshot took."""
+    return {
+        "pid": os.getpid(),
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "build": _BUILD,
+        "gil_enabled": _gil_enabled(),
+        "switch_interval": sys.getswitchinterval(),
+        "taken_at": taken_at,
+        "duration": time.perf_counter() - started,
+    }
+
+
 def _raw_snapshot(reading: Any, current: int, started: float, taken_at: float) -> Snapshot:
     return Snapshot(
-        pid=os.getpid(),
-        python=platform.python_version(),
-        implementation=platform.python_implementation(),
-        build=_BUILD,
-        gil_enabled=_gil_enabled(),
-        switch_interval=sys.getswitchinterval(),
-        taken_at=taken_at,
-        duration=time.perf_counter() - started,
+        **_process(started, taken_at),
         tracked=False,
         threads=tuple(raw_threads(reading.stacks, current)),
         notes=(reading.note,),
@@ -526,14 +533,7 @@ def _snapshot(
         for c in graph.cycles()
     )
     return Snapshot(
-        pid=os.getpid(),
-        python=platform.python_version(),
-        implementation=platform.python_implementation(),
-        build=_BUILD,
-        gil_enabled=_gil_enabled(),
-        switch_interval=sys.getswitchinterval(),
-        taken_at=taken_at,
-        duration=time.perf_counter() - started,
+        **_process(started, taken_at),
         tracked=tracked is not None,
         threads=tuple(infos),
         deadlocks=deadlocks,
