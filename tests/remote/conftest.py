@@ -35,6 +35,18 @@ class Proc:
         self.pid = popen.pid
         self.lines: list[str] = []
 
+    def end(self) -> None:
+        """Kill the target if it still runs (its whole process group) and close its pipes."""
+        if self.popen.poll() is None:
+            try:
+                os.killpg(self.pid, signal.SIGKILL)
+            except OSError:
+                self.popen.kill()
+        self.popen.wait(timeout=10)
+        for stream in (self.popen.stdin, self.popen.stdout, self.popen.stderr):
+            if stream is not None:
+                stream.close()
+
     def readline(self, timeout: float = READY_TIMEOUT) -> str:
         """The next line of the target's stdout (without the newline); AssertionError if none
         comes within ``timeout`` seconds or the target exits."""
@@ -96,15 +108,7 @@ def spawn() -> Iterator:
 
     yield start
     for proc in started:
-        if proc.popen.poll() is None:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                proc.popen.kill()
-        proc.popen.wait(timeout=10)
-        for stream in (proc.popen.stdin, proc.popen.stdout, proc.popen.stderr):
-            if stream is not None:
-                stream.close()
+        proc.end()
 
 
 def wait_for(predicate, what: str, timeout: float = 10.0) -> None:

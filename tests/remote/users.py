@@ -121,15 +121,7 @@ class OtherUser:
     def stop_all(self) -> None:
         """Kill every process started as this user (with its process group)."""
         for proc in self.started:
-            if proc.popen.poll() is None:
-                try:
-                    os.killpg(proc.pid, 9)
-                except OSError:
-                    proc.popen.kill()
-            proc.popen.wait(timeout=10)
-            for stream in (proc.popen.stdin, proc.popen.stdout, proc.popen.stderr):
-                if stream is not None:
-                    stream.close()
+            proc.end()
         self.started.clear()
 
 
