@@ -17,7 +17,7 @@ import time
 import pytest
 
 from ..helpers import REPO, snarl_env
-from .procs import expect_line, finish
+from .procs import DEADLINE, expect_line, finish
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGSTOP"), reason="needs SIGSTOP/SIGCONT")
 
@@ -41,6 +41,17 @@ PROGRAM = textwrap.dedent(
 )
 
 
+def _reached(proc: subprocess.Popen, wanted: str, crash_allowed: bool) -> bool:
+    """Whether the child printed ``wanted``; False if it died by a signal and that is allowed."""
+    try:
+        expect_line(proc, wanted)
+    except AssertionError:
+        if crash_allowed and proc.wait(DEADLINE) < 0:
+            return False
+        raise
+    return True
+
+
 @pytest.mark.parametrize("mode", ["default", "on"])
 def test_a_stop_longer_than_the_timeout(tmp_path, mode):
     script = tmp_path / "stops.py"
@@ -55,12 +66,17 @@ def test_a_stop_longer_than_the_timeout(tmp_path, mode):
         text=True,
     )
     for n in range(STOPS):
-        expect_line(proc, f"checking {n}")
+        if not _reached(proc, f"checking {n}", crash_allowed=mode == "on"):
+            break  # a false fire crashed the child: what "on" may do, checked below
         os.kill(proc.pid, signal.SIGSTOP)
         time.sleep(0.6)  # the stop itself (twice the timeout), not a synchronisation
         os.kill(proc.pid, signal.SIGCONT)
-        proc.stdin.write("\n")
-        proc.stdin.flush()
+        try:
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+        except BrokenPipeError:
+            assert mode == "on", "the child died with the fallback off"
+            break
     code, out, err = finish(proc)
     fired = err.count("Timeout (0:00:00.300000)!")
     if mode == "default":
