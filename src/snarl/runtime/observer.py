@@ -110,6 +110,9 @@ class Wait:
         self.since = since
 
 
+_FIRST_HOLD = allocate_lock()  # see ObserverRuntime.hold_bare()
+
+
 class ObserverRuntime(Runtime):
     """Real threads, real blocking; owners and waits recorded for :func:`tracked_state`."""
 
@@ -193,11 +196,17 @@ class ObserverRuntime(Runtime):
         ``release()``.  The first bare hold hooks thread exits: a lock must hear its owner
         exit, or a later thread reusing the ident would look like the owner.
         """
-        if self.bare is None:
-            if self.ensure_thread_hooks is not None:
-                self.ensure_thread_hooks()
-            self.bare = set()
-        return self.bare
+        bare = self.bare
+        if bare is None:
+            # Two threads' first bare holds may come at once (free-threaded builds run them
+            # in parallel): the set is made once, under a mutex, or one hold would be lost.
+            with _FIRST_HOLD:
+                bare = self.bare
+                if bare is None:
+                    if self.ensure_thread_hooks is not None:
+                        self.ensure_thread_hooks()
+                    bare = self.bare = set()
+        return bare
 
     def block(self, prim: Any, inner: InnerLock, blocking: Any, timeout: Any) -> bool:
         """Wait for ``inner`` with the caller's arguments; record the wait while it lasts."""
