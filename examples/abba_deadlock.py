@@ -12,6 +12,9 @@ import threading
 
 import snarl
 
+# With --json only the dump goes to stdout: the example's own prints go to stderr.
+CHATTER = sys.stderr if "--json" in sys.argv else sys.stdout
+
 lock_a = threading.Lock()
 lock_b = threading.Lock()
 both_hold = threading.Barrier(2)  # makes the deadlock certain instead of likely
@@ -21,14 +24,14 @@ def worker_ab() -> None:
     with lock_a:
         both_hold.wait()
         with lock_b:
-            print("worker-AB got both locks")
+            print("worker-AB got both locks", file=CHATTER)
 
 
 def worker_ba() -> None:
     with lock_b:
         both_hold.wait()
         with lock_a:
-            print("worker-BA got both locks")
+            print("worker-BA got both locks", file=CHATTER)
 
 
 def main() -> None:

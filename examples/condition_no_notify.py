@@ -11,6 +11,9 @@ import threading
 
 import snarl
 
+# With --json only the dump goes to stdout: the example's own prints go to stderr.
+CHATTER = sys.stderr if "--json" in sys.argv else sys.stdout
+
 ready = threading.Condition()
 items: list[str] = []
 
@@ -19,7 +22,7 @@ def consumer() -> None:
     with ready:
         while not items:
             ready.wait()
-        print("consumed", items.pop())
+        print("consumed", items.pop(), file=CHATTER)
 
 
 def producer() -> None:

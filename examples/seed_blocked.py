@@ -14,6 +14,9 @@ import time
 
 import snarl
 
+# With --json only the dump goes to stdout: the example's own prints go to stderr.
+CHATTER = sys.stderr if "--json" in sys.argv else sys.stdout
+
 io_lock = threading.Lock()
 blocker = threading.Lock()
 
@@ -21,12 +24,12 @@ blocker = threading.Lock()
 def block(i: int) -> None:
     t = threading.current_thread()
     with io_lock:
-        print(f"{t.name} with ident {t.ident} going to sleep")
+        print(f"{t.name} with ident {t.ident} going to sleep", file=CHATTER)
     if i:
         blocker.acquire()  # acquired but never released
         time.sleep(3600)
     with io_lock:
-        print(t.name, "finishing")
+        print(t.name, "finishing", file=CHATTER)
 
 
 def main() -> None:

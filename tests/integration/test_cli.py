@@ -28,8 +28,8 @@ def test_unknown_example_is_one_line_without_traceback():
 
 @pytest.mark.parametrize(
     "args",
-    [(), ("demo",), ("frobnicate",), ("demo", "seed", "--bogus")],
-    ids=["no-command", "no-example", "unknown-command", "unknown-option"],
+    [("demo",), ("frobnicate",), ("demo", "seed", "--bogus")],
+    ids=["no-example", "unknown-command", "unknown-option"],
 )
 def test_usage_errors_are_one_line(args):
     proc = run_python("-m", "snarl", *args)
