@@ -51,6 +51,8 @@ from ..runtime.base import Abandon, current_runtime, set_runtime
 from ..runtime.controlled import ControlledRuntime, Outcome
 from ..runtime.exploration import EXPLORATION, IDLE
 from ..runtime.scheduler import Scheduler
+from ..runtime.workers import Workers
+from ..runtime.workers import available as workers_available
 from ..sync.patch import install, installed
 from ..sync.thread import thread_originals
 from .fresh import ThreadNumbers
@@ -232,6 +234,7 @@ def _restore_included(previous: tuple[str, ...]) -> None:
 
 
 _runners: list[_Runner] = []  # the runner of the outermost Exploring, while one is active
+_workers: list[Workers] = []  # the kept OS threads of the outermost Exploring (3.10-3.12)
 
 
 @contextmanager
@@ -303,6 +306,9 @@ class Exploring:
             if not _runners:  # after the hooks: a settrace hook (3.10, 3.11) reaches its thread
                 _runners.append(_Runner())
                 undo.callback(lambda: _runners.pop().stop())  # (_reap may have replaced it)
+            if not _workers and workers_available():
+                _workers.append(Workers())
+                undo.callback(lambda: _workers.pop().close())
             self._undo = undo.pop_all()
         return self
 
@@ -369,6 +375,8 @@ def execute(
         main.name = name
     else:
         main = threading.Thread(target=body, name=name, daemon=True)  # bound to the old runtime
+    if _workers:
+        rt.workers = _workers[0]
     rt.adopt(main).baton.release()  # thread 0 runs first
     previous_hook = threading.excepthook
 

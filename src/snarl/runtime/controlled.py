@@ -44,6 +44,7 @@ from .base import Abandon, Runtime
 from .records import BLOCKED, FINISHED, RUNNABLE, BlockedOn, Managed, Outcome, Step
 from .scheduler import Choice, Scheduler
 from .simlock import SimLock, SimRLock, real_acquire, site_from, user_site
+from .workers import Workers
 
 __all__ = [
     "EPOCH",
@@ -129,6 +130,7 @@ class ControlledRuntime(Runtime):
         self.starting: dict[int, Managed] = {}  # id(thread._started) -> the thread starting
         self.barred: int | None = None  # a thread whose timeout just fired early
         self.timed = False  # whether a thread has waited with a timeout in this execution
+        self.workers: Workers | None = None  # kept OS threads for the threads it starts
         # The ids of the runnable threads, ascending (None: to compute; every change of a
         # thread's state resets it)
         self._runnable: tuple[int, ...] | None = None
@@ -484,7 +486,12 @@ class ControlledRuntime(Runtime):
                 stand_in = allocate_lock()
                 stand_in.acquire()
                 thread._tstate_lock = stand_in
-                thread._ident = _start_new_thread(thread._bootstrap, ())
+                # On a kept OS thread if the exploration keeps them (see workers), which
+                # then releases the stand-in when the thread ends.
+                ident = None if self.workers is None else self.workers.start(thread, stand_in)
+                if ident is None:
+                    ident = _start_new_thread(thread._bootstrap, ())
+                thread._ident = ident
         except Exception:
             with threading._active_limbo_lock:  # type: ignore[attr-defined]
                 del threading._limbo[thread]  # type: ignore[attr-defined]
