@@ -1,0 +1,73 @@
+"""Every location kind races when unsynchronised and is clean when synchronised."""
+
+from __future__ import annotations
+
+import pytest
+
+from snarl.race import races
+
+from . import programs as p
+
+
+def run(fn, *args):
+    with races(p) as r:
+        fn(*args)
+    return r
+
+
+def kinds(r):
+    return [race.location for race in r.found]
+
+
+@pytest.mark.parametrize(
+    ("fn", "where"),
+    [
+        (p.attribute, "acct.balance (attribute of an Account)"),
+        (p.class_attribute, "Account.rate (class attribute of Account)"),
+        (p.module_global, "global hits"),
+        (p.closure_cell, "nonlocal total"),
+        (p.dict_value, "d['k'] (item of a dict)"),
+        (p.dict_check_then_act, "(structure of a dict)"),
+        (p.list_element, "items[1] (item of a list)"),
+        (p.iterate_vs_append, "(structure of a list)"),
+        (p.generator_execution, "execution of a generator"),
+    ],
+)
+def test_location_races_and_its_twin_does_not(fn, where):
+    r = run(fn, False)
+    assert len(r.found) == 1, r.text()
+    assert where in r.found[0].location
+    twin = run(fn, True)
+    assert twin.found == [], twin.text()
+    assert twin.summary.accesses_checked > 0
+
+
+@pytest.mark.parametrize(
+    ("fn", "where"),
+    [
+        (p.bytearray_element, "buf[0] (item of a bytearray)"),
+        (p.deque_element, "dq[-1] (item of a deque)"),
+        (p.len_vs_pop, "(structure of a list)"),
+        (p.set_membership_vs_add, "(structure of a set)"),
+    ],
+)
+def test_more_locations_race(fn, where):
+    r = run(fn)
+    assert [race.location for race in r.found if where in race.location], r.text()
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [p.two_appends, p.dict_distinct_keys, p.thread_local, p.immutable_tuple, p.reads_only],
+)
+def test_atomic_and_unshared_accesses_do_not_race(fn):
+    r = run(fn)
+    assert r.found == [], r.text()
+    assert r.summary.threads >= 3
+
+
+def test_augmented_assignment_races_with_itself_once():
+    r = run(p.attribute, False)
+    (race,) = r.found
+    assert race.access.write and race.previous.write
+    assert race.access.text == race.previous.text == "acct.balance"
