@@ -16,6 +16,8 @@ import time
 
 import pytest
 
+from snarl.frames import gil_off
+
 from ..helpers import REPO, snarl_env
 from .procs import DEADLINE, expect_line, finish
 
@@ -52,7 +54,15 @@ def _reached(proc: subprocess.Popen, wanted: str, crash_allowed: bool) -> bool:
     return True
 
 
-@pytest.mark.parametrize("mode", ["default", "on"])
+@pytest.mark.parametrize(
+    "mode",
+    [
+        "default",
+        pytest.param(
+            "on", marks=pytest.mark.skipif(gil_off(), reason="no fallback timer without a GIL")
+        ),
+    ],
+)
 def test_a_stop_longer_than_the_timeout(tmp_path, mode):
     script = tmp_path / "stops.py"
     script.write_text(PROGRAM, encoding="utf-8")

@@ -59,7 +59,9 @@ GIL (``tests/hangs/test_fallback.py``).  And what it then does is unsafe: faulth
 walks every thread's frames from its C thread without the GIL, while those threads run, and
 can crash the process (the issue's stress setup: 4 crashes in 80 stop/continue runs).  Only
 when a C call really holds the GIL are the other threads still; ``kill -USR2`` under the
-dump on signal asks faulthandler for the same dump on demand.
+dump on signal asks faulthandler for the same dump on demand.  On a build without the GIL
+(3.13t) ``fallback=True`` arms nothing and says so in a :class:`~snarl.errors.SnarlWarning`: no
+C call can hold the watchdog back there, and the walk would race running threads.
 
 Fork
 ----
@@ -92,7 +94,7 @@ from types import TracebackType
 from typing import Any
 
 from ..errors import SnarlWarning
-from ..frames import held_frames
+from ..frames import gil_off, held_frames
 from ..threaddump.collect import snapshot
 from ..threaddump.model import Deadlock, ObjectInfo, Snapshot, ThreadInfo, WaitInfo
 from ..threaddump.safe import forget
@@ -211,6 +213,14 @@ class Watchdog:
             raise RuntimeError("snarl.hangs: a stopped watchdog cannot be started again")
         if self._thread is not None:
             return self
+        if self._fallback_wanted and gil_off():
+            self._fallback_wanted = False
+            warnings.warn(
+                "snarl.hangs: no fallback timer on a build without the GIL (no C call can hold "
+                "the watchdog back there, and faulthandler's walk of running threads is unsafe)",
+                SnarlWarning,
+                stacklevel=2,
+            )
         if self._fallback_wanted and (_fallback_owner is None or _fallback_owner._stopped):
             _fallback_owner = self
             self.fallback_armed = True
