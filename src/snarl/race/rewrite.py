@@ -39,7 +39,6 @@ from .sites import Site, add_site
 __all__ = ["IGNORE", "compile_source", "namespace", "rewrite"]
 
 IGNORE = "snarl: ignore-race"
-_HOOKS = ("ra", "wa", "ri", "wi", "rs", "ws", "rm", "rx", "gi")
 _METHODS = frozenset(shadow._METHODS)
 _READERS = frozenset(
     {"len", "list", "tuple", "sorted", "set", "frozenset", "dict", "sum", "min", "max", "any",
@@ -56,15 +55,9 @@ class CellKey:
     __slots__ = ("__weakref__",)
 
 
-def gi(o: Any, key: Any, site: int) -> Any:
-    """``o[key]`` after checking the read (for keys that cannot be evaluated twice)."""
-    return shadow.ri(o, key, site)[key]
-
-
 def namespace(module_globals: dict[str, Any], module: Any) -> None:
     """Put the names rewritten code calls into ``module_globals``."""
-    for name in _HOOKS:
-        module_globals[f"_snarl_{name}"] = gi if name == "gi" else getattr(shadow, name)
+    shadow.bind(module_globals)
     module_globals["_snarl_mod"] = module
     module_globals["_snarl_cellkey"] = CellKey
 
@@ -315,6 +308,7 @@ class _Rewriter(ast.NodeTransformer):
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comp
 
     def _body(self, body: list[ast.stmt]) -> list[ast.stmt]:
+        _mark_redundant(body)
         out: list[ast.stmt] = []
         for stmt in body:
             new = self.visit(stmt)
@@ -393,6 +387,9 @@ class _Rewriter(ast.NodeTransformer):
         return ast.copy_location(ast.BoolOp(ast.And(), [check, node]), node)
 
     def visit_Attribute(self, node: ast.Attribute) -> Any:
+        if getattr(node, "_snarl_skip", False):
+            node.value = self.visit(node.value)
+            return node
         write = not isinstance(node.ctx, ast.Load)
         site = self.site(node, "attribute", write)
         node.value = self.visit(node.value)
@@ -401,6 +398,8 @@ class _Rewriter(ast.NodeTransformer):
         return node
 
     def visit_Subscript(self, node: ast.Subscript) -> Any:
+        if getattr(node, "_snarl_skip", False):
+            return node  # base and key are plain names or constants: nothing to rewrite
         write = not isinstance(node.ctx, ast.Load)
         text_site = self.site(node, "item", write)
         node.value = self.visit(node.value)
@@ -466,6 +465,63 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Global(self, node: ast.Global) -> Any:
         return node
+
+
+# -- redundant checks ----------------------------------------------------------------------
+# Within a run of consecutive simple statements that call nothing (no call, await, yield or
+# lambda: nothing can synchronise between them), a second check of the same location through
+# the same local name is redundant: the thread's epoch has not changed, so it would find
+# exactly what the first found.  A read followed, in the same statement, by a write of the
+# same location is covered by the write's check (a write is checked against both reads and
+# writes).  Skipping a check never adds a report; it only drops one the kept check makes.
+_SIMPLE_STMTS = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Expr, ast.Pass)
+_SYNC_POINTS = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom, ast.Lambda, ast.NamedExpr,
+                ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)  # fmt: skip
+
+
+def _location_key(node: ast.AST) -> tuple[str, str] | None:
+    """(local name, attribute or item) for ``name.attr`` and ``name[const_or_name]``."""
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+        return (node.value.id, "." + node.attr)
+    if (
+        isinstance(node, ast.Subscript)
+        and isinstance(node.value, ast.Name)
+        and isinstance(node.slice, ast.Name | ast.Constant)
+    ):
+        key = node.slice
+        return (node.value.id, "[" + (key.id if isinstance(key, ast.Name) else repr(key.value)))
+    return None
+
+
+def _mark_redundant(body: list[ast.stmt]) -> None:
+    seen: dict[tuple[str, str], str] = {}
+    for stmt in body:
+        if not isinstance(stmt, _SIMPLE_STMTS) or any(
+            isinstance(n, _SYNC_POINTS) for n in ast.walk(stmt)
+        ):
+            seen = {}
+            continue
+        reads, writes, rebound = [], [], set()
+        for node in ast.walk(stmt):
+            key = _location_key(node)
+            if key is not None:
+                (reads if isinstance(node.ctx, ast.Load) else writes).append((key, node))
+            elif isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+                rebound.add(node.id)
+        if isinstance(stmt, ast.AugAssign):  # the target is read and written: one write
+            reads = [(k, n) for k, n in reads if n is not stmt.target]
+        written = {k for k, _ in writes}
+        for key, node in reads:
+            if key in seen or key in written:
+                node._snarl_skip = True  # type: ignore[attr-defined]
+            seen.setdefault(key, "r")
+        for key, node in writes:
+            if seen.get(key) == "w":
+                node._snarl_skip = True  # type: ignore[attr-defined]
+            seen[key] = "w"
+        if rebound:  # a name rebound: its locations are others now; a key naming it too
+            seen = {k: v for k, v in seen.items() if k[0] not in rebound
+                    and k[1][1:] not in rebound}  # fmt: skip
 
 
 def _simple(node: ast.AST) -> bool:
