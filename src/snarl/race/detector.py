@@ -21,6 +21,7 @@ from __future__ import annotations
 import _queue
 import contextlib
 import fnmatch
+import logging
 import os
 import queue
 import sys
@@ -168,7 +169,14 @@ class Detector:
             f = f.f_back
         return tuple(out)
 
-    def _report(
+    def _report(self, *args: Any) -> None:
+        """Record a race (never raises into the program: a failure is logged)."""
+        try:
+            self._record(*args)
+        except Exception:
+            logging.getLogger("snarl.race").exception("snarl race: could not record a race")
+
+    def _record(
         self,
         o: Any,
         key: Any,
@@ -186,6 +194,8 @@ class Detector:
         pair = tuple(sorted(((here.filename, here.lineno), (there.filename, there.lineno))))
         race = self.races.get(pair)
         if race is not None:
+            if race is _SUPPRESSED:
+                return
             race.count += 1
             return
         if here.ignored or there.ignored or self._suppressed(here, there):

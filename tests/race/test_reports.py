@@ -1,0 +1,88 @@
+"""Reports: once per pair of sites, threads, locks held, text and JSON, suppressions."""
+
+from __future__ import annotations
+
+import json
+
+from snarl.race import races, read_suppressions
+from snarl.race.report import SCHEMA
+
+from . import report_programs as rp
+
+
+def test_locks_held_threads_and_where_they_started():
+    with races(rp) as r:
+        rp.locked_by_different_locks()
+    (race,) = r.found
+    assert {race.access.thread, race.previous.thread} == {"worker-1", "worker-2"}
+    held = {race.access.locks_held, race.previous.locks_held}
+    assert {h[0].split()[1] for h in held} == {"'lock_a'", "'lock_b'"}
+    assert race.access.thread_started_at.function == "_start_join"
+    assert race.access.stack[0].function in ("one", "two")
+    text = r.text()
+    assert "WARNING: DATA RACE" in text
+    assert "locks held: Lock 'lock_a'" in text and "locks held: Lock 'lock_b'" in text
+    assert 'Thread "worker-1" started at' in text
+
+
+def test_a_race_is_reported_once_however_often_it_happens():
+    with races(rp) as r:
+        rp.many_times(50)
+    assert len(r.found) == 1  # 50 locations raced at the same pair of lines: one report
+    assert r.found[0].count == 50
+    assert r.summary.accesses_checked >= 100
+    assert "raced 50 times" in r.text()
+
+
+def test_json_has_the_documented_shape():
+    with races(rp) as r:
+        rp.locked_by_different_locks()
+    doc = json.loads(json.dumps(r.json()))
+    assert doc["schema"] == SCHEMA == 1
+    (race,) = doc["races"]
+    assert set(race) == {"location", "kind", "count", "access", "previous"}
+    access = race["access"]
+    assert set(access) == {"write", "thread", "thread_started_at", "site", "stack", "locks_held"}
+    assert set(access["site"]) == {"file", "line", "function", "text"}
+    assert doc["summary"]["races"] == 1
+    assert doc["summary"]["not_seen"]
+
+
+def test_ignore_comment_suppresses():
+    with races(rp) as r:
+        rp.ignored()
+    assert r.found == []
+    assert r.summary.suppressed == 1
+    assert "1 suppressed" in r.text()
+
+
+def test_suppression_file_pattern(tmp_path):
+    path = tmp_path / "races.supp"
+    path.write_text("# third-party sites\n\nother.py:12\nreport_programs.py:bump  # the counter\n")
+    patterns = read_suppressions(str(path))
+    assert patterns == ["other.py:12", "report_programs.py:bump"]
+    with races(rp, suppress=patterns) as r:
+        rp.many_times(3)
+    assert r.found == [] and r.summary.suppressed == 1
+
+
+def test_no_races_verdict_says_what_was_covered():
+    with races(rp) as r:
+        rp.hundred_threads()
+    assert r.found == []
+    text = r.text()
+    assert "0 data races found" in text
+    assert "accesses checked in 101 threads" in text
+    assert "instrumented: tests.race.report_programs" in text
+    assert "not seen: C extensions" in text
+
+
+def test_shadow_memory_is_freed_with_objects():
+    with races(rp) as r:
+        rp.churn(3000)
+        counters_freed = r.detector.shadow.freed  # Counters go by weakref callback
+        r.detector.shadow.sweep()  # dicts, held by the detector, go by sweep
+        live = r.detector.shadow.live()
+    assert r.found == []
+    assert counters_freed >= 5990
+    assert live < 50
