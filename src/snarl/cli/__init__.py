@@ -17,7 +17,7 @@ import sys
 from collections.abc import Sequence
 
 from .. import __version__
-from . import demo, dump, explore, run, timeline
+from . import demo, dump, explore, race, run, timeline
 from .common import EXIT_USAGE, Formatter, Parser, epilog
 from .demo import EXAMPLES as EXAMPLES
 from .demo import example_path as example_path
@@ -33,6 +33,7 @@ _COMMANDS = {
     "explore": (explore.add, explore.EXPLORE_EXIT_CODES, explore.EXPLORE_EXAMPLES),
     "replay": (explore.add_replay, explore.REPLAY_EXIT_CODES, explore.REPLAY_EXAMPLES),
     "timeline": (timeline.add, timeline.EXIT_CODES, timeline.EXAMPLES_HELP),
+    "race": (race.add, race.EXIT_CODES, race.EXAMPLES_HELP),
 }
 
 EXIT_CODES: dict[str, tuple[tuple[str, str], ...]] = {
@@ -98,9 +99,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     if not words[0].startswith("-") and words[0] not in _COMMANDS:
         return _unknown_command(words[0])
-    if words[0] == "run":  # snarl's options, then the program's words, untouched
-        opts, module, target, program_args = run.split_argv(commands["run"], words[1:])
-        args = parser.parse_args(["run", *opts])
+    if words[0] in ("run", "race"):  # snarl's options, then the program's words, untouched
+        opts, module, target, program_args = run.split_argv(commands[words[0]], words[1:])
+        args = parser.parse_args([words[0], *opts])
         args.module, args.target, args.args = module, target, program_args
     else:
         args = parser.parse_args(words)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import runpy
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
@@ -126,12 +126,14 @@ def run_program(
     module: bool = False,
     include: Sequence[str] = (),
     suppress: Sequence[str] = (),
+    before_stop: Callable[[], None] | None = None,
 ) -> tuple[Races, BaseException | None]:
     """Run a script (or ``-m`` module) under the detector, as ``snarl race`` does.
 
     Returns the session and the exception the program ended with (``SystemExit`` included),
     or None.  The script itself is rewritten as it is compiled; its folder (or the current
-    directory for a module) is the root of user code.
+    directory for a module) is the root of user code.  ``before_stop`` runs after the program,
+    still under detection (``snarl race`` joins the program's non-daemon threads there).
     """
     root = os.getcwd() if module else os.path.dirname(os.path.abspath(target))
     saved_argv, saved_path0 = sys.argv[:], sys.path[0] if sys.path else None
@@ -147,6 +149,8 @@ def run_program(
                 _run_script(target, r.detector)
         except BaseException as exc:  # the program's own ending, reported by the caller
             outcome = exc
+        if before_stop is not None:
+            before_stop()
     sys.argv = saved_argv
     if saved_path0 is not None and sys.path:
         sys.path[0] = saved_path0
