@@ -290,7 +290,7 @@ def test_lock_held_in_with_block_names_the_holder(threads):
     )
     assert wait.object.locked is True
     assert wait.holders == (
-        Holder(holder.ident, "lock-holder", True, "with-block", HERE, line("hold-with")),
+        Holder(holder.ident, "lock-holder", True, "with-block", HERE, line("hold-with"), "waiting"),
     )
     assert info.held == ()
 
@@ -335,7 +335,9 @@ def test_rlock_owner_is_known_without_a_with_block(threads):
         id(rlock),
     )
     assert wait.object.locked is True
-    assert wait.holders == (Holder(owner.ident, "rlock-owner", True, "rlock-owner"),)
+    assert wait.holders == (
+        Holder(owner.ident, "rlock-owner", True, "rlock-owner", state="waiting"),
+    )
     assert snap.thread("rlock-owner").held == ()  # acquire() is no with-block
 
 
@@ -350,7 +352,15 @@ def test_rlock_held_in_with_block(threads):
     wait = assert_waits_at(info, "rlock-with-enter", "enter_rlock")
     assert (wait.kind, wait.call, wait.object.name) == ("rlock", "with rlock", "rlock")
     assert wait.holders == (
-        Holder(owner.ident, "rlock-with", True, "rlock-owner", HERE, line("rlock-hold-with")),
+        Holder(
+            owner.ident,
+            "rlock-with",
+            True,
+            "rlock-owner",
+            HERE,
+            line("rlock-hold-with"),
+            "waiting",
+        ),
     )
     [held] = snap.thread("rlock-with").held
     assert (held.object.type, held.object.name, held.basis, held.lineno) == (
@@ -381,7 +391,7 @@ def test_rlock_owned_by_an_exited_thread(threads):
     snap = blocked(waiter)
     wait = snap.thread("orphan-waiter").wait
     assert wait.kind == "rlock"
-    assert wait.holders == (Holder(owner.ident, None, False, "rlock-owner"),)
+    assert wait.holders == (Holder(owner.ident, None, False, "rlock-owner", state="gone"),)
     assert snap.deadlocks == ()
 
 
@@ -393,7 +403,7 @@ def test_lock_held_by_the_thread_taking_the_snapshot(threads):
     wait = snap.thread("waits-for-dumper").wait
     me = threading.current_thread()
     assert wait.holders == (
-        Holder(me.ident, me.name, True, "with-block", HERE, line("dumper-holds")),
+        Holder(me.ident, me.name, True, "with-block", HERE, line("dumper-holds"), "running"),
     )
     assert snap.deadlocks == ()
 
@@ -413,7 +423,9 @@ def test_python_rlock(threads):
         "prl",
         id(prl),
     )
-    assert wait.holders == (Holder(owner.ident, "py-rlock-owner", True, "rlock-owner"),)
+    assert wait.holders == (
+        Holder(owner.ident, "py-rlock-owner", True, "rlock-owner", state="waiting"),
+    )
 
 
 # ---- threading primitives built on Condition -----------------------------------------------
@@ -594,7 +606,7 @@ def test_thread_join(threads):
         "target",
         id(target),
     )
-    assert wait.holders == (Holder(target.ident, "join-target", True, "joined"),)
+    assert wait.holders == (Holder(target.ident, "join-target", True, "joined", state="waiting"),)
     assert snap.deadlocks == ()
 
 
@@ -616,7 +628,9 @@ def test_future_result_names_the_pool_thread_running_it(threads):
         "fut",
         id(fut),
     )
-    assert wait.holders == (Holder(worker.ident, worker.name, True, "running-task"),)
+    assert wait.holders == (
+        Holder(worker.ident, worker.name, True, "running-task", state="waiting"),
+    )
     assert snap.thread(worker.name).wait.kind == "event"  # the task's gate.wait()
 
 

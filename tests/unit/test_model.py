@@ -25,7 +25,8 @@ def test_json_form_top_level():
     assert d["schema"] == SCHEMA == 1
     assert list(d) == [
         "schema", "pid", "python", "implementation", "build", "gil_enabled",
-        "switch_interval", "taken_at", "duration", "tracked", "deadlocks", "threads", "notes",
+        "switch_interval", "taken_at", "duration", "tracked", "deadlocks", "deadlocks_checked",
+        "threads", "notes",
     ]  # fmt: skip
     assert [t["name"] for t in d["threads"]] == [
         "MainThread", "worker-AB", "worker-BA", None, "Dummy-1", "ghost",
@@ -49,6 +50,7 @@ def test_json_form_of_a_thread_wait_and_holders():
             "basis": "with-block",
             "filename": "/app/work.py",
             "lineno": 28,
+            "state": None,
         }
     ]
     assert ab["held"][0]["basis"] == "with-block"

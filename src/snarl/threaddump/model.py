@@ -13,9 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
+
+if TYPE_CHECKING:
+    import threading
 
 __all__ = [
+    "FUTURE_STATES",
     "SCHEMA",
     "STATES",
     "WAIT_KINDS",
@@ -55,6 +59,17 @@ WAIT_KINDS = (
 )
 """What a waiting thread waits on.  ``io`` covers I/O and select; ``unknown`` is a call that
 looks like a wait on an object snarl could not read without running code."""
+
+FUTURE_STATES = ("pending", "running", "cancelled", "finished")
+"""The states of an awaited ``concurrent.futures.Future``, as :attr:`WaitInfo.future_state`."""
+
+State = Literal["running", "waiting", "sleeping", "idle", "unknown"]
+HolderState = Literal["running", "waiting", "sleeping", "idle", "unknown", "gone"]
+WaitKind = Literal[
+    "lock", "rlock", "condition", "event", "semaphore", "barrier", "queue-get", "queue-put",
+    "queue-join", "thread-join", "future-result", "sleep", "io", "unknown",
+]  # fmt: skip
+FutureState = Literal["pending", "running", "cancelled", "finished"]
 
 
 class FrameInfo(NamedTuple):
@@ -139,7 +154,12 @@ class Holder:
     ``basis`` says what the fact rests on: ``rlock-owner`` (the interpreter's RLock records its
     owner: certain), ``with-block`` (the holder's frame is inside ``with <lock>:`` and the lock
     is locked: inferred, fooled by a manual release inside the block), ``joined`` (the thread
-    being joined) or ``running-task`` (the pool thread running the awaited future's task).
+    being joined), ``running-task`` (the pool thread running the awaited future's task) or
+    ``pool-worker`` (a worker of the pool whose queue holds the awaited future: every worker is
+    busy, so one of them must finish first).
+
+    ``state`` is what the holder was doing in the same snapshot: one of :data:`STATES`, or
+    ``gone`` when it has exited; None when not known (a holder read from older JSON).
     """
 
     ident: int
@@ -148,6 +168,7 @@ class Holder:
     basis: str
     filename: str | None = None
     lineno: int | None = None
+    state: HolderState | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -157,12 +178,19 @@ class Holder:
             "basis": self.basis,
             "filename": self.filename,
             "lineno": self.lineno,
+            "state": self.state,
         }
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Holder:
         return cls(
-            d["ident"], d.get("name"), d["alive"], d["basis"], d.get("filename"), d.get("lineno")
+            d["ident"],
+            d.get("name"),
+            d["alive"],
+            d["basis"],
+            d.get("filename"),
+            d.get("lineno"),
+            d.get("state"),
         )
 
 
@@ -173,9 +201,15 @@ class WaitInfo:
     ``call`` is the blocking call as the waiting line spells it (``blocker.acquire``,
     ``with lock_b``, ``jobs.get``).  ``since`` is seconds waited so far, None when unknown
     (it needs instrumentation).  ``holders`` are the threads that must act for it to end.
+
+    Facts of some kinds, None elsewhere or when unknown: ``unfinished``, the tasks a
+    ``Queue.join()`` still waits for (``queue-join``); ``future_state``, the awaited future's
+    state (``pending``, ``running``, ``cancelled``, ``finished``), and ``pool``, the name of
+    the ``ThreadPoolExecutor`` that queued or runs it (its thread name prefix)
+    (``future-result``).
     """
 
-    kind: str
+    kind: WaitKind
     object: ObjectInfo | None
     call: str | None
     filename: str
@@ -184,6 +218,9 @@ class WaitInfo:
     source: str
     holders: tuple[Holder, ...] = ()
     since: float | None = None
+    unfinished: int | None = None
+    future_state: FutureState | None = None
+    pool: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -196,6 +233,9 @@ class WaitInfo:
             "source": self.source,
             "holders": [h.to_dict() for h in self.holders],
             "since": self.since,
+            "unfinished": self.unfinished,
+            "future_state": self.future_state,
+            "pool": self.pool,
         }
 
     @classmethod
@@ -211,6 +251,9 @@ class WaitInfo:
             d.get("source", ""),
             tuple(Holder.from_dict(h) for h in d.get("holders", ())),
             d.get("since"),
+            d.get("unfinished"),
+            d.get("future_state"),
+            d.get("pool"),
         )
 
 
@@ -253,8 +296,8 @@ class ThreadInfo:
     daemon: bool | None
     main: bool
     current: bool
-    origin: str
-    state: str
+    origin: Literal["threading", "_thread", "dummy"]
+    state: State
     wait: WaitInfo | None
     frames: tuple[FrameInfo, ...]
     held: tuple[HeldLock, ...] = ()
@@ -354,6 +397,9 @@ class Snapshot:
     instrumented primitives supplied owners and wait times (otherwise they are inferred from
     frames, or unknown).  ``notes`` say what this snapshot could not see (one line each; for
     instance frames read without frame objects while subinterpreters run): a report shows them.
+    ``deadlocks_checked`` says whether the wait-for graph was searched for cycles: with it,
+    an empty ``deadlocks`` means "checked, none"; without it (no waits could be read),
+    "not checked".
     """
 
     pid: int
@@ -368,6 +414,7 @@ class Snapshot:
     threads: tuple[ThreadInfo, ...]
     deadlocks: tuple[Deadlock, ...] = ()
     notes: tuple[str, ...] = ()
+    deadlocks_checked: bool = False
 
     def __iter__(self) -> Iterator[ThreadInfo]:
         return iter(self.threads)
@@ -387,12 +434,39 @@ class Snapshot:
             and t.wait.kind in ("lock", "rlock")
         )
 
-    def thread(self, name: str) -> ThreadInfo:
-        """The thread with this name; KeyError if there is none."""
+    def thread(self, which: str | int | threading.Thread) -> ThreadInfo:
+        """The thread with this name (a ``str``), ident (an ``int``), or the one a
+        ``threading.Thread`` runs; KeyError if there is none."""
+        if isinstance(which, str):
+            for t in self.threads:
+                if t.name == which:
+                    return t
+            raise KeyError(f"no thread named {which!r} in this snapshot")
+        ident = which if isinstance(which, int) else which.ident
         for t in self.threads:
-            if t.name == name:
+            if t.ident == ident:
                 return t
-        raise KeyError(f"no thread named {name!r} in this snapshot")
+        what = f"ident {ident:#x}" if ident is not None else f"{which!r} (not started)"
+        raise KeyError(f"no thread with {what} in this snapshot")
+
+    def __repr__(self) -> str:
+        n = len(self.threads)
+        found = len(self.deadlocks)
+        deadlocks = (
+            f"{found} deadlock{'s' if found != 1 else ''}"
+            if self.deadlocks_checked or found
+            else "deadlocks not checked"
+        )
+        return (
+            f"<Snapshot of pid {self.pid}: {n} thread{'s' if n != 1 else ''}, {deadlocks},"
+            f" {'tracked' if self.tracked else 'untracked'}; print() it for the dump>"
+        )
+
+    def __str__(self) -> str:
+        """The text dump (as :func:`snarl.format_dump` gives it)."""
+        from .render import format_text
+
+        return "\n".join(format_text(self)) + "\n"
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form, ``"schema": 1`` (see docs/json-schema.md)."""
@@ -408,6 +482,7 @@ class Snapshot:
             "duration": self.duration,
             "tracked": self.tracked,
             "deadlocks": [d.to_dict() for d in self.deadlocks],
+            "deadlocks_checked": self.deadlocks_checked,
             "threads": [t.to_dict() for t in self.threads],
             "notes": list(self.notes),
         }
@@ -430,4 +505,5 @@ class Snapshot:
             tuple(ThreadInfo.from_dict(t) for t in d["threads"]),
             tuple(Deadlock.from_dict(x) for x in d.get("deadlocks", ())),
             tuple(d.get("notes", ())),
+            bool(d.get("deadlocks_checked", False)),
         )

@@ -40,6 +40,7 @@ _BASIS = {
     "tracked": "tracked",
     "joined": "joined thread",
     "running-task": "running its task",
+    "pool-worker": "a worker of the pool that queued it, every one busy",
 }
 
 
@@ -92,6 +93,12 @@ def _text_lines(snapshot: Snapshot, group: bool) -> Iterator[str]:
         yield f"Found {n} deadlock{'s' if n != 1 else ''}:"
         for deadlock in snapshot.deadlocks:
             yield from format_deadlock(deadlock)
+    elif snapshot.deadlocks_checked:
+        yield ""
+        yield "No deadlock: no cycle among the threads' waits."
+    else:
+        yield ""
+        yield "Deadlocks not checked: the threads' waits could not be read."
     stranded = snapshot.stranded
     if stranded:
         yield ""
@@ -142,13 +149,18 @@ def wait_text(w: WaitInfo) -> str:
     if kind == "queue-put":
         return f"room in {label or 'a queue'}"
     if kind == "queue-join":
-        return f"{label or 'a queue'} to be drained"
+        left = ""
+        if w.unfinished is not None:
+            left = f" ({w.unfinished} unfinished task{'s' if w.unfinished != 1 else ''})"
+        return f"{label or 'a queue'} to be drained{left}"
     if kind == "thread-join":
         target = w.holders[0] if w.holders else None
         named = f'"{target.name}"' if target and target.name else label or "a thread"
         return f"thread {named} to finish"
     if kind == "future-result":
-        return f"the result of {label or 'a future'}"
+        where = f" in pool `{w.pool}`" if w.pool else ""
+        state = f" ({w.future_state}{where})" if w.future_state else ""
+        return f"the result of {label or 'a future'}{state}"
     if kind == "sleep":
         return f"time to pass in {w.call or 'sleep'}"
     if kind == "io":
@@ -165,18 +177,27 @@ def _held_by(h: Holder) -> str:
     who = f'"{h.name}"' if h.name else f"<thread {h.ident:#x}>"
     if h.basis == "joined":
         return f"thread {who} {'is alive' if h.alive else 'has exited'}"
+    if h.basis == "pool-worker":
+        return f"which a worker must take, and {who} waits too"
     verb = "run by" if h.basis == "running-task" else "held by"
     gone = " (exited)" if not h.alive else ""
+    doing = f"; {h.state}" if h.alive and h.state else ""
     place = f"{short_path(h.filename)}:{h.lineno}" if h.filename else None
     if h.basis == "tracked":  # recorded by snarl's primitives: a fact, not an inference
-        return f"{verb} {who}{gone}" + (f" since {place}" if place else "")
+        doing = f" ({h.state})" if h.alive and h.state else ""
+        return f"{verb} {who}{gone}" + (f" since {place}" if place else "") + doing
     site = f" at {place}" if place else ""
-    return f"{verb} {who}{gone} ({_BASIS.get(h.basis, h.basis)}{site})"
+    return f"{verb} {who}{gone} ({_BASIS.get(h.basis, h.basis)}{site}{doing})"
 
 
 def _group_key(t: ThreadInfo) -> tuple:
     w = t.wait
-    wkey = (w.kind, w.call, w.object.name if w.object else None, w.lineno) if w else None
+    if w is None:
+        return (t.state, None, t.held, t.in_call, t.frames)
+    name = w.object.name if w.object else None
+    # (the holders are part of the key: the same wait, held by another thread or in another
+    # state, is another group; so are another future's state and another queue's count)
+    wkey = (w.kind, w.call, name, w.lineno, w.holders, w.future_state, w.pool, w.unfinished)
     return (t.state, wkey, t.held, t.in_call, t.frames)
 
 
@@ -242,7 +263,10 @@ def _wait_lines(w: WaitInfo) -> Iterator[str]:
         if w.object.locked is False:
             detail.append("unlocked now: about to be granted")
         elif not w.holders:
-            detail.append("locked; holder not known without tracking")
+            detail.append(
+                "locked; its holder is not known without tracking: run the program under"
+                " `snarl run`, or call snarl.install() first"
+            )
     holders = [_held_by(h) for h in w.holders]
     waited = f" {w.since:.1f} s" if w.since is not None else ""
     if w.kind == "sleep":
