@@ -208,3 +208,48 @@ def _pair(first, second) -> None:
         t.start()
     for t in ts:
         t.join()
+
+
+def consumers_of_one_queue() -> None:
+    """Two consumers take turns at the queue's mutex; that orders nothing between them."""
+    q = queue.Queue()
+    tally = Box()
+    for i in range(4):
+        q.put(i)
+
+    def consume():
+        for _ in range(2):
+            q.get()
+            tally.value += 1
+
+    _pair(consume, consume)
+
+
+def waiters_of_one_event() -> None:
+    """Two waiters of one Event are ordered after set(), not after each other."""
+    ev = threading.Event()
+    ev.set()
+    box = Box()
+
+    def waiter():
+        ev.wait()
+        box.value += 1
+
+    _pair(waiter, waiter)
+
+
+def sender_mutates_after_put() -> None:
+    """After the hand-off only the receiver may touch the job; later puts do not order it."""
+    q = queue.Queue()
+    job = Box()
+    q.put(job)
+    job.value = 1  # after the hand-off
+    q.put(None)
+
+    def worker():
+        while (item := q.get()) is not None:
+            item.value = 2
+
+    t = threading.Thread(target=worker)
+    t.start()
+    t.join()

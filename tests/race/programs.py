@@ -237,3 +237,18 @@ def reads_only() -> None:
         return acct.balance
 
     both(read, read, read, names=("A", "B", "C"))
+
+
+def read_then_insert_vs_insert() -> None:
+    """A reads the structure and inserts; B inserts: A's read races with B's insert (the
+    structure's writes do not conflict with each other, so A's own insert must not hide it)."""
+    seen: set[int] = set()
+
+    def a():
+        if 1 not in seen:
+            seen.add(1)
+
+    def b():
+        seen.add(2)
+
+    both(a, b)

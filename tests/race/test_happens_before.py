@@ -47,3 +47,16 @@ def test_queue_handoff_orders(kind):
 def test_without_join_the_read_races():
     r = run(h.no_join)
     assert any("box.value" in race.location for race in r.found), r.text()
+
+
+@pytest.mark.parametrize(
+    ("fn", "text"),
+    [
+        (h.consumers_of_one_queue, "tally.value"),
+        (h.waiters_of_one_event, "box.value"),
+        (h.sender_mutates_after_put, "item.value"),
+    ],
+)
+def test_taking_turns_inside_a_primitive_orders_nothing(fn, text):
+    r = run(fn)
+    assert [race.access.text for race in r.found] in ([text], ["job.value"]), r.text()

@@ -49,6 +49,7 @@ def test_location_races_and_its_twin_does_not(fn, where):
         (p.deque_element, "dq[-1] (item of a deque)"),
         (p.len_vs_pop, "(structure of a list)"),
         (p.set_membership_vs_add, "(structure of a set)"),
+        (p.read_then_insert_vs_insert, "(structure of a set)"),
     ],
 )
 def test_more_locations_race(fn, where):

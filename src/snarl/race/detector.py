@@ -32,7 +32,7 @@ from typing import Any
 
 from ..runtime.instruments import Instrument
 from ..runtime.observer import OBSERVER
-from . import shadow
+from . import shadow, sources
 from .clock import Clocks, ThreadState
 from .report import Access, Frame, Race, Summary
 from .sites import SITES
@@ -129,12 +129,14 @@ class Detector:
         cls._bootstrap_inner = race_boot  # type: ignore[attr-defined]
         cls.join = race_join  # type: ignore[method-assign]
         queue.SimpleQueue = _simple_queue(self)  # type: ignore[misc]
+        self._unpatch_sources = sources.patch(self)
 
     def _unpatch(self) -> None:
         for name, fn in self._saved.items():
             setattr(threading.Thread, name, fn)
         self._saved = {}
         queue.SimpleQueue = _NATIVE_SIMPLEQUEUE  # type: ignore[misc]
+        self._unpatch_sources()
 
     # -- locks --------------------------------------------------------------------------
     def lock_name(self, prim: Any) -> str:
@@ -260,12 +262,21 @@ _SUPPRESSED: Any = object()
 
 
 class _HappensBefore(Instrument):
-    """Lock release → acquire edges, and the locks each thread holds (for reports)."""
+    """Lock release → acquire edges, and the locks each thread holds (for reports); the locks
+    inside queues, Events, Semaphores, Barriers and Futures give none (see :mod:`.sources`)."""
 
     def __init__(self, det: Detector) -> None:
         self.det = det
+        self.kinds: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 
     def acquired(self, prim: Any, frame: Any) -> None:
+        kind = self.kinds.get(prim)
+        if kind is None:
+            kind = self.kinds[prim] = sources.kind_of(frame)
+        if kind != "user":
+            if kind == "future" and sources.receives(frame):
+                self.det.clocks.acquire(self.det.me(), prim)
+            return
         det = self.det
         st = det.me()
         det.clocks.acquire(st, prim)
@@ -273,6 +284,11 @@ class _HappensBefore(Instrument):
         st.ctx = st.held
 
     def released(self, prim: Any) -> None:
+        kind = self.kinds.get(prim)
+        if kind != "user":
+            if kind == "future":
+                self.det.clocks.release(self.det.me(), prim)
+            return
         det = self.det
         st = det.me()
         det.clocks.release(st, prim)

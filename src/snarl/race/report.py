@@ -91,8 +91,13 @@ def format_race(race: Race) -> list[str]:
         lines.append("")
     for acc in (race.access, race.previous):
         where = acc.thread_started_at
-        start = _frame(where).strip() if where is not None else "(not seen: started elsewhere)"
-        lines.append(f"Thread {_quote(acc.thread)} started at {start}")
+        if where is not None:
+            lines.append(f"Thread {_quote(acc.thread)} started at {_frame(where).strip()}")
+        else:
+            lines.append(
+                f"Thread {_quote(acc.thread)}: not started under the detector"
+                " (the main thread, or one started before detection)"
+            )
     if race.count > 1:
         lines.append(f"(this pair of accesses raced {race.count} times)")
     lines.append("==================")

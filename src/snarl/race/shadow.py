@@ -276,7 +276,8 @@ def _struct_write(v: list[Any], st: ThreadState, site: int, o: Any) -> None:
         for t, (c, s, x) in list(r.items()):
             if t != tid and (t >= len(vc) or c > vc[t]):
                 _S.report(o, _STRUCT, t, s, x, False, st, site, True)
-    v[1] = 0
+    # reads are kept: writes of a structure do not conflict with each other, so a later
+    # write by another thread must still meet the reads this one was ordered after
     v[0][tid] = (vc[tid], site, st.ctx)
 
 
@@ -465,7 +466,7 @@ def _struct(m: dict[Any, list[Any]], st: ThreadState, site: int, o: Any, write: 
         v = m[_STRUCT] = [{}, 0, 0, (), 0, ()]
     if write:
         mine = v[0].get(st.tid)
-        if mine is None or mine[0] != st.vc[st.tid] or v[1] != 0:
+        if mine is None or mine[0] != st.vc[st.tid]:
             _struct_write(v, st, site, o)
     elif v[1] != st.epoch:
         _struct_read(v, st, site, o)
