@@ -32,6 +32,16 @@ class Diagnosis:
         """The lock-order validator in use, or None."""
         return self.tracking.validator
 
+    def __repr__(self) -> str:
+        parts = ["tracking"]
+        if self.validator is not None:
+            parts.append("lock order validated")
+        if self.signal_dump is not None:
+            parts.append("dump on signal")
+        if self.agent is not None:
+            parts.append("agent for `snarl dump PID`")
+        return f"<snarl.Diagnosis: {', '.join(parts)}; `with` it, or snarl.uninstall(), undoes it>"
+
     def __enter__(self) -> Diagnosis:
         return self
 

@@ -6,16 +6,19 @@ import os
 import sys
 import time
 from collections.abc import Collection
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 from .collect import snapshot
-from .model import Snapshot, ThreadInfo
+from .model import Snapshot, ThreadInfo, WaitKind
 from .render import FORMATS, format_json, format_text
 
-__all__ = ["dump", "format_dump", "wait_until_blocked"]
+__all__ = ["Format", "dump", "format_dump", "wait_until_blocked"]
+
+Format = Literal["text", "json"]
+"""The dump formats: a type checker catches ``format="jsno"``."""
 
 
-def format_dump(snapshot: Snapshot, format: str = "text", *, group: bool = True) -> str:
+def format_dump(snapshot: Snapshot, format: Format = "text", *, group: bool = True) -> str:
     """Render a snapshot as ``"text"`` or ``"json"``; ValueError names the choices otherwise."""
     if format == "text":
         return "\n".join(format_text(snapshot, group=group)) + "\n"
@@ -26,7 +29,7 @@ def format_dump(snapshot: Snapshot, format: str = "text", *, group: bool = True)
 
 def dump(
     file: IO[str] | None = None,
-    format: str = "text",
+    format: Format = "text",
     locals: bool = False,
     *,
     group: bool = True,
@@ -70,7 +73,7 @@ def _fileno(stream: Any) -> int | None:
 def wait_until_blocked(
     *threads: Any,
     timeout: float = 10.0,
-    kinds: Collection[str] | None = None,
+    kinds: Collection[WaitKind] | None = None,
     poll: float = 0.001,
 ) -> Snapshot:
     """Wait until each given thread (a Thread, or a name) is waiting, sleeping or idle.
