@@ -241,10 +241,6 @@ def waiters_of_one_event() -> None:
 def sender_mutates_after_put() -> None:
     """After the hand-off only the receiver may touch the job; later puts do not order it."""
     q = queue.Queue()
-    job = Box()
-    q.put(job)
-    job.value = 1  # after the hand-off
-    q.put(None)
 
     def worker():
         while (item := q.get()) is not None:
@@ -252,4 +248,8 @@ def sender_mutates_after_put() -> None:
 
     t = threading.Thread(target=worker)
     t.start()
+    job = Box()
+    q.put(job)
+    job.value = 1  # after the hand-off
+    q.put(None)
     t.join()
