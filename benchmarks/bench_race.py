@@ -4,10 +4,13 @@
 Workloads (4 threads unless said; the module is instrumented in place by ``snarl.races()``):
 
 1. ``attributes``: each thread updates its own object's attributes (3 accesses a line);
-2. ``dicts``: each thread counts words in its own dict (a read, a ``get``, a store);
-3. ``pool``: 20k tiny tasks through ``ThreadPoolExecutor(4).map``;
-4. ``locks``: a shared counter under one Lock;
-5. memory: 1M objects created and written by 4 threads, peak traced memory (tracemalloc)
+2. ``dicts``: each thread counts words in its own dict (a read, a ``get``, a store; the dict
+   never leaves its frame, so only the shared word list is checked);
+3. ``shared_dicts``: threads look words up in a shared table and write their own keys of a
+   shared dict: every access checked (the slowest common case);
+4. ``pool``: 20k tiny tasks through ``ThreadPoolExecutor(4).map``;
+5. ``locks``: a shared counter under one Lock;
+6. memory: 1M objects created and written by 4 threads, peak traced memory (tracemalloc)
    with and without the detector.
 
 Times are the fastest of interleaved samples (the least disturbed by other load); the ratio
@@ -34,7 +37,13 @@ import race_workloads as w  # noqa: E402
 
 import snarl.race  # noqa: E402
 
-WORKLOADS = {"attributes": 100_000, "dicts": 100_000, "pool": 20_000, "locks": 50_000}
+WORKLOADS = {
+    "attributes": 100_000,
+    "dicts": 100_000,
+    "shared_dicts": 100_000,
+    "pool": 20_000,
+    "locks": 50_000,
+}
 
 
 def timed(fn, n: int, detect: bool) -> float:
@@ -75,7 +84,7 @@ def main() -> None:
     repeat = 3 if args.quick else args.repeat
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     print(f"CPython {platform.python_version()} GIL {'on' if gil else 'off'}")
-    print(f"{'workload':<12} {'native ms':>10} {'detector ms':>12} {'ratio':>7}")
+    print(f"{'workload':<13} {'native ms':>10} {'detector ms':>12} {'ratio':>7}")
     for name, n in WORKLOADS.items():
         fn = getattr(w, name)
         n //= scale
@@ -84,7 +93,7 @@ def main() -> None:
             native.append(timed(fn, n, False))
             detected.append(timed(fn, n, True))
         a, b = min(native) * 1e3, min(detected) * 1e3
-        print(f"{name:<12} {a:>10.1f} {b:>12.1f} {b / a:>6.1f}x")
+        print(f"{name:<13} {a:>10.1f} {b:>12.1f} {b / a:>6.1f}x")
     if not args.no_memory:
         n = 1_000_000 // scale
         base, det = memory(n, False), memory(n, True)

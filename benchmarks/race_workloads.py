@@ -47,6 +47,26 @@ def dicts(n: int) -> None:
     _run(work)
 
 
+def shared_dicts(n: int) -> None:
+    """Threads look words up in one shared table and write their own keys of a shared dict
+    (read-shared and write-shared locations: the detector's slowest common case)."""
+    table = {f"w{i}": i for i in range(64)}
+    words = list(table)
+    results: dict[int, int] = {}
+
+    def work(me):
+        total = 0
+        for i in range(n):
+            total += table[words[i & 63]]
+            results[me] = total
+
+    ts = [threading.Thread(target=work, args=(k,)) for k in range(THREADS)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+
+
 def pool(n: int) -> None:
     """Small tasks through a ThreadPoolExecutor, results summed."""
 

@@ -263,43 +263,61 @@ _SUPPRESSED: Any = object()
 
 class _HappensBefore(Instrument):
     """Lock release → acquire edges, and the locks each thread holds (for reports); the locks
-    inside queues, Events, Semaphores, Barriers and Futures give none (see :mod:`.sources`)."""
+    inside queues, Events, Semaphores, Barriers and Futures give none (see :mod:`.sources`).
+
+    Each lock's kind and name are decided at its first acquisition and kept by ``id()`` until
+    it dies (a weakref callback), so an acquire or release costs two dict reads, not more."""
 
     def __init__(self, det: Detector) -> None:
         self.det = det
-        self.kinds: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+        self.locks: dict[int, tuple[str, str]] = {}
+        self._refs: dict[int, Any] = {}
+
+    def _learn(self, prim: Any, frame: Any) -> tuple[str, str]:
+        kind = sources.kind_of(frame)
+        entry = (kind, self.det.lock_name(prim) if kind == "user" else "")
+        key = id(prim)
+        locks, refs = self.locks, self._refs
+        try:
+            refs[key] = weakref.ref(prim, lambda _r: (locks.pop(key, None), refs.pop(key, None)))
+        except TypeError:  # not weakly referenceable: not remembered
+            return entry
+        locks[key] = entry
+        return entry
 
     def acquired(self, prim: Any, frame: Any) -> None:
-        kind = self.kinds.get(prim)
-        if kind is None:
-            kind = self.kinds[prim] = sources.kind_of(frame)
-        if kind != "user":
-            if kind == "future" and sources.receives(frame):
-                self.det.clocks.acquire(self.det.me(), prim)
-            return
+        entry = self.locks.get(id(prim))
+        if entry is None:
+            entry = self._learn(prim, frame)
         det = self.det
+        if entry[0] != "user":
+            if entry[0] == "future" and sources.receives(frame):
+                det.clocks.acquire(det.me(), prim)
+            return
         st = det.me()
         det.clocks.acquire(st, prim)
-        st.held = (*st.held, det.lock_name(prim))
-        st.ctx = st.held
+        st.held = st.ctx = (*st.held, entry[1])
 
     def released(self, prim: Any) -> None:
-        kind = self.kinds.get(prim)
-        if kind != "user":
-            if kind == "future":
-                self.det.clocks.release(self.det.me(), prim)
-            return
+        entry = self.locks.get(id(prim))
+        if entry is None:
+            return  # acquired before detection began
         det = self.det
+        if entry[0] != "user":
+            if entry[0] == "future":
+                det.clocks.release(det.me(), prim)
+            return
         st = det.me()
         det.clocks.release(st, prim)
-        name = det.lock_name(prim)
-        held = list(st.held)
+        held = st.held
+        name = entry[1]
+        if held and held[-1] == name:
+            st.held = st.ctx = held[:-1]
+            return
         for i in range(len(held) - 1, -1, -1):
             if held[i] == name:
-                del held[i]
+                st.held = st.ctx = held[:i] + held[i + 1 :]
                 break
-        st.held = tuple(held)
-        st.ctx = st.held
 
 
 def _simple_queue(det: Detector) -> type:

@@ -160,6 +160,7 @@ class _Scope:
         self.glob: set[str] = set()
         self.nonloc: set[str] = set()
         self.cells: dict[str, str] = {}  # visible cell name -> its token's variable
+        self.confined: frozenset[str] = frozenset()  # locals no other thread can reach
         if (parent is not None and parent.kind != "class") or (
             parent is not None and parent.parent is not None
         ):
@@ -237,6 +238,7 @@ class _Rewriter(ast.NodeTransformer):
         )
         for n in owned:
             scope.cells[n] = f"_snarl_c_{n}"
+        scope.confined = _confined(node)
         self.scope = scope
         try:
             body = self._body(node.body)
@@ -367,8 +369,16 @@ class _Rewriter(ast.NodeTransformer):
         return [*writes, node] if writes else node
 
     def visit_For(self, node: Any) -> Any:
+        confined = self.confined(node.iter) or (
+            isinstance(node.iter, ast.Call)
+            and isinstance(node.iter.func, ast.Name)
+            and node.iter.func.id == "range"
+            and self.resolve("range") is None
+            and "range" not in self.scope.locals
+        )  # a new range object: immutable, and no one else's
         self.generic_visit(node)
-        node.iter = self._iter(node.iter)
+        if not confined:
+            node.iter = self._iter(node.iter)
         return node
 
     def _iter(self, node: ast.AST) -> ast.AST:
@@ -397,9 +407,15 @@ class _Rewriter(ast.NodeTransformer):
                                ast.Constant(node.attr), site)  # fmt: skip
         return node
 
+    def confined(self, node: ast.AST) -> bool:
+        return isinstance(node, ast.Name) and node.id in self.scope.confined
+
     def visit_Subscript(self, node: ast.Subscript) -> Any:
         if getattr(node, "_snarl_skip", False):
             return node  # base and key are plain names or constants: nothing to rewrite
+        if self.confined(node.value):
+            node.slice = self.visit(node.slice)
+            return node
         write = not isinstance(node.ctx, ast.Load)
         text_site = self.site(node, "item", write)
         node.value = self.visit(node.value)
@@ -426,8 +442,9 @@ class _Rewriter(ast.NodeTransformer):
         func = node.func
         if isinstance(func, ast.Attribute) and isinstance(func.ctx, ast.Load):
             text = f"{_unparse(func.value)}.{func.attr}()"
+            confined = self.confined(func.value)
             func.value = self.visit(func.value)
-            if func.attr in _METHODS:
+            if func.attr in _METHODS and not confined:
                 site = self.site(node, "structure", False, text)
                 func.value = self.call("rm", node, func.value, ast.Constant(func.attr), site)
         else:
@@ -441,7 +458,7 @@ class _Rewriter(ast.NodeTransformer):
             and self.resolve(func.id) is None
             and func.id not in self.scope.locals
         ):
-            if func.id in _READERS:
+            if func.id in _READERS and not self.confined(node.args[0]):
                 arg = node.args[0]
                 site = self.site(arg, "structure", False)
                 node.args[0] = self.call("rs", arg, arg, site)
@@ -454,7 +471,7 @@ class _Rewriter(ast.NodeTransformer):
     def visit_Compare(self, node: ast.Compare) -> Any:
         self.generic_visit(node)
         for i, op in enumerate(node.ops):
-            if isinstance(op, ast.In | ast.NotIn):
+            if isinstance(op, ast.In | ast.NotIn) and not self.confined(node.comparators[i]):
                 right = node.comparators[i]
                 node.comparators[i] = self.call("rs", right, right,
                                                 self.site(right, "structure", False))  # fmt: skip
@@ -465,6 +482,79 @@ class _Rewriter(ast.NodeTransformer):
 
     def visit_Global(self, node: ast.Global) -> Any:
         return node
+
+
+# -- objects confined to one frame ---------------------------------------------------------
+# A local bound only to a new container literal (``{}``, ``[]``, ``set()``, a comprehension)
+# and used only as the container of subscripts, container-method calls, ``len()``-like calls,
+# ``in`` and ``for`` never leaves its frame, so no other thread can reach it: its accesses are
+# not checked.  Anything else (passing it, returning, storing, aliasing, a closure) lets it
+# escape, and it is checked as usual.
+_LITERALS = (ast.Dict, ast.List, ast.Set, ast.ListComp, ast.DictComp, ast.SetComp)
+_FACTORIES = frozenset({"dict", "list", "set", "bytearray", "deque"})
+
+
+def _is_new_container(node: ast.AST) -> bool:
+    if isinstance(node, _LITERALS):
+        return True
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _FACTORIES
+        and not node.args
+        and not node.keywords
+    )
+
+
+def _confined(fn: Any) -> frozenset[str]:
+    own = list(_walk_scope(fn.body))
+    parent: dict[int, ast.AST] = {}
+    for node in own:
+        for child in ast.iter_child_nodes(node):
+            parent[id(child)] = node
+    inner = {
+        n.id
+        for node in own
+        if isinstance(node, _SCOPES)
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name)
+    }
+    stores: dict[str, bool] = {}
+    for node in own:
+        if isinstance(node, ast.Name) and not isinstance(node.ctx, ast.Load):
+            up = parent.get(id(node))
+            ok = (
+                isinstance(up, ast.Assign)
+                and len(up.targets) == 1
+                and up.targets[0] is node
+                and _is_new_container(up.value)
+            ) or (
+                isinstance(up, ast.AnnAssign)
+                and up.value is not None
+                and _is_new_container(up.value)
+            )
+            stores[node.id] = stores.get(node.id, True) and ok
+    names = {n for n, ok in stores.items() if ok} - _params(fn.args) - inner
+    for node in own:
+        if not (isinstance(node, ast.Name) and node.id in names):
+            continue
+        if not isinstance(node.ctx, ast.Load):
+            continue
+        up = parent.get(id(node))
+        if isinstance(up, ast.Subscript) and up.value is node:
+            continue
+        if isinstance(up, ast.Attribute) and up.value is node and up.attr in _METHODS:
+            call = parent.get(id(up))
+            if isinstance(call, ast.Call) and call.func is up:
+                continue
+        if isinstance(up, ast.Call) and isinstance(up.func, ast.Name) and up.func.id in _READERS:
+            continue
+        if isinstance(up, ast.Compare) and node in up.comparators:
+            continue
+        if isinstance(up, ast.For) and up.iter is node:
+            continue
+        names.discard(node.id)
+    return frozenset(names)
 
 
 # -- redundant checks ----------------------------------------------------------------------

@@ -128,12 +128,15 @@ class Shadow:
         if key in self.refs or key in self.pinned:
             return m
         try:
-            self.refs[key] = weakref.ref(o, lambda _r, key=key: self._free(key))
+            self.refs[key] = weakref.KeyedRef(o, self._freed_ref, key)
         except TypeError:  # list, dict, bytearray...: held, and swept once unreferenced
             self.pinned[key] = o
             if len(self.pinned) >= self.sweep_at:
                 self.sweep()
         return m
+
+    def _freed_ref(self, ref: Any) -> None:
+        self._free(ref.key)
 
     def _free(self, key: int) -> None:
         self.attrs.pop(key, None)
@@ -363,8 +366,15 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
         v = m.get(name)
         if v is None:
             m[name] = [0, st.epoch, 0, (), site, st.ctx]
-        elif v[1] != st.epoch:
-            _read(v, st, site, o, name)
+            return o
+        r = v[1]
+        if r == st.epoch:
+            return o
+        if type(r) is dict:  # read-shared: this thread read it this epoch?
+            mine = r.get(st.tid)
+            if mine is not None and mine[0] == st.vc[st.tid]:
+                return o
+        _read(v, st, site, o, name)
         return o
 
     def wa(o: Any, name: str, site: int) -> Any:
@@ -390,7 +400,78 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
             _write(v, st, site, o, name)
         return o
 
-    return {"_snarl_ra": ra, "_snarl_wa": wa}
+    items = S.items
+
+    def ri(o: Any, key: Any, site: int) -> Any:
+        if C.solo:
+            return o
+        info = tinfo.get(type(o))
+        if info is None:
+            info = _info(o)
+        if not info[2]:
+            return o
+        try:
+            st = local.st
+        except AttributeError:
+            st = adopt()
+        st.checked += 1
+        t = type(key)
+        k = key if t is str or (t is int and key >= 0) else _item_key(o, key)
+        m = items.get(id(o))
+        if m is None:
+            m = table(o, items)
+        if k is _STRUCT:
+            _struct(m, st, site, o, False)
+            return o
+        v = m.get(k)
+        if v is None:
+            m[k] = [0, st.epoch, 0, (), site, st.ctx]
+            return o
+        r = v[1]
+        if r == st.epoch:
+            return o
+        if type(r) is dict:  # read-shared (a lookup table): this thread read it this epoch?
+            mine = r.get(st.tid)
+            if mine is not None and mine[0] == st.vc[st.tid]:
+                return o
+        _read(v, st, site, o, key)
+        return o
+
+    def gi(o: Any, key: Any, site: int) -> Any:
+        return ri(o, key, site)[key]
+
+    def rm(o: Any, name: str, site: int) -> Any:
+        if C.solo:
+            return o
+        op = _METHODS.get(name)
+        if op is None:
+            return o
+        info = tinfo.get(type(o))
+        if info is None:
+            info = _info(o)
+        if not info[2]:
+            return o
+        try:
+            st = local.st
+        except AttributeError:
+            st = adopt()
+        st.checked += 1
+        m = items.get(id(o))
+        if m is None:
+            m = table(o, items)
+        v = m.get(_STRUCT)
+        if v is not None:
+            if op == "r":
+                if v[1] == st.epoch:
+                    return o
+            else:
+                mine = v[0].get(st.tid)
+                if mine is not None and mine[0] == st.vc[st.tid]:
+                    return o
+        _struct(m, st, site, o, op == "w")
+        return o
+
+    return {"_snarl_ra": ra, "_snarl_wa": wa, "_snarl_ri": ri, "_snarl_gi": gi, "_snarl_rm": rm}
 
 
 def _item_key(o: Any, key: Any) -> Any:
