@@ -15,7 +15,7 @@ from .conftest import needs_gdb, wait_for
 
 pytestmark = needs_gdb
 
-CLOCK_NANOSLEEP = 230  # x86-64 system call number (libc's sleep() uses it)
+READ = 0  # x86-64 system call number of read()
 
 
 def test_gdb_dump_of_a_program_without_the_agent(spawn):
@@ -98,29 +98,34 @@ def test_auto_mode_skips_a_missing_agent_and_uses_gdb(spawn):
     assert got.method == "gdb"
 
 
-def _in_clock_nanosleep(pid: int) -> bool:
+def _in_syscall(pid: int, number: int) -> bool:
     try:
         first = Path(f"/proc/{pid}/task/{pid}/syscall").read_text().split()[0]
     except (OSError, IndexError):
         return False
-    return first == str(CLOCK_NANOSLEEP)
+    return first == str(number)
 
 
 def test_a_held_gil_times_out_with_exit_code_8_and_the_program_runs_on(spawn, monkeypatch):
     monkeypatch.setenv("PATH", os.defpath)  # whatever py-spy is installed: not used here
-    target = spawn("stuck_gil.py", "4")
-    # The main thread holds the GIL from before "ready" until libc's sleep returns; wait until
-    # it is inside that sleep (its current system call), so the timeout below is certain.
-    wait_for(lambda: _in_clock_nanosleep(target.pid), "the target sleeping in C with the GIL")
+    target = spawn("stuck_gil.py")
+    # The main thread holds the GIL from before "ready" until a byte reaches its stdin; wait
+    # until it is inside that read (its current system call), so the timeout below is certain.
+    # The timeout leaves gdb seconds to attach even on a loaded machine: a shorter one would
+    # be blamed on itself ("give a longer --timeout"), not on the GIL.
+    wait_for(lambda: _in_syscall(target.pid, READ), "the target reading in C with the GIL")
     out, err = io.StringIO(), io.StringIO()
-    code = main_dump(str(target.pid), method="gdb", timeout=1.0, stdout=out, stderr=err)
+    code = main_dump(str(target.pid), method="gdb", timeout=6.0, stdout=out, stderr=err)
     assert code == 8
     assert out.getvalue() == ""
     [line] = err.getvalue().splitlines()
-    assert line.startswith(f"snarl dump: error: process {target.pid} did not answer in 1 s")
+    assert line.startswith(f"snarl dump: error: process {target.pid} did not answer in 6 s")
     assert "holds the GIL" in line and "faulthandler" in line and "py-spy dump --pid" in line
-    # The program was not harmed: the sleep ends, it prints and exits normally; the thread
-    # gdb started runs then, finds the client gone and does nothing.
+    # The program was not harmed: let the read end, and it prints and exits normally; the
+    # thread gdb started runs then, finds the client gone and does nothing.
+    assert target.popen.stdin is not None
+    target.popen.stdin.write("x")
+    target.popen.stdin.flush()
     assert target.readline(timeout=15) == "awake"
     assert target.popen.wait(timeout=15) == 0
     assert target.popen.stderr is not None and target.popen.stderr.read() == ""

@@ -73,6 +73,11 @@ METHODS = ("agent", "gdb", "py-spy")
 
 _MAX_HEADER = 1024  # bytes of the reply's first line: "snarl-ok/1 LENGTH" or an error
 _AGENT_HELP = "Run the program under `snarl run`, or call snarl.install(agent=True) in it."
+_ONLY = {
+    "gdb": "Check the reason above; without gdb (apt-get install gdb), try --method py-spy.",
+    "py-spy": "Install py-spy: `pip install py-spy` (found on PATH, or beside snarl's own"
+    " interpreter).",
+}
 _UNTRACKED = (
     "owners of locks taken with a bare acquire(), and how long each wait has lasted"
     " (the process does not track locks: run it under `snarl run`)"
@@ -160,11 +165,17 @@ def fetch(
     if method == "agent":
         reason = skipped[0].removeprefix("agent: ")
         raise NoMethod(f"process {pid} runs no snarl agent ({reason})", help=_AGENT_HELP)
+    if method is not None:  # the remedy of the one method asked for, not of the others
+        raise NoMethod(
+            f"nothing could reach process {pid}: " + "; ".join(skipped), help=_ONLY[method]
+        )
     raise NoMethod(f"nothing could reach process {pid}: " + "; ".join(skipped))
 
 
 def _with_hints(exc: NoAnswer, target: Target) -> NoAnswer:
     """The timeout's remedy, made specific: is faulthandler's SIGUSR2 there, is py-spy?"""
+    if not exc.gil:
+        return exc  # the timeout was too short to tell: its own remedy says so
     hints = []
     if signal.SIGUSR2 in target.caught:
         hints.append(

@@ -79,6 +79,20 @@ class NoAnswer(RemoteError):
         "A dump that needs no GIL: `py-spy dump --pid PID`, or faulthandler's signal if the "
         "program registered one (faulthandler.register(signal.SIGUSR2), then `kill -USR2 PID`)."
     )
+    gil: bool = True
+    """Whether a thread holding the GIL is the likely cause; False when the timeout was too
+    short to tell (gdb had not finished attaching, or left almost no time for the answer)."""
+
+    @classmethod
+    def too_short(cls, message: str) -> NoAnswer:
+        """A timeout too short to tell anything: its remedy is a longer ``--timeout``."""
+        exc = cls(
+            message,
+            help="Give a longer --timeout: gdb takes about half a second to attach (longer"
+            " with many threads), and the dump itself some more.",
+        )
+        exc.gil = False
+        return exc
 
 
 class NoMethod(RemoteError):

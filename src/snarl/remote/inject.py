@@ -215,6 +215,12 @@ def _script(blob: Path, size: int) -> str:
     return "\n".join(lines)
 
 
+_ANSWER_TIME = 1.0
+"""Seconds a dump is given after gdb has attached before its silence is put down to the GIL
+(a snapshot of a thousand threads takes tens of milliseconds; starting the thread, sending
+snarl's code and importing it, a few hundred)."""
+
+
 def inject_dump(
     target: Target,
     *,
@@ -258,7 +264,16 @@ def inject_dump(
         _write_private(blob_path, blob)
         _write_private(script_path, _script(blob_path, size).encode("utf-8"))
         _run_gdb(gdb, target, script_path, deadline)
-        return _converse(target, listener, with_locals, deadline, timeout)
+        left = deadline - time.monotonic()
+        try:
+            return _converse(target, listener, with_locals, deadline, timeout)
+        except NoAnswer:
+            if left < _ANSWER_TIME:  # too little was left to blame anything but the timeout
+                raise NoAnswer.too_short(
+                    f"process {target.pid} did not answer within the {timeout:g} s timeout:"
+                    f" gdb's attach left {max(left, 0):.2f} s of it for the dump"
+                ) from None
+            raise
     finally:
         listener.close()
         shutil.rmtree(private, ignore_errors=True)
@@ -304,7 +319,9 @@ def _run_gdb(gdb: str, target: Target, script: Path, deadline: float) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.communicate()
-        raise NoAnswer(f"gdb did not finish attaching to process {target.pid} in time") from None
+        raise NoAnswer.too_short(
+            f"gdb did not finish attaching to process {target.pid} within the timeout"
+        ) from None
     text = output.decode("utf-8", "replace")
     started = re.search(r"^snarl-inject: thread (\d+)$", text, re.MULTILINE)
     if started is not None and int(started.group(1)) != _INVALID_THREAD:

@@ -25,6 +25,7 @@ import shutil
 import signal
 import stat as stat_mod
 import subprocess
+import sys
 import time
 import warnings
 from collections.abc import Iterable, Sequence
@@ -35,7 +36,14 @@ from ..threaddump.model import FrameInfo, Snapshot, ThreadInfo
 from .errors import NoAnswer, PermissionDenied, RemoteError
 from .target import Target
 
-__all__ = ["CANNOT", "MAX_SOURCE", "from_pyspy", "pyspy_dump", "pyspy_holders_of_gil"]
+__all__ = [
+    "CANNOT",
+    "MAX_SOURCE",
+    "find_pyspy",
+    "from_pyspy",
+    "pyspy_dump",
+    "pyspy_holders_of_gil",
+]
 
 MAX_SOURCE = 1 << 22
 """Bytes read from one source file at most (4 MiB): later lines are left blank."""
@@ -56,6 +64,27 @@ class PySpyFailed(RemoteError):
     exit_code = 9
 
 
+def find_pyspy() -> str | None:
+    """The py-spy to run: on ``PATH``, else beside this interpreter (the scripts folder of
+    snarl's own environment: ``pip install py-spy`` in a virtual environment that is not
+    activated puts it there), else None."""
+    found = shutil.which("py-spy")
+    if found is not None:
+        return found
+    folders = [Path(sys.executable).parent]
+    try:
+        import sysconfig
+
+        folders.append(Path(sysconfig.get_path("scripts")))
+    except (KeyError, ValueError):
+        pass
+    for folder in folders:
+        found = shutil.which("py-spy", path=str(folder))
+        if found is not None:
+            return found
+    return None
+
+
 def pyspy_dump(
     target: Target,
     *,
@@ -66,13 +95,13 @@ def pyspy_dump(
 ) -> tuple[Snapshot, list[dict[str, Any]]]:
     """Run py-spy on ``target``; the snapshot made from its output, and that output.
 
-    ``executable`` defaults to ``py-spy`` on ``PATH``.  Raises :class:`PySpyFailed`,
+    ``executable`` defaults to :func:`find_pyspy`'s.  Raises :class:`PySpyFailed`,
     :class:`PermissionDenied` or :class:`NoAnswer` (py-spy did not finish in ``timeout``;
     ``deadline``, a ``time.monotonic()`` value, ends it instead when given).
     """
     if deadline is None:
         deadline = time.monotonic() + timeout
-    spy = executable or shutil.which("py-spy")
+    spy = executable or find_pyspy()
     if spy is None:
         raise PySpyFailed("py-spy is not installed")
     command = [spy, "dump", "--pid", str(target.pid), "--json"]

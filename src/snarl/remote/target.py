@@ -114,6 +114,12 @@ def inspect_target(pid: int) -> Target:
     try:
         exe = os.readlink(f"/proc/{pid}/exe")
     except PermissionError:
+        if me == 0:  # root already: sudo would change nothing
+            raise PermissionDenied(
+                f"not allowed to inspect process {pid}, even as root",
+                help="In a container, give it the SYS_PTRACE capability (--cap-add SYS_PTRACE);"
+                " a security module (SELinux, AppArmor, Yama ptrace_scope 3) may forbid it.",
+            ) from None
         raise PermissionDenied(
             f"not allowed to inspect process {pid}",
             help=f"Run snarl with sudo: `sudo snarl dump {pid}`.",

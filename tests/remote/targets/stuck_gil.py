@@ -1,15 +1,17 @@
-"""A target whose main thread holds the GIL in C code.  ``stuck_gil.py SECONDS``
+"""A target whose main thread holds the GIL in C code until the test lets it go.
 
-It prints ``ready``, then calls libc's ``sleep(SECONDS)`` through ``ctypes.PyDLL`` (which
-keeps the GIL), then prints ``awake`` and exits with status 0.
+It prints ``ready``, then calls libc's ``read(0, buf, 1)`` through ``ctypes.PyDLL`` (which
+keeps the GIL) and so blocks, holding the GIL, until a byte arrives on its standard input;
+then it prints ``awake`` and exits with status 0.  No timing: the GIL is held for exactly as
+long as the test wants.
 """
 
 import ctypes
-import sys
 import threading
 
 waiter = threading.Thread(target=threading.Event().wait, name="waiter", daemon=True)
 waiter.start()
 print("ready", flush=True)
-ctypes.PyDLL(None).sleep(int(sys.argv[1]))
+buf = ctypes.create_string_buffer(1)
+ctypes.PyDLL(None).read(0, buf, 1)
 print("awake", flush=True)
