@@ -22,14 +22,14 @@ def kinds(r):
 @pytest.mark.parametrize(
     ("fn", "where"),
     [
-        (p.attribute, "acct.balance (attribute of an Account)"),
-        (p.class_attribute, "Account.rate (class attribute of Account)"),
-        (p.module_global, "global hits"),
-        (p.closure_cell, "nonlocal total"),
-        (p.dict_value, "d['k'] (item of a dict)"),
-        (p.dict_check_then_act, "(structure of a dict)"),
-        (p.list_element, "items[1] (item of a list)"),
-        (p.iterate_vs_append, "(structure of a list)"),
+        (p.attribute, "attribute balance of an Account"),
+        (p.class_attribute, "class attribute rate of Account"),
+        (p.module_global, "global hits of module tests.race.programs"),
+        (p.closure_cell, "closure cell total"),
+        (p.dict_value, "item['k'] of a dict"),
+        (p.dict_check_then_act, "structure of a dict"),
+        (p.list_element, "item[1] of a list"),
+        (p.iterate_vs_append, "structure of a list"),
         (p.generator_execution, "execution of a generator"),
     ],
 )
@@ -45,11 +45,11 @@ def test_location_races_and_its_twin_does_not(fn, where):
 @pytest.mark.parametrize(
     ("fn", "where"),
     [
-        (p.bytearray_element, "buf[0] (item of a bytearray)"),
-        (p.deque_element, "dq[-1] (item of a deque)"),
-        (p.len_vs_pop, "(structure of a list)"),
-        (p.set_membership_vs_add, "(structure of a set)"),
-        (p.read_then_insert_vs_insert, "(structure of a set)"),
+        (p.bytearray_element, "item[0] of a bytearray"),
+        (p.deque_element, "item[-1] of a deque"),
+        (p.len_vs_pop, "structure of a list"),
+        (p.set_membership_vs_add, "structure of a set"),
+        (p.read_then_insert_vs_insert, "structure of a set"),
     ],
 )
 def test_more_locations_race(fn, where):

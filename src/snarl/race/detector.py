@@ -368,24 +368,24 @@ def _type_name(t: type) -> str:
 
 
 def _location(o: Any, key: Any, site: Any) -> str:
-    """The location as the code names it, with the kind of object (no user code runs)."""
+    """What the two accesses share, named by kind and object type (no user code runs: only
+    names, type names and str/int keys are shown)."""
     kind = site.kind
-    if kind == "global":
-        mod = vars(o).get("__name__") if hasattr(o, "__dict__") else None
-        return f"global {key}" + (f" (module {mod})" if isinstance(mod, str) else "")
+    if kind == "global" or (kind == "attribute" and type(o) is type(sys)):
+        mod = vars(o).get("__name__") if type(o) is type(sys) else None
+        return f"global {key}" + (f" of module {mod}" if isinstance(mod, str) else "")
     if kind == "cell":
-        return f"nonlocal {key} (a closure cell)"
+        return f"closure cell {key} (nonlocal)"
     if kind == "attribute":
         if isinstance(o, type):
-            return f"{site.text} (class attribute of {_type_name(o)})"
-        if type(o) is type(sys):
-            return f"{site.text} (global of module {vars(o).get('__name__', '?')})"
-        return f"{site.text} (attribute of {_a(_type_name(type(o)))})"
+            return f"class attribute {key} of {_type_name(o)}"
+        return f"attribute {key} of {_a(_type_name(type(o)))}"
     if kind == "generator":
-        return f"{site.text} (execution of a generator)"
+        return "execution of a generator"
     if kind == "structure" or key is shadow.STRUCT:
-        return f"{site.text} (structure of {_a(_type_name(type(o)))})"
-    return f"{site.text} (item of {_a(_type_name(type(o)))})"
+        return f"structure of {_a(_type_name(type(o)))} (its size and membership)"
+    shown = f"[{key!r}]" if type(key) in (str, int) else ""
+    return f"item{shown} of {_a(_type_name(type(o)))}"
 
 
 def _a(noun: str) -> str:

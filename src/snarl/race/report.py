@@ -78,14 +78,13 @@ def _frame(f: Frame, text: str = "") -> str:
 
 def format_race(race: Race) -> list[str]:
     """The lines of one report, in the shape of Go's race detector's."""
-    lines = ["==================", "WARNING: DATA RACE"]
+    lines = ["==================", "WARNING: DATA RACE", f"Location: {race.location}", ""]
     for label, acc in (("", race.access), ("Previous ", race.previous)):
         verb = "write" if acc.write else "read"
         verb = verb.capitalize() if not label else verb
-        lines.append(f"{label}{verb} of {race.location} by thread {_quote(acc.thread)}:")
+        lines.append(f"{label}{verb} of {acc.text} by thread {_quote(acc.thread)}:")
         frames = acc.stack or (acc.site,)
-        lines.append(_frame(frames[0], acc.text))
-        lines.extend(_frame(f) for f in frames[1:])
+        lines.extend(_frame(f) for f in frames)
         held = ", ".join(acc.locks_held) if acc.locks_held else "none"
         lines.append(f"  locks held: {held}")
         lines.append("")
