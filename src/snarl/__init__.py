@@ -16,6 +16,8 @@ Public API (everything else is internal and may change):
   preemptions, print a replay token.
 * :func:`record` → :class:`Recording`: a thread timeline (waits, who released them, thread
   lives) saved as a Chrome trace or a self-contained HTML page; :mod:`snarl.timeline`.
+* :func:`races` → :class:`Races`: the happens-before data race detector (``snarl race``) for
+  the threads run inside a ``with`` block; :class:`RaceError` from ``Races.check()``.
 * :func:`setcheckinterval` / :func:`getcheckinterval` / :func:`checkinterval`: Python 2's
   check interval (offer the GIL every N bytecodes); :func:`switchinterval` scopes
   ``sys.setswitchinterval``.
@@ -61,6 +63,9 @@ _LAZY: dict[str, str] = {
     "wait_until_blocked": "threaddump",
     "Recording": "timeline",
     "record": "timeline",
+    "RaceError": "race",
+    "Races": "race",
+    "races": "race",
 }
 """Public name -> the submodule (relative to ``snarl``) that defines it."""
 
@@ -78,6 +83,9 @@ if TYPE_CHECKING:
     from .interval import getcheckinterval as getcheckinterval
     from .interval import setcheckinterval as setcheckinterval
     from .interval import switchinterval as switchinterval
+    from .race import RaceError as RaceError
+    from .race import Races as Races
+    from .race import races as races
     from .threaddump import Deadlock as Deadlock
     from .threaddump import DeadlockStep as DeadlockStep
     from .threaddump import FrameInfo as FrameInfo
@@ -121,6 +129,8 @@ __all__ = [
     "Holder",
     "InterleavingFailure",
     "ObjectInfo",
+    "RaceError",
+    "Races",
     "Recording",
     "Report",
     "Result",
@@ -136,6 +146,7 @@ __all__ = [
     "getcheckinterval",
     "install",
     "interleavings",
+    "races",
     "record",
     "replay",
     "setcheckinterval",

@@ -86,3 +86,18 @@ def test_shadow_memory_is_freed_with_objects():
     assert r.found == []
     assert counters_freed >= 5990
     assert live < 50
+
+
+def test_top_level_api_and_check():
+    import pytest
+
+    import snarl
+
+    with snarl.races(rp) as r:
+        rp.many_times(2)
+    with pytest.raises(snarl.RaceError) as info:
+        r.check()
+    assert "WARNING: DATA RACE" in str(info.value)
+    with snarl.races(rp) as clean:
+        rp.hundred_threads()
+    clean.check()  # no race: no error
