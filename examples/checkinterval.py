@@ -1,4 +1,4 @@
-"""The check interval is back: the seed document's two sys.setcheckinterval demonstrations.
+"""The check interval is back: Python 2's two classic sys.setcheckinterval demonstrations.
 
 Three threads each report their name five times, with some extra loop iterations before each
 report.  With a small interval and extra work, the running thread offers the GIL often and the

@@ -1,4 +1,4 @@
-"""Where is each thread stopped?  The seed document's sys._current_frames() example, anew.
+"""Where is each thread stopped?  Python 2's classic sys._current_frames() example, anew.
 
 Three threads run `block`.  The first finishes at once.  The second takes the module-level
 Lock `blocker` and never releases it.  The third then waits for `blocker` forever.  Python 2

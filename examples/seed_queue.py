@@ -1,4 +1,4 @@
-"""The seed document's Queue demonstration of the check interval, for Python 3.
+"""Python 2's classic Queue demonstration of the check interval, for Python 3.
 
 Three threads each put their name on a Queue five times, with EXTRA empty loop iterations
 before each put; the names are printed in the order they were put.  The program sets no

@@ -93,3 +93,13 @@ def test_demo_json_of_the_checkinterval_demo_is_refused():
     assert proc.stdout == ""
     [line] = proc.stderr.splitlines()
     assert line.startswith("snarl demo: error: --json is for the demos that dump: seed, ")
+
+
+def test_an_untracked_demo_points_to_tracking_as_the_next_step():
+    proc = snarl("demo", "seed")
+    assert proc.returncode == 0, proc.stderr
+    assert "holder is not known without tracking: run the program under `snarl run`" in (
+        proc.stdout
+    )
+    last = proc.stderr.splitlines()[-1]
+    assert last.startswith("next: `snarl demo seed --tracked` runs it with tracking")

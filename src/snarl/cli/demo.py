@@ -112,4 +112,21 @@ def handle(args: argparse.Namespace) -> int:
             runpy.run_path(str(path), run_name="__main__")
     finally:
         sys.argv = saved
+    if args.name in DUMPS:
+        sys.stdout.flush()  # (the dump first, then the hint)
+        print(_next_step(args.name, args.tracked), file=sys.stderr)
     return 0
+
+
+def _next_step(name: str, tracked: bool) -> str:
+    """What to try after a dump demo (on stderr: stdout holds only the dump)."""
+    if not tracked:
+        return (
+            f"next: `snarl demo {name} --tracked` runs it with tracking, so every lock's holder"
+            " and each wait's length are known; on your own program: `snarl run app.py`, then"
+            " `snarl dump PID` from another shell"
+        )
+    return (
+        "next: on your own program, `snarl run app.py` tracks it the same way (plus a hang"
+        " watchdog), and `snarl dump PID` from another shell prints this dump"
+    )

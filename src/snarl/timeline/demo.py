@@ -1,4 +1,4 @@
-"""``snarl demo checkinterval --timeline out.html``: the seed document's check-interval
+"""``snarl demo checkinterval --timeline out.html``: Python 2's classic check-interval
 demonstrations, each setting recorded as a timeline, all on one page side by side.
 
 Each run of ``examples/checkinterval.py`` (both variants, every setting it shows) is recorded
@@ -68,5 +68,5 @@ def demo_timelines(
         if report is not None:
             report(line)
     if path is not None:
-        save(path, timelines, title="snarl.setcheckinterval: the seed document's demonstrations")
+        save(path, timelines, title="snarl.setcheckinterval: Python 2's classic demonstrations")
     return timelines
