@@ -35,7 +35,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 SYNC_MODULES = ("__init__", "condition", "event", "lock", "patch", "semaphore", "thread")
 RUNTIME_MODULES = (
     "__init__", "base", "controlled", "exploration", "instruments", "observer", "records",
-    "scheduler", "simlock",
+    "scheduler", "simlock", "workers",
 )  # fmt: skip
 # The source files of snarl.sync (frames there are skipped when looking for a creation site).
 # Interned sites keep their code objects alive, so an id() in a key is never reused.
