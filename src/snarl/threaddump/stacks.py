@@ -38,14 +38,10 @@ def is_snarl_frame(frame: FrameType) -> bool:
     return type(name) is str and (name == "snarl" or name.startswith("snarl."))
 
 
-class Walk(NamedTuple):
-    """One thread's walked stack: its frames (innermost first), the stack's signature (code
-    id, instruction offset per frame) and the innermost frame the walk started from."""
-
-    stack: list[FrameType]
-    key: list[int]
-    top: FrameType
-    lasti: int  # the innermost frame's instruction when it was walked
+Walk = tuple[list[FrameType], list[int], FrameType, int]
+"""One thread's walked stack: its frames (innermost first), the stack's signature (code id,
+instruction offset per frame), the innermost frame the walk started from, and that frame's
+instruction when it was walked.  (A plain tuple: a dump makes one per thread.)"""
 
 
 def walk(top: FrameType, hidden: dict[int, bool]) -> Walk:
@@ -68,7 +64,7 @@ def walk(top: FrameType, hidden: dict[int, bool]) -> Walk:
             sign(cid)
             sign(frame.f_lasti)
         frame = frame.f_back
-    return Walk(stack, key, top, top.f_lasti)
+    return (stack, key, top, top.f_lasti)
 
 
 def steady_walks(
@@ -77,7 +73,7 @@ def steady_walks(
     """Walk again every thread that moved while the stacks were walked (see the module
     docstring); ``walks`` is updated in place.  Returns the innermost frames the kept walks
     started from (a thread that has ended meanwhile keeps its walk: it is listed as it was)."""
-    tops = {ident: w.top for ident, w in walks.items()}
+    tops = {ident: w[2] for ident, w in walks.items()}
     if _frames.gil_off():  # the other threads are parked while the reader reads: none moved
         return tops
     for _ in range(_ROUNDS):
@@ -89,7 +85,7 @@ def steady_walks(
             (ident, frame)
             for ident, w in walks.items()
             if (frame := now.get(ident)) is not None
-            and (frame is not w.top or frame.f_lasti != w.lasti)
+            and (frame is not w[2] or frame.f_lasti != w[3])
         ]
         del now
         for ident, frame in moved:
