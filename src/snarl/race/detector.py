@@ -33,7 +33,7 @@ from typing import Any
 from ..runtime.instruments import Instrument
 from ..runtime.observer import OBSERVER
 from . import shadow, sources
-from .clock import Clocks, ThreadState
+from .clock import Clocks, ThreadState, join_into
 from .report import Access, Frame, Race, Summary
 from .sites import SITES
 
@@ -272,6 +272,11 @@ class _HappensBefore(Instrument):
         self.det = det
         self.locks: dict[int, tuple[str, str]] = {}
         self._refs: dict[int, Any] = {}
+        # lock id -> the thread holding it, as far as the hooks know.  An RLock tells its
+        # runtime of a release only after releasing (snarl.sync.rlock), so another thread
+        # may take it before the releaser's clock is published: the taker then joins the
+        # releaser's clock itself (a moment later than the release: never a false race).
+        self.holders: dict[int, ThreadState] = {}
 
     def _learn(self, prim: Any, frame: Any) -> tuple[str, str]:
         kind = sources.kind_of(frame)
@@ -279,7 +284,10 @@ class _HappensBefore(Instrument):
         key = id(prim)
         locks, refs = self.locks, self._refs
         try:
-            refs[key] = weakref.ref(prim, lambda _r: (locks.pop(key, None), refs.pop(key, None)))
+            refs[key] = weakref.ref(
+                prim,
+                lambda _r: (locks.pop(key, None), refs.pop(key, None), self.holders.pop(key, None)),
+            )
         except TypeError:  # not weakly referenceable: not remembered
             return entry
         locks[key] = entry
@@ -289,26 +297,35 @@ class _HappensBefore(Instrument):
         entry = self.locks.get(id(prim))
         if entry is None:
             entry = self._learn(prim, frame)
-        det = self.det
-        if entry[0] != "user":
-            if entry[0] == "future" and sources.receives(frame):
-                det.clocks.acquire(det.me(), prim)
+        kind = entry[0]
+        if kind == "internal":
             return
+        det = self.det
         st = det.me()
+        key = id(prim)
+        before = self.holders.get(key)
+        self.holders[key] = st
+        if kind == "future" and not sources.receives(frame):
+            return
         det.clocks.acquire(st, prim)
-        st.held = st.ctx = (*st.held, entry[1])
+        if before is not None and before is not st:
+            join_into(st.vc, list(before.vc))
+        if kind == "user":
+            st.held = st.ctx = (*st.held, entry[1])
 
     def released(self, prim: Any) -> None:
         entry = self.locks.get(id(prim))
         if entry is None:
             return  # acquired before detection began
-        det = self.det
-        if entry[0] != "user":
-            if entry[0] == "future":
-                det.clocks.release(det.me(), prim)
+        if entry[0] == "internal":
             return
+        det = self.det
         st = det.me()
         det.clocks.release(st, prim)
+        if self.holders.get(id(prim)) is st:
+            self.holders.pop(id(prim), None)
+        if entry[0] != "user":
+            return
         held = st.held
         name = entry[1]
         if held and held[-1] == name:
