@@ -55,11 +55,11 @@ EXPLORE_EXAMPLES = (
 
 REPLAY_EXAMPLES = (
     (
-        "snarl replay AQID... tests/test_bank.py::test_transfer",
+        "snarl replay snarl-AQML... tests/test_bank.py::test_transfer",
         "rerun the failing schedule explore printed, with its interleaving table",
     ),
     (
-        "snarl replay AQID... t.py::test_x --timeline failure.html",
+        "snarl replay snarl-AQML... t.py::test_x --timeline failure.html",
         "the same, and the schedule as a timeline page",
     ),
 )
