@@ -98,6 +98,10 @@ def test_auto_mode_skips_a_missing_agent_and_uses_gdb(spawn):
     assert got.method == "gdb"
 
 
+def _threads(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/task"))
+
+
 def _in_syscall(pid: int, number: int) -> bool:
     try:
         first = Path(f"/proc/{pid}/task/{pid}/syscall").read_text().split()[0]
@@ -114,6 +118,7 @@ def test_a_held_gil_times_out_with_exit_code_8_and_the_program_runs_on(spawn, mo
     # The timeout leaves gdb seconds to attach even on a loaded machine: a shorter one would
     # be blamed on itself ("give a longer --timeout"), not on the GIL.
     wait_for(lambda: _in_syscall(target.pid, READ), "the target reading in C with the GIL")
+    threads = _threads(target.pid)
     out, err = io.StringIO(), io.StringIO()
     code = main_dump(str(target.pid), method="gdb", timeout=6.0, stdout=out, stderr=err)
     assert code == 8
@@ -121,13 +126,14 @@ def test_a_held_gil_times_out_with_exit_code_8_and_the_program_runs_on(spawn, mo
     [line] = err.getvalue().splitlines()
     assert line.startswith(f"snarl dump: error: process {target.pid} did not answer in 6 s")
     assert "holds the GIL" in line and "faulthandler" in line and "py-spy dump --pid" in line
-    # The program was not harmed: let the read end, and it prints and exits normally; the
-    # thread gdb started runs then, finds the client gone and does nothing.
+    # The program was not harmed: let the read end, and it goes on; the thread gdb started
+    # takes the GIL then, finds the client gone and ends: nothing is left behind.
     assert target.popen.stdin is not None
     target.popen.stdin.write("x")
     target.popen.stdin.flush()
     assert target.readline(timeout=15) == "awake"
-    assert target.popen.wait(timeout=15) == 0
+    wait_for(lambda: _threads(target.pid) == threads, f"the target back to {threads} threads")
+    assert target.close_stdin() == 0
     assert target.popen.stderr is not None and target.popen.stderr.read() == ""
 
 
