@@ -65,11 +65,13 @@ class ThreadState:
 
 def join_into(target: list[int], source: list[int]) -> None:
     """``target := target ⊔ source`` (component-wise max), in place."""
-    if len(target) < len(source):
-        target.extend([0] * (len(source) - len(target)))
-    for i, c in enumerate(source):
-        if c > target[i]:
-            target[i] = c
+    n = len(source)
+    if len(target) < n:
+        target.extend([0] * (n - len(target)))
+    if len(target) == n:
+        target[:] = map(max, target, source)  # in C: no Python loop per thread
+    else:
+        target[:n] = map(max, target[:n], source)
 
 
 class Clocks:

@@ -65,6 +65,7 @@ class Detector:
         """Activate: this thread becomes the first; happens-before sources are connected."""
         local = threading.local()
         self.clocks.local = local
+        self._instrument.local = local
         shadow._local = local
         main = threading.current_thread()
         self.clocks.register(None, main.name, None, get_ident(), forked=False)
@@ -268,8 +269,12 @@ class _HappensBefore(Instrument):
     Each lock's kind and name are decided at its first acquisition and kept by ``id()`` until
     it dies (a weakref callback), so an acquire or release costs two dict reads, not more."""
 
+    trusted = True  # its hooks catch their own errors
+
     def __init__(self, det: Detector) -> None:
         self.det = det
+        self.sync = det.clocks.sync
+        self.local = det.clocks.local
         self.locks: dict[int, tuple[str, str]] = {}
         self._refs: dict[int, Any] = {}
         # lock id -> the thread holding it, as far as the hooks know.  An RLock tells its
@@ -294,47 +299,69 @@ class _HappensBefore(Instrument):
         return entry
 
     def acquired(self, prim: Any, frame: Any) -> None:
-        entry = self.locks.get(id(prim))
-        if entry is None:
-            entry = self._learn(prim, frame)
-        kind = entry[0]
-        if kind == "internal":
-            return
-        det = self.det
-        st = det.me()
-        key = id(prim)
-        before = self.holders.get(key)
-        self.holders[key] = st
-        if kind == "future" and not sources.receives(frame):
-            return
-        det.clocks.acquire(st, prim)
-        if before is not None and before is not st:
-            join_into(st.vc, list(before.vc))
-        if kind == "user":
-            st.held = st.ctx = (*st.held, entry[1])
+        try:
+            key = id(prim)
+            entry = self.locks.get(key)
+            if entry is None:
+                entry = self._learn(prim, frame)
+            kind = entry[0]
+            if kind == "internal":
+                return
+            try:
+                st = self.local.st
+            except AttributeError:
+                st = self.det.me()
+            holders = self.holders
+            before = holders.get(key)
+            holders[key] = st
+            if kind == "future" and not sources.receives(frame):
+                return
+            vc = st.vc
+            clock = self.sync.get(key)
+            if clock is not None and clock != vc:
+                join_into(vc, clock)
+            if before is not None and before is not st:
+                join_into(vc, list(before.vc))
+            if kind == "user":
+                st.held = st.ctx = (*st.held, entry[1])
+        except Exception:  # trusted (called without the observer's net): never raise
+            _log_failure()
 
     def released(self, prim: Any) -> None:
-        entry = self.locks.get(id(prim))
-        if entry is None:
-            return  # acquired before detection began
-        if entry[0] == "internal":
-            return
-        det = self.det
-        st = det.me()
-        det.clocks.release(st, prim)
-        if self.holders.get(id(prim)) is st:
-            self.holders.pop(id(prim), None)
-        if entry[0] != "user":
-            return
-        held = st.held
-        name = entry[1]
-        if held and held[-1] == name:
-            st.held = st.ctx = held[:-1]
-            return
-        for i in range(len(held) - 1, -1, -1):
-            if held[i] == name:
-                st.held = st.ctx = held[:i] + held[i + 1 :]
-                break
+        try:
+            key = id(prim)
+            entry = self.locks.get(key)
+            if entry is None or entry[0] == "internal":
+                return  # acquired before detection began, or inside a compound primitive
+            try:
+                st = self.local.st
+            except AttributeError:
+                st = self.det.me()
+            mine = self.holders.get(key) is st
+            if mine:
+                self.holders.pop(key, None)
+            if entry[0] == "user" and mine and key in self.sync:
+                self.sync[key] = st.vc[:]  # FastTrack's L := C_t (the taker covers L)
+                st.tick()
+            else:  # a Future's (set_result and a result() waiter both publish), a Lock
+                self.det.clocks.release(st, prim)  # released by another thread, a first
+            if entry[0] != "user":
+                return
+            held = st.held
+            name = entry[1]
+            if held and held[-1] == name:
+                st.held = st.ctx = held[:-1]
+                return
+            for i in range(len(held) - 1, -1, -1):
+                if held[i] == name:
+                    st.held = st.ctx = held[:i] + held[i + 1 :]
+                    break
+        except Exception:
+            _log_failure()
+
+
+def _log_failure() -> None:
+    logging.getLogger("snarl.race").exception("snarl race: a lock hook failed")
 
 
 def _simple_queue(det: Detector) -> type:
