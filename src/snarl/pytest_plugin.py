@@ -193,6 +193,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         default=None,
         help=LOCKORDER_DESC,
     )
+    group.addoption(
+        "--snarl-races",
+        dest="snarl_races",
+        action="store_true",
+        default=False,
+        help="detect data races: a test during which two threads accessed the same state"
+        " unordered (one a write) fails with the report (snarl race; docs/races.md)",
+    )
     parser.addini("snarl_timeout", TIMEOUT_DESC)
     parser.addini("snarl_timeout_method", METHOD_DESC)
     parser.addini("snarl_track", TRACK_DESC, type="bool", default=False)
@@ -320,6 +328,10 @@ def pytest_configure(config: pytest.Config) -> None:
     )
     settings = _read_settings(config)
     _install(config, settings.track, settings.lockorder)
+    if config.getoption("snarl_races", False):
+        from .pytest_races import RacePlugin  # the detector loads only when asked for
+
+        config.pluginmanager.register(RacePlugin(config), "snarl-races")
     state = config.stash[_SESSION]
     if state.lockorder is not None:
         config.pluginmanager.register(state.lockorder, "snarl-lockorder")

@@ -40,7 +40,7 @@ def test_json_has_the_documented_shape():
     doc = json.loads(json.dumps(r.json()))
     assert doc["schema"] == SCHEMA == 1
     (race,) = doc["races"]
-    assert set(race) == {"location", "kind", "count", "access", "previous"}
+    assert set(race) == {"location", "kind", "count", "access", "previous", "during"}
     access = race["access"]
     assert set(access) == {"write", "thread", "thread_started_at", "site", "stack", "locks_held"}
     assert set(access["site"]) == {"file", "line", "function", "text"}

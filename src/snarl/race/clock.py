@@ -40,7 +40,18 @@ _MAX_TIDS = MASK  # tid MASK+1 would not fit an epoch's low bits
 class ThreadState:
     """One thread's clock and what a report says about it."""
 
-    __slots__ = ("checked", "ctx", "epoch", "held", "ident", "name", "started_at", "tid", "vc")
+    __slots__ = (
+        "checked",
+        "ctx",
+        "epoch",
+        "held",
+        "ident",
+        "name",
+        "origin",
+        "started_at",
+        "tid",
+        "vc",
+    )
 
     def __init__(self, tid: int, vc: list[int], name: str, started_at: Any, ident: int) -> None:
         self.tid = tid
@@ -55,6 +66,7 @@ class ThreadState:
         self.held: tuple[str, ...] = ()  # descriptions of the locks held, innermost last
         self.ctx: Any = ()  # what an access records: held (plus a stack in history mode)
         self.checked = 0  # accesses checked (not counting those made while solo)
+        self.origin: str | None = None  # the test that started it (pytest --snarl-races)
 
     def tick(self) -> None:
         """Advance this thread's own component (after a release)."""

@@ -59,6 +59,7 @@ class Detector:
         self._instrument = _HappensBefore(self)
         self._names: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.running = False
+        self.context: str | None = None  # the test running now (pytest --snarl-races)
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
@@ -92,7 +93,9 @@ class Detector:
 
     def _adopt(self) -> ThreadState:
         thread = threading.current_thread()
-        return self.clocks.register(None, _name(thread), None, get_ident(), forked=False)
+        st = self.clocks.register(None, _name(thread), None, get_ident(), forked=False)
+        st.origin = self.context
+        return st
 
     def _patch(self) -> None:
         cls = threading.Thread
@@ -104,7 +107,7 @@ class Detector:
             if det.running:
                 st = det.me()
                 where = det.user_frame(sys._getframe(1))
-                thread.__dict__["_snarl_race"] = (det, det.clocks.fork(st), where)
+                thread.__dict__["_snarl_race"] = (det, det.clocks.fork(st), where, det.context)
             start(thread)
 
         def race_boot(thread: threading.Thread) -> None:
@@ -222,6 +225,7 @@ class Detector:
                 (),
                 tuple(prev_ctx),
             ),
+            during=st.origin or prev.origin or self.context,
         )
 
     def _suppressed(self, *sites: Any) -> bool:

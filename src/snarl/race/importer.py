@@ -10,6 +10,7 @@ read or written for them).
 
 from __future__ import annotations
 
+import ast
 import importlib.abc
 import importlib.machinery
 import os
@@ -53,8 +54,15 @@ def is_library_file(path: str) -> bool:
 class RaceFinder(importlib.abc.MetaPathFinder):
     """A meta-path finder placing the rewriting loader on user modules."""
 
-    def __init__(self, detector: Any, roots: Sequence[str], include: Sequence[str] = ()) -> None:
+    def __init__(
+        self,
+        detector: Any,
+        roots: Sequence[str],
+        include: Sequence[str] = (),
+        pre_rewrite: Any = None,
+    ) -> None:
         self.detector = detector
+        self.pre_rewrite = pre_rewrite
         self.roots = tuple(os.path.join(os.path.realpath(r), "") for r in roots)
         self.include = tuple(include)
 
@@ -72,20 +80,26 @@ class RaceFinder(importlib.abc.MetaPathFinder):
         origin = spec.origin or ""
         if not origin.endswith(".py") or not self.is_user(fullname, origin):
             return None
-        spec.loader = RaceLoader(fullname, origin, self.detector)
+        spec.loader = RaceLoader(fullname, origin, self.detector, self.pre_rewrite)
         return spec
 
 
 class RaceLoader(importlib.machinery.SourceFileLoader):
     """Loads a user module with its accesses instrumented."""
 
-    def __init__(self, fullname: str, path: str, detector: Any) -> None:
+    def __init__(self, fullname: str, path: str, detector: Any, pre_rewrite: Any = None) -> None:
         super().__init__(fullname, path)
         self.detector = detector
+        self.pre_rewrite = pre_rewrite
 
     def get_code(self, fullname: str) -> Any:
         source = self.get_data(self.path)
-        return rewrite.compile_source(source, self.path)
+        if self.pre_rewrite is None:
+            return rewrite.compile_source(source, self.path)
+        tree = ast.parse(source, self.path)
+        self.pre_rewrite(tree, source, self.path, fullname)
+        text = source.decode("utf-8", "replace")
+        return compile(rewrite.rewrite(tree, text, self.path), self.path, "exec", dont_inherit=True)
 
     def exec_module(self, module: Any) -> None:
         rewrite.namespace(module.__dict__, module)

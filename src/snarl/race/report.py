@@ -4,7 +4,7 @@ JSON (``schema`` 1, documented in ``docs/races.md``)::
 
     {"schema": 1,
      "races": [{"location": str, "kind": str, "count": int,
-                "access": Access, "previous": Access}],
+                "access": Access, "previous": Access, "during": str | null}],
      "summary": {"races": int, "suppressed": int, "accesses_checked": int, "threads": int,
                  "instrumented": [str], "not_seen": [str]}}
     Access = {"write": bool, "thread": str, "thread_started_at": Frame | null,
@@ -57,6 +57,7 @@ class Race:
     access: Access
     previous: Access
     count: int = 1
+    during: str | None = None  # the test (pytest node id) the threads belong to, if known
 
 
 @dataclass
@@ -138,6 +139,7 @@ def to_json(races: list[Race], summary: Summary) -> dict[str, Any]:
                 "count": r.count,
                 "access": access(r.access),
                 "previous": access(r.previous),
+                "during": r.during,
             }
             for r in races
         ],

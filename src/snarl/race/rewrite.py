@@ -81,6 +81,11 @@ def rewrite(tree: ast.Module, source: str, filename: str) -> ast.Module:
         "import snarl.race.rewrite as _snarl_rw\n_snarl_rw.bind(globals())\n"
     ).body
     ast.fix_missing_locations(tree)
+    for node in ast.walk(tree):  # nodes made by others' rewriting (pytest's) may lack ends
+        end = getattr(node, "end_lineno", None)
+        if end is not None and end < node.lineno:  # type: ignore[attr-defined]
+            node.end_lineno = node.lineno  # type: ignore[attr-defined]
+            node.end_col_offset = node.col_offset  # type: ignore[attr-defined]
     return tree
 
 

@@ -79,17 +79,20 @@ def races(
     roots: Sequence[str] = (),
     include: Sequence[str] = (),
     suppress: Sequence[str] = (),
+    pre_rewrite: Callable[..., None] | None = None,
 ) -> Iterator[Races]:
     """Detect data races among the threads that run inside the ``with`` block.
 
     Instrumented: ``modules`` (objects or names; by default the module calling ``races()``),
     and every module imported during the block from ``roots`` (default: the current
     directory) or from the packages in ``include``.  ``suppress`` lists suppression patterns
-    (see :func:`read_suppressions`).  Primitives created before the block are native: an
-    order they alone impose is not seen (and may be reported as a race).
+    (see :func:`read_suppressions`).  ``pre_rewrite(tree, source, path, name)`` may change an
+    imported module's AST before it is instrumented (pytest rewrites its asserts there).
+    Primitives created before the block are native: an order they alone impose is not seen
+    (and may be reported as a race).
     """
     det = Detector(suppress=list(suppress))
-    finder = importer.RaceFinder(det, roots or [os.getcwd()], include)
+    finder = importer.RaceFinder(det, roots or [os.getcwd()], include, pre_rewrite)
     det.imported_before = importer.user_modules_loaded(finder)
     targets = [sys.modules[m] if isinstance(m, str) else m for m in modules if m is not _NO_MODULE]
     if not modules:
