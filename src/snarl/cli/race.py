@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .common import say, usage
 
-__all__ = ["EXIT_CODES", "EXIT_RACE", "add", "handle"]
+__all__ = ["EXIT_CODES", "EXIT_RACE", "add", "handle", "run_races"]
 
 NAME = "race"
 EXIT_RACE = 66
@@ -122,6 +122,13 @@ def handle(args: argparse.Namespace) -> int:
     if r.found and args.exitcode != 0:
         return int(args.exitcode)
     return code
+
+
+def run_races(args: argparse.Namespace) -> int:
+    """``snarl run --races``: ``snarl race``'s run, with its defaults for its own options."""
+    args.include, args.suppressions, args.exitcode = [], None, EXIT_RACE
+    args.report, args.json = None, None
+    return handle(args)
 
 
 def _join_non_daemon() -> None:

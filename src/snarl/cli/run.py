@@ -70,6 +70,12 @@ def add(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         ),
     )
     run.add_argument("--no-track", action="store_true", help="do not install tracking")
+    run.add_argument(
+        "--races",
+        action="store_true",
+        help="run under the data race detector, as `snarl race` (exit code 66 on a race);"
+        " the watchdog, agent and signal dump are not started with it",
+    )
     run.add_argument("--lockorder", action="store_true", help="also validate lock order")
     run.add_argument("--no-watchdog", action="store_true", help="do not start the watchdog")
     run.add_argument(
@@ -190,6 +196,10 @@ def handle(args: argparse.Namespace) -> int:
         return usage(NAME, "give a script, or -m MODULE")
     if args.module is None and not Path(args.target).is_file():
         return usage(NAME, f"no such script: {args.target}")
+    if args.races:
+        from .race import run_races
+
+        return run_races(args)
     if args.deterministic and not args.check_interval:
         return usage(NAME, "--deterministic needs --check-interval N")
     if args.seed is not None and not args.deterministic:
