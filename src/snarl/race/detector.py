@@ -32,7 +32,7 @@ from typing import Any
 
 from ..runtime.instruments import Instrument
 from ..runtime.observer import OBSERVER
-from . import shadow, sources
+from . import hooks, shadow, sources
 from .clock import Clocks, ThreadState, join_into
 from .report import Access, Frame, Race, Summary
 from .sites import SITES
@@ -70,7 +70,7 @@ class Detector:
         shadow._local = local
         main = threading.current_thread()
         self.clocks.register(None, main.name, None, get_ident(), forked=False)
-        shadow.activate(self.clocks, self.shadow)
+        hooks.activate(self.clocks, self.shadow, local)
         OBSERVER.add_instrument(self._instrument)
         self._patch()
         self.running = True
@@ -80,7 +80,7 @@ class Detector:
         if not self.running:
             return
         self.running = False
-        shadow.activate(None, None)
+        hooks.activate(None, None)
         OBSERVER.remove_instrument(self._instrument)
         self._unpatch()
 

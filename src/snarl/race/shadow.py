@@ -161,28 +161,11 @@ class Shadow:
         return len(self.refs) + len(self.pinned)
 
 
-_BOUND: dict[int, dict[str, Any]] = {}  # the globals of rewritten modules, by id
-
-
 def activate(clocks: Clocks | None, shadow: Shadow | None) -> None:
-    """Make ``clocks``/``shadow`` the ones the checks use (None, None: no detector), and give
-    every rewritten module the matching hooks."""
+    """Make ``clocks``/``shadow`` the ones the slow checks use (None, None: no detector)."""
     global _C, _S
     _S = shadow
     _C = clocks if clocks is not None else _Off()
-    hooks = dict(_SLOW)
-    if clocks is not None and shadow is not None:
-        hooks.update(_fast(clocks, shadow, _local))
-    _HOOKS.clear()
-    _HOOKS.update(hooks)
-    for g in list(_BOUND.values()):
-        g.update(_HOOKS)
-
-
-def bind(module_globals: dict[str, Any]) -> None:
-    """Give ``module_globals`` (a rewritten module's) the current hooks, now and later."""
-    _BOUND[id(module_globals)] = module_globals
-    module_globals.update(_HOOKS)
 
 
 def _me() -> ThreadState:
@@ -337,141 +320,6 @@ def wa(o: Any, name: str, site: int) -> Any:
     elif v[0] != st.epoch:
         _write(v, st, site, o, name)
     return o
-
-
-def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
-    """The hottest hooks as closures over one run's state (free variables are read faster
-    than module globals, and nothing is looked up twice)."""
-    attrs = S.attrs
-    table = S.table
-    tinfo = _TINFO
-    adopt = S.adopt
-
-    def ra(o: Any, name: str, site: int) -> Any:
-        if C.solo:
-            return o
-        info = tinfo.get(type(o))
-        if info is None:
-            info = _info(o)
-        if info[0] or name in info[1]:
-            return o
-        try:
-            st = local.st
-        except AttributeError:
-            st = adopt()
-        st.checked += 1
-        m = attrs.get(id(o))
-        if m is None:
-            m = table(o, attrs)
-        v = m.get(name)
-        if v is None:
-            m[name] = [0, st.epoch, 0, (), site, st.ctx]
-            return o
-        r = v[1]
-        if r == st.epoch:
-            return o
-        if type(r) is dict:  # read-shared: this thread read it this epoch?
-            mine = r.get(st.tid)
-            if mine is not None and mine[0] == st.vc[st.tid]:
-                return o
-        _read(v, st, site, o, name)
-        return o
-
-    def wa(o: Any, name: str, site: int) -> Any:
-        if C.solo:
-            return o
-        info = tinfo.get(type(o))
-        if info is None:
-            info = _info(o)
-        if info[0] or name in info[1]:
-            return o
-        try:
-            st = local.st
-        except AttributeError:
-            st = adopt()
-        st.checked += 1
-        m = attrs.get(id(o))
-        if m is None:
-            m = table(o, attrs)
-        v = m.get(name)
-        if v is None:
-            m[name] = [st.epoch, 0, site, st.ctx, 0, ()]
-        elif v[0] != st.epoch:
-            _write(v, st, site, o, name)
-        return o
-
-    items = S.items
-
-    def ri(o: Any, key: Any, site: int) -> Any:
-        if C.solo:
-            return o
-        info = tinfo.get(type(o))
-        if info is None:
-            info = _info(o)
-        if not info[2]:
-            return o
-        try:
-            st = local.st
-        except AttributeError:
-            st = adopt()
-        st.checked += 1
-        t = type(key)
-        k = key if t is str or (t is int and key >= 0) else _item_key(o, key)
-        m = items.get(id(o))
-        if m is None:
-            m = table(o, items)
-        if k is _STRUCT:
-            _struct(m, st, site, o, False)
-            return o
-        v = m.get(k)
-        if v is None:
-            m[k] = [0, st.epoch, 0, (), site, st.ctx]
-            return o
-        r = v[1]
-        if r == st.epoch:
-            return o
-        if type(r) is dict:  # read-shared (a lookup table): this thread read it this epoch?
-            mine = r.get(st.tid)
-            if mine is not None and mine[0] == st.vc[st.tid]:
-                return o
-        _read(v, st, site, o, key)
-        return o
-
-    def gi(o: Any, key: Any, site: int) -> Any:
-        return ri(o, key, site)[key]
-
-    def rm(o: Any, name: str, site: int) -> Any:
-        if C.solo:
-            return o
-        op = _METHODS.get(name)
-        if op is None:
-            return o
-        info = tinfo.get(type(o))
-        if info is None:
-            info = _info(o)
-        if not info[2]:
-            return o
-        try:
-            st = local.st
-        except AttributeError:
-            st = adopt()
-        st.checked += 1
-        m = items.get(id(o))
-        if m is None:
-            m = table(o, items)
-        v = m.get(_STRUCT)
-        if v is not None:
-            if op == "r":
-                if v[1] == st.epoch:
-                    return o
-            else:
-                mine = v[0].get(st.tid)
-                if mine is not None and mine[0] == st.vc[st.tid]:
-                    return o
-        _struct(m, st, site, o, op == "w")
-        return o
-
-    return {"_snarl_ra": ra, "_snarl_wa": wa, "_snarl_ri": ri, "_snarl_gi": gi, "_snarl_rm": rm}
 
 
 def _item_key(o: Any, key: Any) -> Any:
@@ -633,7 +481,3 @@ EXEC = _EXEC
 def gi(o: Any, key: Any, site: int) -> Any:
     """``o[key]`` after checking the read (for keys that cannot be evaluated twice)."""
     return ri(o, key, site)[key]
-
-
-_SLOW = {f"_snarl_{f.__name__}": f for f in (ra, wa, ri, wi, rs, ws, rm, rx, gi)}
-_HOOKS: dict[str, Any] = dict(_SLOW)
