@@ -425,7 +425,7 @@ def _location(o: Any, key: Any, site: Any) -> str:
     if kind == "cell":
         return f"closure cell {key} (nonlocal)"
     if kind == "attribute":
-        if isinstance(o, type):
+        if issubclass(type(o), type):
             return f"class attribute {key} of {_type_name(o)}"
         return f"attribute {key} of {_a(_type_name(type(o)))}"
     if kind == "generator":

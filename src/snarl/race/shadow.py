@@ -88,9 +88,7 @@ def _classify(t: type) -> tuple[bool, frozenset[str], int]:
             continue
         for name, value in vars(klass).items():
             vt = type(value)
-            if isinstance(value, property) or (
-                hasattr(vt, "__get__") and vt.__module__ != "builtins"
-            ):
+            if issubclass(vt, property) or (hasattr(vt, "__get__") and vt.__module__ != "builtins"):
                 computed.add(name)
         custom = custom or "__getattribute__" in vars(klass)
     kind = 0
@@ -325,7 +323,7 @@ def wa(o: Any, name: str, site: int) -> Any:
 def _item_key(o: Any, key: Any) -> Any:
     t = type(key)
     if t is int:
-        if key < 0 and not isinstance(o, dict):
+        if key < 0 and not issubclass(type(o), dict):
             key += len(o)  # list, bytearray, deque: len() runs no user code
         return key
     if t in _SAFE_KEYS:
@@ -374,10 +372,10 @@ def wi(o: Any, key: Any, site: int) -> Any:
     m = _S.items.get(id(o))
     if m is None:
         m = _S.table(o, _S.items)
-    if k is _STRUCT or not isinstance(o, dict | bytearray | list | deque):
+    if k is _STRUCT or not issubclass(type(o), dict | bytearray | list | deque):
         _struct(m, st, site, o, True)
         return o
-    if isinstance(o, dict) and (
+    if issubclass(type(o), dict) and (
         (type(k) is tuple and len(k) == 2 and k[0] is _IDKEY) or k not in o
     ):
         _struct(m, st, site, o, True)
