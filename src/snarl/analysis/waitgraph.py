@@ -1,9 +1,11 @@
 """The wait-for graph and its cycle finder, shared by every part of snarl that looks for deadlocks.
 
 Nodes are threads.  An edge ``a → b`` says thread ``a`` cannot go on until thread ``b`` acts:
-``b`` holds the lock ``a`` waits for, ``a`` joins ``b``, or ``b`` runs the task whose future
-``a`` waits on.  Each edge carries a payload (what the dump knows of the wait) that the finder
-hands back untouched, so the same finder serves the dump, the watchdog and the explorer.
+``b`` holds the lock ``a`` waits for, ``a`` joins ``b``, ``b`` runs the task whose future
+``a`` waits on, or ``b`` is the next worker of a thread pool whose every worker waits for a
+future still queued in that pool (the dump links them in a ring: none can ever take it).
+Each edge carries a payload (what the dump knows of the wait) that the finder hands back
+untouched, so the same finder serves the dump, the watchdog and the explorer.
 
 A deadlock is a cycle.  Cycles are found per strongly connected component (Tarjan, iterative,
 so 5,000 threads do not hit the recursion limit); each component yields one cycle, found by
