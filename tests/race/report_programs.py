@@ -82,3 +82,16 @@ def _start_join(*fns) -> None:
         t.start()
     for t in ts:
         t.join()
+
+
+def _inner(c):
+    c.n += 1
+
+
+def _outer(c):
+    _inner(c)
+
+
+def nested_calls() -> None:
+    c = Counter()
+    _start_join(lambda: _outer(c), lambda: _outer(c))

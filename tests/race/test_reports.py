@@ -101,3 +101,15 @@ def test_top_level_api_and_check():
     with snarl.races(rp) as clean:
         rp.hundred_threads()
     clean.check()  # no race: no error
+
+
+def test_history_gives_the_earlier_access_its_stack_too():
+    with races(rp, history=True) as r:
+        rp.nested_calls()
+    (race,) = r.found
+    names = [f.function for f in race.previous.stack]
+    assert names[:2] == ["_inner", "_outer"], race.previous.stack
+    assert [f.function for f in race.access.stack][:2] == ["_inner", "_outer"]
+    with races(rp) as plain:
+        rp.nested_calls()
+    assert plain.found[0].previous.stack == ()  # without history: its site only

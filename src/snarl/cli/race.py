@@ -74,6 +74,12 @@ def add(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         metavar="N",
         help="exit code when a race was found; 0 keeps the program's (default: %(default)d)",
     )
+    race.add_argument(
+        "--history",
+        action="store_true",
+        help="keep every access's stack, so that the earlier access of a race shows its"
+        " stack too (several times slower)",
+    )
     race.add_argument("--report", metavar="FILE", help="write the reports to FILE, not stderr")
     race.add_argument("--json", metavar="FILE", help="also write the JSON document to FILE")
     race.add_argument("-m", dest="module", metavar="MODULE", help="run a module, as python -m")
@@ -105,6 +111,7 @@ def handle(args: argparse.Namespace) -> int:
         include=args.include,
         suppress=suppress,
         before_stop=_join_non_daemon,
+        history=args.history,
     )
     code = _exit_code(outcome)
     text = r.text()
@@ -127,7 +134,7 @@ def handle(args: argparse.Namespace) -> int:
 def run_races(args: argparse.Namespace) -> int:
     """``snarl run --races``: ``snarl race``'s run, with its defaults for its own options."""
     args.include, args.suppressions, args.exitcode = [], None, EXIT_RACE
-    args.report, args.json = None, None
+    args.report, args.json, args.history = None, None, False
     return handle(args)
 
 

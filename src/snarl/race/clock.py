@@ -30,7 +30,7 @@ import threading
 import weakref
 from typing import Any
 
-__all__ = ["MASK", "SHIFT", "Clocks", "ThreadState"]
+__all__ = ["MASK", "SHIFT", "Clocks", "History", "HistoryState", "ThreadState"]
 
 SHIFT = 16
 MASK = (1 << SHIFT) - 1
@@ -75,6 +75,33 @@ class ThreadState:
         self.epoch = (vc[self.tid] << SHIFT) | self.tid
 
 
+class History:
+    """What an access records in history mode: the locks held and the user-code stack."""
+
+    __slots__ = ("held", "stack")
+
+    def __init__(self, held: tuple[str, ...], stack: tuple[Any, ...]) -> None:
+        self.held = held
+        self.stack = stack
+
+
+class HistoryState(ThreadState):
+    """A thread state whose ``ctx`` (read at every recorded access) is a :class:`History`
+    with the current user-code stack: both accesses of a race then have their stacks.
+    ``user_stack()`` (set by the detector) reads it; costly, so only on request."""
+
+    __slots__ = ()
+    user_stack: Any = staticmethod(lambda: ())
+
+    @property  # type: ignore[override]
+    def ctx(self) -> History:
+        return History(self.held, type(self).user_stack())
+
+    @ctx.setter
+    def ctx(self, value: Any) -> None:
+        pass  # the held locks are read from ``held`` when the stack is taken
+
+
 def join_into(target: list[int], source: list[int]) -> None:
     """``target := target ⊔ source`` (component-wise max), in place."""
     n = len(source)
@@ -96,6 +123,7 @@ class Clocks:
         self.sync: dict[int, list[int]] = {}
         self._refs: dict[int, Any] = {}
         self.unjoined = 1  # threads whose accesses may still be unordered (see solo)
+        self.state_class: type[ThreadState] = ThreadState  # HistoryState keeps stacks
         self.solo = True
 
     # -- threads ------------------------------------------------------------------------
@@ -111,7 +139,7 @@ class Clocks:
             tid = len(self.threads)
             if tid >= _MAX_TIDS:
                 raise OverflowError("the race detector supports 65535 threads per run")
-            st = ThreadState(tid, list(vc or ()), name, started_at, ident)
+            st = self.state_class(tid, list(vc or ()), name, started_at, ident)
             self.threads.append(st)
             if not forked:
                 self.unjoined += 0 if tid == 0 else 1

@@ -33,7 +33,7 @@ from typing import Any
 from ..runtime.instruments import Instrument
 from ..runtime.observer import OBSERVER
 from . import hooks, shadow, sources
-from .clock import Clocks, ThreadState, join_into
+from .clock import Clocks, History, HistoryState, ThreadState, join_into
 from .report import Access, Frame, Race, Summary
 from .sites import SITES
 
@@ -45,8 +45,16 @@ _NATIVE_SIMPLEQUEUE = _queue.SimpleQueue
 class Detector:
     """Clocks, shadow memory and reports of one detection run."""
 
-    def __init__(self, *, suppress: list[str] | None = None) -> None:
+    def __init__(self, *, suppress: list[str] | None = None, history: bool = False) -> None:
         self.clocks = Clocks()
+        if history:
+            det = self
+
+            class _State(HistoryState):
+                __slots__ = ()
+                user_stack = staticmethod(lambda: det.user_stack(sys._getframe(2)))
+
+            self.clocks.state_class = _State
         self.shadow = shadow.Shadow(self.clocks, self._report)
         self.shadow.adopt = self._adopt
         self.races: dict[Any, Race] = {}
@@ -214,7 +222,7 @@ class Detector:
             location=_location(o, key, here),
             kind=here.kind,
             access=Access(
-                write, st.name, st.started_at, _site_frame(here), here.text, stack, tuple(st.ctx)
+                write, st.name, st.started_at, _site_frame(here), here.text, stack, tuple(st.held)
             ),
             previous=Access(
                 prev_write,
@@ -222,8 +230,8 @@ class Detector:
                 prev.started_at,
                 _site_frame(there),
                 there.text,
-                (),
-                tuple(prev_ctx),
+                prev_ctx.stack if isinstance(prev_ctx, History) else (),
+                tuple(prev_ctx.held if isinstance(prev_ctx, History) else prev_ctx),
             ),
             during=st.origin or prev.origin or self.context,
         )

@@ -12,7 +12,7 @@ JSON (``schema`` 1, documented in ``docs/races.md``)::
     Frame = {"file": str, "line": int, "function": str}
 
 ``stack`` is the accessing thread's user-code stack, innermost first; for the earlier access it
-holds the access's own frame only (its callers are not kept: that would cost every access).
+is empty unless the run kept history (``--history``: every access's stack is kept, slower).
 """
 
 from __future__ import annotations

@@ -80,6 +80,7 @@ def races(
     include: Sequence[str] = (),
     suppress: Sequence[str] = (),
     pre_rewrite: Callable[..., None] | None = None,
+    history: bool = False,
 ) -> Iterator[Races]:
     """Detect data races among the threads that run inside the ``with`` block.
 
@@ -89,9 +90,10 @@ def races(
     (see :func:`read_suppressions`).  ``pre_rewrite(tree, source, path, name)`` may change an
     imported module's AST before it is instrumented (pytest rewrites its asserts there).
     Primitives created before the block are native: an order they alone impose is not seen
-    (and may be reported as a race).
+    (and may be reported as a race).  ``history`` keeps the user-code stack of every access,
+    so that the earlier access of a race has its stack too (several times slower).
     """
-    det = Detector(suppress=list(suppress))
+    det = Detector(suppress=list(suppress), history=history)
     finder = importer.RaceFinder(det, roots or [os.getcwd()], include, pre_rewrite)
     det.imported_before = importer.user_modules_loaded(finder)
     targets = [sys.modules[m] if isinstance(m, str) else m for m in modules if m is not _NO_MODULE]
@@ -130,6 +132,7 @@ def run_program(
     include: Sequence[str] = (),
     suppress: Sequence[str] = (),
     before_stop: Callable[[], None] | None = None,
+    history: bool = False,
 ) -> tuple[Races, BaseException | None]:
     """Run a script (or ``-m`` module) under the detector, as ``snarl race`` does.
 
@@ -144,7 +147,7 @@ def run_program(
     if sys.path:
         sys.path[0] = root
     outcome: BaseException | None = None
-    with races(_NO_MODULE, roots=[root], include=include, suppress=suppress) as r:
+    with races(_NO_MODULE, roots=[root], include=include, suppress=suppress, history=history) as r:
         try:
             if module:
                 runpy.run_module(target, run_name="__main__", alter_sys=True)
