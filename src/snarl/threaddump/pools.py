@@ -72,8 +72,8 @@ class Pools:
         found: dict[int, tuple[Holder, ...]] = {}
         for pool in self.pools.values():
             workers = pool.workers
-            if not workers or (pool.max_workers is not None and len(workers) < pool.max_workers):
-                continue
+            if not workers or pool.max_workers is None or len(workers) < pool.max_workers:
+                continue  # (a pool short of workers starts one for each task it queues)
             if not all(id(waits.get(w, UNKNOWN)) in pool.queued for w in workers):
                 continue
             for i, worker in enumerate(workers):
