@@ -156,3 +156,43 @@ def test_a_lock_wait_says_what_the_holder_is_doing(threads):
     data = json.loads(snarl.format_dump(snap, "json"))
     [w] = [t for t in data["threads"] if t["name"] == "waiter"]
     assert w["wait"]["holders"][0]["state"] == "waiting"
+
+
+def test_a_pool_with_a_worker_that_will_free_itself_is_no_deadlock():
+    pool = ThreadPoolExecutor(2, thread_name_prefix="busy")
+    gate, started = threading.Event(), threading.Barrier(3)
+
+    def blocked_on_gate() -> None:
+        started.wait(JOIN_TIMEOUT)
+        gate.wait(JOIN_TIMEOUT)
+
+    def waits_for_queued() -> int:
+        inner = pool.submit(int)  # queued: both workers are busy
+        started.wait(JOIN_TIMEOUT)
+        return inner.result(JOIN_TIMEOUT)
+
+    tasks = [pool.submit(blocked_on_gate), pool.submit(waits_for_queued)]
+    try:
+        started.wait(JOIN_TIMEOUT)
+
+        def both_parked(snap: snarl.Snapshot) -> bool:
+            kinds = sorted(
+                t.wait.kind
+                for t in snap.threads
+                if (t.name or "").startswith("busy") and t.wait is not None
+            )
+            return kinds == ["event", "future-result"]
+
+        snap = snapshot_when(both_parked, "one worker on the gate, one on a queued future")
+    finally:
+        gate.set()
+    assert snap.deadlocks == ()  # the gate's worker will be free to run the queued task
+    [waiter] = [t for t in snap.threads if t.wait is not None and t.wait.kind == "future-result"]
+    assert (waiter.wait.future_state, waiter.wait.pool, waiter.wait.holders) == (
+        "pending",
+        "busy",
+        (),
+    )
+    for task in tasks:
+        task.result(JOIN_TIMEOUT)
+    pool.shutdown()
