@@ -113,3 +113,13 @@ def test_history_gives_the_earlier_access_its_stack_too():
     with races(rp) as plain:
         rp.nested_calls()
     assert plain.found[0].previous.stack == ()  # without history: its site only
+
+
+def test_one_session_at_a_time():
+    import pytest
+
+    with races(rp), pytest.raises(RuntimeError, match="already running"), races(rp):
+        pass
+    with races(rp) as r:  # the failed one left nothing behind
+        rp.many_times(2)
+    assert len(r.found) == 1

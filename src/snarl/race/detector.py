@@ -63,6 +63,7 @@ class Detector:
         self.files: set[str] = set()  # files instrumented (their frames are the user's)
         self.modules: list[str] = []
         self.imported_before: list[str] = []
+        self.not_instrumented: list[str] = []  # user modules the rewrite failed on
         self._saved: dict[str, Any] = {}
         self._instrument = _HappensBefore(self)
         self._names: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
@@ -71,7 +72,13 @@ class Detector:
 
     # -- lifecycle ----------------------------------------------------------------------
     def start(self) -> None:
-        """Activate: this thread becomes the first; happens-before sources are connected."""
+        """Activate: this thread becomes the first; happens-before sources are connected.
+
+        One detector runs at a time (the checks use one shadow memory): RuntimeError if
+        another is running."""
+        if _running:
+            raise RuntimeError("a race detection session is already running (one at a time)")
+        _running.append(self)
         local = threading.local()
         self.clocks.local = local
         self._instrument.local = local
@@ -88,6 +95,8 @@ class Detector:
         if not self.running:
             return
         self.running = False
+        if self in _running:
+            _running.remove(self)
         hooks.activate(None, None)
         OBSERVER.remove_instrument(self._instrument)
         self._unpatch()
@@ -258,6 +267,9 @@ class Detector:
             "C extensions' internal state, and code in modules not instrumented "
             "(the standard library, installed packages, unless --include)",
         ]
+        if self.not_instrumented:
+            shown = "; ".join(self.not_instrumented[:4])
+            not_seen.append(f"modules the detector could not instrument (run as they are): {shown}")
         if self.imported_before:
             shown = ", ".join(sorted(self.imported_before)[:6])
             not_seen.append(f"modules imported before detection began: {shown}")
@@ -272,6 +284,7 @@ class Detector:
 
 
 _SUPPRESSED: Any = object()
+_running: list[Detector] = []  # the detector running now (at most one)
 
 
 class _HappensBefore(Instrument):

@@ -94,17 +94,25 @@ class RaceLoader(importlib.machinery.SourceFileLoader):
 
     def get_code(self, fullname: str) -> Any:
         source = self.get_data(self.path)
-        if self.pre_rewrite is None:
-            return rewrite.compile_source(source, self.path)
-        tree = ast.parse(source, self.path)
-        self.pre_rewrite(tree, source, self.path, fullname)
-        text = source.decode("utf-8", "replace")
-        return compile(rewrite.rewrite(tree, text, self.path), self.path, "exec", dont_inherit=True)
+        try:
+            tree = ast.parse(source, self.path)
+        except SyntaxError:
+            return super().get_code(fullname)  # python's own error, as without snarl
+        try:
+            if self.pre_rewrite is not None:
+                self.pre_rewrite(tree, source, self.path, fullname)
+            text = source.decode("utf-8", "replace")
+            tree = rewrite.rewrite(tree, text, self.path)
+            return compile(tree, self.path, "exec", dont_inherit=True)
+        except Exception as exc:  # never break the import: run it uninstrumented, and say so
+            self.detector.not_instrumented.append(f"{fullname} ({type(exc).__name__}: {exc})")
+            return super().get_code(fullname)
 
     def exec_module(self, module: Any) -> None:
         rewrite.namespace(module.__dict__, module)
-        self.detector.files.add(self.path)
-        self.detector.modules.append(module.__name__)
+        if not any(n.startswith(f"{module.__name__} (") for n in self.detector.not_instrumented):
+            self.detector.files.add(self.path)
+            self.detector.modules.append(module.__name__)
         super().exec_module(module)
 
 

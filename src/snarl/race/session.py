@@ -107,7 +107,11 @@ def races(
     undos = []
     try:
         for mod in targets:
-            undo, _skipped = retrofit.retrofit(mod, det)
+            try:
+                undo, _skipped = retrofit.retrofit(mod, det)
+            except (OSError, SyntaxError, ValueError) as exc:  # no source, or odd source
+                det.not_instrumented.append(f"{mod.__name__} ({type(exc).__name__}: {exc})")
+                continue
             undos.append(undo)
             if mod.__name__ in det.imported_before:
                 det.imported_before.remove(mod.__name__)

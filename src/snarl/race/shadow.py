@@ -269,7 +269,11 @@ def _info(o: Any) -> Any:
     t = type(o)
     info = _TINFO.get(t)
     if info is None:
-        info = _TINFO[t] = _classify(t)
+        try:
+            info = _classify(t)
+        except Exception:  # an odd class (a metaclass's own attributes): left unchecked
+            info = (True, frozenset(), 0)
+        _TINFO[t] = info
     return info
 
 
