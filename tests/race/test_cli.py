@@ -107,3 +107,11 @@ def test_snarl_run_races(tmp_path):
     assert proc.returncode == 66, proc.stderr
     assert proc.stdout == "balance 2\n"
     assert "WARNING: DATA RACE" in proc.stderr
+
+
+def test_uncaught_exception_is_pythons_report_and_exit_1(tmp_path):
+    proc = snarl_race(tmp_path, "prog.py", script="def f():\n    raise ValueError('boom')\nf()\n")
+    assert proc.returncode == 1
+    assert "ValueError: boom" in proc.stderr
+    assert 'File "' in proc.stderr and "prog.py" in proc.stderr and "snarl/race" not in proc.stderr
+    assert "snarl race: 0 data races found" in proc.stderr

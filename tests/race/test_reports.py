@@ -123,3 +123,23 @@ def test_one_session_at_a_time():
     with races(rp) as r:  # the failed one left nothing behind
         rp.many_times(2)
     assert len(r.found) == 1
+
+
+def test_a_module_the_rewrite_fails_on_runs_as_it_is_and_is_named(tmp_path, monkeypatch):
+    import sys
+
+    from snarl.race import rewrite
+
+    (tmp_path / "odd_module.py").write_text("VALUE = 41 + 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("cannot rewrite")
+
+    monkeypatch.setattr(rewrite, "rewrite", broken)
+    with races(rp, roots=[str(tmp_path)]) as r:
+        import odd_module  # noqa: F401
+
+    assert sys.modules["odd_module"].VALUE == 42
+    assert any("odd_module (RuntimeError: cannot rewrite)" in n for n in r.summary.not_seen)
+    sys.modules.pop("odd_module", None)
