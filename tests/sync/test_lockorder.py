@@ -227,7 +227,10 @@ def test_a_thread_pool_makes_no_report(reports):
     assert reports == []
 
 
-def test_same_class_locks_make_no_edge(reports, threads):
+def test_same_class_locks_are_ordered_per_instance(reports, threads):
+    """Two instances of one class nested both ways: no class edge, but an instance cycle
+    (issue 16: per-object locks were not ordered at all)."""
+
     def body():
         pair = [threading.Lock() for _ in range(2)]
         with pair[0], pair[1]:
@@ -236,7 +239,10 @@ def test_same_class_locks_make_no_edge(reports, threads):
             pass
 
     run(threads, body)
-    assert reports == []
+    (inv,) = reports
+    assert inv.per_instance and "2 locks of one class" in inv.message()
+    validator = snarl.sync.patch._options["lockorder"]
+    assert validator._graph.succ == {}  # no class edge
 
 
 def test_warn_is_the_default(threads):

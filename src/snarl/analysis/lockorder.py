@@ -10,7 +10,13 @@ deadlock, even if this run did not: the validator reports a potential deadlock w
 edge of the cycle, the thread and stack that first took the locks in that order.
 
 * Locks of the **same class** held together (two instances from one line, e.g. per-object
-  locks, nested Queue mutexes) make no edge: ordering within a class is not checked.
+  locks) make no class edge; they are ordered **per instance** instead, as lockdep orders
+  nested locks.  Taking instance ``y`` while holding instance ``x`` of the same class records
+  ``x → y``; a cycle of instances (``transfer(a, b)`` then ``transfer(b, a)``) is reported.
+  The rule for legitimate nesting: always nest instances of one class in one global order
+  (``sorted(..., key=id)``, as ``concurrent.futures.wait`` does, or by an account number);
+  such a program never closes a cycle of instances and is never reported.  A lock's instance
+  edges are forgotten when it is garbage-collected.
 * RLock **re-entry** makes no edge.  ``Condition.wait`` releases and retakes its lock; the
   retake is checked like any acquisition.
 * **Gate locks.**  If ``A`` and ``B`` are taken in both orders but every such acquisition
@@ -21,7 +27,20 @@ edge of the cycle, the thread and stack that first took the locks in that order.
   ``G`` taken *between* ``A`` and ``B`` is not a gate (``A, G, B`` against ``B, G, A`` can
   deadlock) and does not suppress the report.
 * A lock released by a thread other than its owner (allowed for Lock) is removed from its
-  owner's held list.
+  owner's held list, and its class becomes **group-owned**: a lock one thread takes and
+  another releases (a readers-writer lock's resource lock, which the first reader takes and
+  the last releases, with a counter ruling out deadlock) is not owned by a thread, so holding
+  it orders nothing.  Its outgoing edges are dropped and none are recorded from then on
+  (edges *into* it stay: waiting for it while holding another lock is still ordered).  A
+  report made before the first hand-over stands.
+* **Held stacks end with their threads.**  A thread's stack is dropped when the thread ends
+  (through a ``_thread._local`` the interpreter clears at thread exit, so ``_thread`` threads
+  are covered too): an ident the next thread reuses inherits nothing.
+* **Checked when the wait begins.**  A blocking acquisition that must wait while the thread
+  holds locks is checked before it waits (``acquiring``), as lockdep checks an attempt: in a
+  real ABBA deadlock the second thread to wait closes the cycle and it is reported while the
+  deadlock forms, not never.  With ``report="raise"``, or ``refuse_waits=True``, that wait is
+  refused with :class:`snarl.errors.LockOrderViolation` instead of deadlocking.
 
 Cost
 ----
@@ -29,7 +48,8 @@ Per thread, the validator keeps a stack of the locks held (the locks push and po
 so taking a lock while holding none calls no hook at all; a reentered RLock is pushed again).
 An acquisition made while holding locks hashes the classes on the stack with its own into a
 *chain key* and looks it up in a set; only a chain never seen before takes the slow path (a
-mutex, edge and gate updates, stacks captured).  The cycle
+mutex, edge and gate updates, stacks captured).  Nested instances of one class take a slower
+path (a lookup per instance pair) on every such nesting.  The cycle
 check is incremental: it runs only when an edge is new or its gate set shrank, and searches
 only from the new edge's target back to its source.  Chain keys are 64-bit hashes; a collision
 could hide one chain (not produce a false report).
@@ -42,111 +62,60 @@ or a callable receiving the :class:`Inversion`.  Each distinct cycle is reported
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import threading
 import traceback
 import warnings
 import weakref
+from _thread import _local as _thread_local
 from _thread import allocate_lock, get_ident
+from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from types import FrameType
 from typing import Any
 
 from ..errors import LockOrderViolation, LockOrderWarning
 from ..identity import Site, infer_name
 from ..runtime.instruments import Instrument
+from .ordergraph import EdgeInfo, Inversion, _Edge, _find_cycle, _Graph
 
 __all__ = ["EdgeInfo", "Inversion", "LockOrderValidator"]
 
 _log = logging.getLogger("snarl.lockorder")
 
 
-@dataclass(frozen=True)
-class EdgeInfo:
-    """The first time a thread took a ``to_class`` lock while holding a ``from_class`` lock."""
-
-    from_class: Site
-    to_class: Site
-    from_name: str | None
-    to_name: str | None
-    held_at: tuple[str, int | None] | None  # where the held lock was acquired
-    acquired_at: tuple[str, int | None]  # where the second lock was acquired
-    thread: str
-    stack: traceback.StackSummary
-
-    def describe(self) -> str:
-        """Several lines: what was taken while holding what, by whom, and the stack."""
-        held = (
-            f" (acquired at {os.path.basename(self.held_at[0])}:{self.held_at[1]})"
-            if self.held_at is not None
-            else ""
-        )
-        head = (
-            f"  {_label(self.to_name, self.to_class)} acquired at "
-            f"{os.path.basename(self.acquired_at[0])}:{self.acquired_at[1]} by {self.thread!r}"
-            f" while holding {_label(self.from_name, self.from_class)}{held}; stack:\n"
-        )
-        return head + "".join("    " + line for line in self.stack.format())
-
-
-@dataclass(frozen=True)
-class Inversion:
-    """A potential deadlock: a cycle of lock classes, one :class:`EdgeInfo` per edge.
-
-    ``edges[0]`` is the acquisition that closed the cycle.
-    """
-
-    edges: tuple[EdgeInfo, ...]
-
-    def message(self) -> str:
-        """The report text."""
-        classes = " -> ".join(
-            _label(e.from_name, e.from_class) for e in (*self.edges, self.edges[0])
-        )
-        lines = [
-            f"potential deadlock: lock order inversion among {len(self.edges)} lock classes "
-            f"({classes}); this run did not necessarily hang, but another interleaving can.",
-        ]
-        lines += [e.describe() for e in self.edges]
-        return "\n".join(lines)
-
-    __str__ = message
-
-
-def _label(name: str | None, site: Site) -> str:
-    return f"{name or 'lock'} (created at {site})"
-
-
-@dataclass
-class _Edge:
-    gates: frozenset[int]
-    info: EdgeInfo
-
-
-@dataclass
-class _Graph:
-    succ: dict[int, dict[int, _Edge]] = field(default_factory=dict)
-
-
 class LockOrderValidator(Instrument):
-    """The lock-order validator as an observer instrument (see the module docstring)."""
+    """The lock-order validator as an observer instrument (see the module docstring).
+
+    ``refuse_waits``: a wait that closes a new cycle while its lock is held by another thread
+    raises :class:`snarl.errors.LockOrderViolation` (after the report) instead of waiting,
+    which in a real deadlock would be forever.  ``report="raise"`` refuses every such wait.
+    """
 
     passthrough = (LockOrderViolation,)
     trusted = True
 
-    def __init__(self, report: str | Callable[[Inversion], Any] = "warn") -> None:
+    def __init__(
+        self, report: str | Callable[[Inversion], Any] = "warn", *, refuse_waits: bool = False
+    ) -> None:
         if not callable(report) and report not in ("warn", "log", "raise"):
             raise ValueError(f"report must be 'warn', 'log', 'raise' or a callable, not {report!r}")
         self.report = report
+        self.refuse_waits = refuse_waits
         self.inversions: list[Inversion] = []
         # ident -> the locks it holds, innermost last (the locks push and pop themselves)
         self.held: dict[int, list[Any]] = {}
+        self._ends = _thread_local()  # per thread: the guard that drops its stack at its end
         self._chains: set[int] = set()
+        self._nesting: set[int] = set()  # chains with two instances of one class
         self._graph = _Graph()
         self._sites: dict[int, Site] = {}
         self._reported: set[frozenset[tuple[int, int]]] = set()
+        self._group: set[int] = set()  # group-owned classes (released by another thread)
+        self._instances = _Instances()
+        self._inside: set[int] = set()  # threads in the slow path (a re-entry is skipped)
         self._mutex = allocate_lock()
         _validators.add(self)
 
@@ -154,28 +123,55 @@ class LockOrderValidator(Instrument):
         return f"<LockOrderValidator report={self.report!r} inversions={len(self.inversions)}>"
 
     # -- hooks (hot) ----------------------------------------------------------------------
+    def new_stack(self, me: int, prim: Any) -> None:
+        """Make thread ``me``'s held stack, ``[prim]``; it is dropped when the thread ends."""
+        stack = [prim]
+        self.held[me] = stack
+        self._ends.guard = _StackEnd(self.held, me, stack)
+
     def acquired(self, prim: Any, frame: FrameType) -> None:
         """Push ``prim`` on the thread's held stack; check the chain if it is new."""
         me = get_ident()
         held = self.held.get(me)
         if not held:
             if held is None:
-                self.held[me] = [prim]
+                self.new_stack(me, prim)
             else:
                 held.append(prim)
             return
         chain = hash((*[p._site_created.key for p in held], prim._site_created.key))
         held.append(prim)
         if chain in self._chains:
+            if chain in self._nesting:
+                self._check(held, prim, frame, chain, waiting=False)
             return
-        self._new_chain(held, prim, frame, chain)
+        self._check(held, prim, frame, chain, waiting=False)
+
+    def acquiring(self, prim: Any, frame: FrameType) -> None:
+        """``prim`` must be waited for while the thread holds locks: check that order now."""
+        held = self.held.get(get_ident())
+        if not held or any(p is prim for p in held):
+            return
+        stack = [*held, prim]
+        chain = hash(tuple(p._site_created.key for p in stack))
+        if chain in self._chains and chain not in self._nesting:
+            return
+        self._check(stack, prim, frame, chain, waiting=True)
 
     def released(self, prim: Any) -> None:
         """Remove ``prim`` (its innermost entry) from its owner's held stack."""
         # Any thread may release a Lock; an RLock only its owner, the caller (and reading an
         # RLock's owner means asking the interpreter: skip it).
+        me = get_ident()
         owner = prim._owner if prim._snarl_kind == "lock" else None
-        held = self.held.get(owner if owner is not None else get_ident())
+        if owner is not None and owner != me:
+            self._hand_over(prim._site_created.key)
+            held = self.held.get(owner)
+            if held:
+                with contextlib.suppress(ValueError):  # one atomic call: the owner may push
+                    held.remove(prim)
+            return
+        held = self.held.get(me)
         if not held:
             return
         for i in range(len(held) - 1, -1, -1):
@@ -184,20 +180,47 @@ class LockOrderValidator(Instrument):
                 return
 
     # -- slow path ------------------------------------------------------------------------
-    def _new_chain(self, held: list[Any], prim: Any, frame: FrameType, chain: int) -> None:
+    def _check(
+        self, stack: list[Any], prim: Any, frame: FrameType, chain: int, *, waiting: bool
+    ) -> None:
+        """Record a new chain's edges (``stack`` ends with ``prim``) and report new cycles."""
+        me = get_ident()
+        if me in self._inside:
+            return  # the validator's own work took a lock (a report's logging handler, ...)
+        self._inside.add(me)
+        try:
+            found = self._record(stack, prim, frame, chain)
+        finally:
+            self._inside.discard(me)
+        for inversion in found:
+            self.inversions.append(inversion)
+            self._emit(inversion, frame)
+        if found and waiting and self.refuse_waits and prim.locked():
+            raise LockOrderViolation(
+                "snarl refused a wait that closes a lock-order cycle while another thread holds "
+                f"the lock (it would likely deadlock):\n{found[0].message()}",
+                found[0],
+            )
+
+    def _record(self, stack: list[Any], prim: Any, frame: FrameType, chain: int) -> list[Inversion]:
         found: list[Inversion] = []
+        name = _thread_name(get_ident())
         with self._mutex:
-            if chain in self._chains:
-                return
-            self._chains.add(chain)
             new_cls = prim._site_created.key
+            if any(h._site_created.key == new_cls and h is not prim for h in stack[:-1]):
+                self._nesting.add(chain)
+                found += self._instances.check(self, stack, prim, frame, name)
+            if chain in self._chains:
+                return found
+            self._chains.add(chain)
             self._sites[new_cls] = prim._site_created
-            stack: traceback.StackSummary | None = None
+            trace: traceback.StackSummary | None = None
             below: list[int] = []
-            for held_prim in held[:-1]:
+            for held_prim in stack[:-1]:
                 held_cls = held_prim._site_created.key
-                if held_cls == new_cls or held_prim is prim:
-                    below.append(held_cls)
+                if held_cls == new_cls or held_prim is prim or held_cls in self._group:
+                    if held_cls not in self._group:
+                        below.append(held_cls)
                     continue
                 self._sites[held_cls] = held_prim._site_created
                 gates = frozenset(c for c in below if c not in (held_cls, new_cls))
@@ -209,57 +232,48 @@ class LockOrderValidator(Instrument):
                         continue  # nothing new: same or smaller gate set seen before
                     edge.gates = edge.gates & gates
                 else:
-                    if stack is None:
-                        stack = traceback.extract_stack(frame)
+                    if trace is None:
+                        trace = traceback.extract_stack(frame)
                     edge = out[new_cls] = _Edge(
-                        gates, self._edge_info(held_prim, prim, frame, stack)
+                        gates, self._edge_info(held_prim, prim, frame, trace, name)
                     )
-                cycle = self._find_cycle(held_cls, new_cls, edge.gates)
+                cycle = _find_cycle(self._graph.succ, held_cls, new_cls, edge.gates)
                 if cycle is not None:
                     key = frozenset(cycle)
                     if key not in self._reported:
                         self._reported.add(key)
                         edges = tuple(self._graph.succ[a][b].info for a, b in cycle)
                         found.append(Inversion(edges))
-        for inversion in found:
-            self.inversions.append(inversion)
-            self._emit(inversion, frame)
+        return found
+
+    def _hand_over(self, cls: int) -> None:
+        """Class ``cls`` was released by another thread than its owner: group-owned."""
+        if cls in self._group:
+            return
+        with self._mutex:
+            self._group.add(cls)
+            self._graph.succ.pop(cls, None)
 
     def _edge_info(
-        self, held_prim: Any, prim: Any, frame: FrameType, stack: traceback.StackSummary
+        self,
+        held_prim: Any,
+        prim: Any,
+        frame: FrameType,
+        stack: traceback.StackSummary,
+        thread: str,
+        suffix: tuple[str, str] = ("", ""),
     ) -> EdgeInfo:
+        from_name, to_name = _name(held_prim), _name(prim)
         return EdgeInfo(
             from_class=held_prim._site_created,
             to_class=prim._site_created,
-            from_name=_name(held_prim),
-            to_name=_name(prim),
+            from_name=(from_name or "lock") + suffix[0] if suffix[0] else from_name,
+            to_name=(to_name or "lock") + suffix[1] if suffix[1] else to_name,
             held_at=_held_at(held_prim, frame),
             acquired_at=(frame.f_code.co_filename, frame.f_lineno),
-            thread=threading.current_thread().name,
+            thread=thread,
             stack=stack,
         )
-
-    def _find_cycle(
-        self, src: int, dst: int, gates: frozenset[int]
-    ) -> list[tuple[int, int]] | None:
-        """A path dst ⇝ src whose gate sets, with ``gates``, have an empty intersection."""
-        succ = self._graph.succ
-        seen: set[tuple[int, frozenset[int]]] = set()
-        work: list[tuple[int, frozenset[int], list[tuple[int, int]]]] = [(dst, gates, [(src, dst)])]
-        while work:
-            node, common, path = work.pop()
-            for nxt, edge in succ.get(node, {}).items():
-                both = common & edge.gates
-                if nxt == src:
-                    if not both:
-                        return [*path, (node, nxt)]
-                    continue
-                state = (nxt, both)
-                if state in seen or any(a == nxt for a, _ in path):
-                    continue
-                seen.add(state)
-                work.append((nxt, both, [*path, (node, nxt)]))
-        return None
 
     def _emit(self, inversion: Inversion, frame: FrameType) -> None:
         report = self.report
@@ -281,9 +295,110 @@ class LockOrderValidator(Instrument):
         """Forget every edge, chain and report (held stacks are kept)."""
         with self._mutex:
             self._chains.clear()
+            self._nesting.clear()
             self._graph = _Graph()
             self._reported.clear()
+            self._group.clear()
+            self._instances = _Instances()
             self.inversions.clear()
+
+
+class _Instances:
+    """The order of nested instances of one lock class (see the module docstring).
+
+    Instances are numbered when first nested; the number is dropped, with its edges, when the
+    lock is collected (the weak reference's callback only queues it: a collection can run
+    while the validator's mutex is held, so the graph is pruned at the next check).
+    """
+
+    def __init__(self) -> None:
+        self.serials: dict[int, tuple[int, weakref.ref[Any]]] = {}  # id(lock) -> serial, ref
+        self.next = 0
+        self.dead: deque[tuple[int, int]] = deque()  # (id, serial) of collected locks
+        self.graph = _Graph()
+        self.reported: set[frozenset[tuple[int, int]]] = set()
+
+    def serial(self, prim: Any) -> int:
+        found = self.serials.get(id(prim))
+        if found is not None and found[1]() is prim:
+            return found[0]
+        self.next += 1
+        serial, dead = self.next, self.dead
+        key = id(prim)
+        self.serials[key] = (serial, weakref.ref(prim, lambda _r: dead.append((key, serial))))
+        return serial
+
+    def prune(self) -> None:
+        succ = self.graph.succ
+        while self.dead:
+            key, serial = self.dead.popleft()
+            if self.serials.get(key, (None,))[0] == serial:
+                del self.serials[key]
+            succ.pop(serial, None)
+            for out in succ.values():
+                out.pop(serial, None)
+
+    def check(
+        self,
+        validator: LockOrderValidator,
+        stack: list[Any],
+        prim: Any,
+        frame: FrameType,
+        thread: str,
+    ) -> list[Inversion]:
+        """Record ``x → prim`` for each held ``x`` of ``prim``'s class; report new cycles."""
+        self.prune()
+        cls = prim._site_created.key
+        to = self.serial(prim)
+        succ = self.graph.succ
+        found: list[Inversion] = []
+        below: list[int] = []
+        trace = None
+        for held_prim in stack[:-1]:
+            held_cls = held_prim._site_created.key
+            if held_cls != cls or held_prim is prim:
+                below.append(held_cls)
+                continue
+            src = self.serial(held_prim)
+            gates = frozenset(c for c in below if c != cls)
+            out = succ.setdefault(src, {})
+            edge = out.get(to)
+            if edge is not None:
+                if edge.gates <= gates:
+                    continue
+                edge.gates = edge.gates & gates
+            else:
+                if trace is None:
+                    trace = traceback.extract_stack(frame)
+                suffix = (f" #{src}", f" #{to}")
+                info = validator._edge_info(held_prim, prim, frame, trace, thread, suffix)
+                edge = out[to] = _Edge(gates, info)
+            cycle = _find_cycle(succ, src, to, edge.gates)
+            if cycle is not None and frozenset(cycle) not in self.reported:
+                self.reported.add(frozenset(cycle))
+                edges = tuple(succ[a][b].info for a, b in cycle)
+                found.append(Inversion(edges, per_instance=True))
+        return found
+
+
+class _StackEnd:
+    """Kept in a thread's ``_thread._local``: the interpreter drops it as the thread ends
+    (before its ident can be reused), and it drops the thread's held stack."""
+
+    __slots__ = ("ident", "stack", "table")
+
+    def __init__(self, table: dict[int, list[Any]], ident: int, stack: list[Any]) -> None:
+        self.table, self.ident, self.stack = table, ident, stack
+
+    def __del__(self) -> None:
+        if self.table.get(self.ident) is self.stack:
+            self.table.pop(self.ident, None)
+
+
+def _thread_name(ident: int) -> str:
+    """The thread's name, read without making a ``_DummyThread`` (which takes locks)."""
+    thread = threading._active.get(ident)  # type: ignore[attr-defined]
+    return thread.name if thread is not None else f"<_thread thread {ident:#x}>"
 
 
 _validators: weakref.WeakSet[LockOrderValidator] = weakref.WeakSet()

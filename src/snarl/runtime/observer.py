@@ -129,6 +129,8 @@ class ObserverRuntime(Runtime):
         self.held: dict[int, list[Any]] | None = None
         self.acquired = _ignore  # type: ignore[method-assign]
         self.released = _ignore  # type: ignore[method-assign]
+        self.acquiring = _ignore  # type: ignore[method-assign]
+        self.new_stack = _ignore  # type: ignore[method-assign]
         # C functions bound directly: no wrapper call on paths Semaphore and Condition use.
         self.allocate_lock = allocate_lock  # type: ignore[method-assign]
         self.allocate_rlock = _CRLock  # type: ignore[method-assign]
@@ -162,9 +164,13 @@ class ObserverRuntime(Runtime):
             else:
                 setattr(self, hook, dispatch)
         alone = self.instruments.all
-        self.held = (
-            alone[0].held if len(alone) == 1 and getattr(alone[0], "trusted", False) else None
-        )
+        trusted = alone[0] if len(alone) == 1 and getattr(alone[0], "trusted", False) else None
+        # Held stacks, and the hooks that come with them: a thread's first stack is made by
+        # the instrument (it drops it when the thread ends), and a wait that must block while
+        # locks are held is announced before it begins.
+        self.held = None if trusted is None else trusted.held
+        self.new_stack = getattr(trusted, "new_stack", _ignore)
+        self.acquiring = getattr(trusted, "acquiring", _ignore)
 
     def record_stacks(self, on: bool) -> None:
         """Keep the full acquiring stack of locks created from now on (costly; off by default)."""

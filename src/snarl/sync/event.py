@@ -62,7 +62,7 @@ class Event:
         name = self.name
         label = f" {name!r}" if name else ""
         status = "set" if self._flag else "unset"
-        return f"<snarl.sync.Event{label} at {hex(id(self))}: {status}>"
+        return f"<snarl.sync.Event at {hex(id(self))}{label}: {status}>"
 
     def _at_fork_reinit(self) -> None:
         self._cond._at_fork_reinit()
@@ -133,9 +133,9 @@ class Barrier:
         name = self.name
         label = f" {name!r}" if name else ""
         if self.broken:
-            return f"<snarl.sync.Barrier{label} at {hex(id(self))}: broken>"
+            return f"<snarl.sync.Barrier at {hex(id(self))}{label}: broken>"
         return (
-            f"<snarl.sync.Barrier{label} at {hex(id(self))}: "
+            f"<snarl.sync.Barrier at {hex(id(self))}{label}: "
             f"waiters={self.n_waiting}/{self.parties}>"
         )
 

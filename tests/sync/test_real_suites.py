@@ -1,0 +1,316 @@
+"""Issue 16: the validator and the drop-in primitives on suites nobody on the team wrote.
+
+Each test reproduces one finding with a small program of its own: the validator must not
+deadlock, held stacks must not outlive their threads, a real ABBA must be refused before it
+hangs, nested locks of one class are ordered per instance, a lock handed to another thread
+leaves no stale entry, and the primitives keep threading's reprs and signatures.
+"""
+
+from __future__ import annotations
+
+import _thread
+import re
+import sys
+import threading
+import warnings
+
+import pytest
+
+import snarl
+from snarl.errors import LockOrderViolation
+from snarl.sync import Barrier, BoundedSemaphore, Event, Lock, RLock, Semaphore
+
+from .conftest import TIMEOUT, wait_until
+
+
+def _in_raw_thread(fn):
+    """Run ``fn`` in a ``_thread`` thread (unknown to threading); its result or exception."""
+    done = _thread.allocate_lock()
+    done.acquire()
+    box: dict = {}
+
+    def body():
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # handed back to the caller
+            box["error"] = exc
+        finally:
+            done.release()
+
+    _thread.start_new_thread(body, ())
+    assert done.acquire(timeout=TIMEOUT), "the _thread thread never finished"
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+# -- 1. a new chain in a thread threading does not know ------------------------------------
+def test_a_new_chain_in_a_foreign_thread_does_not_deadlock_the_validator(reports):
+    outer, inner = threading.Lock(), threading.RLock()
+
+    def nest():
+        with outer, inner:  # a new chain: its report names the thread (a _DummyThread)
+            return True
+
+    assert _in_raw_thread(nest) is True
+    with outer, inner:  # and the validator still answers in this thread
+        pass
+    assert reports == []
+
+
+# -- 2. held stacks of threads that ended --------------------------------------------------
+@pytest.mark.parametrize("starter", ["threading", "_thread"])
+def test_a_thread_that_exits_holding_a_lock_leaves_no_held_stack(reports, starter):
+    kept = threading.Lock()
+    validator = snarl.sync.patch._options["lockorder"]
+    idents = []
+
+    def leave_it_held():
+        kept.acquire()
+        idents.append(threading.get_ident())
+
+    if starter == "threading":
+        t = threading.Thread(target=leave_it_held)
+        t.start()
+        t.join(TIMEOUT)
+    else:
+        _in_raw_thread(leave_it_held)
+    (ident,) = idents
+    # Gone with its thread (an ident is reused at once).  A _thread thread signals its caller
+    # just before it ends: its end is awaited, with a deadline.
+    wait_until(lambda: ident not in validator.held)
+    kept.release()
+
+
+def test_a_reused_ident_inherits_no_locks(reports):
+    first, second = threading.Lock(), threading.Lock()
+    validator = snarl.sync.patch._options["lockorder"]
+
+    def take_second():
+        with second:
+            pass
+
+    _in_raw_thread(first.acquire)  # ends holding `first`
+    for _ in range(20):  # glibc hands the next threads the same ident: no false first→second
+        _in_raw_thread(take_second)
+    key_first, key_second = first._site_created.key, second._site_created.key
+    assert key_second not in validator._graph.succ.get(key_first, {})
+    first.release()
+    assert reports == []
+
+
+# -- 3. a lock released by another thread ---------------------------------------------------
+def test_a_lock_released_by_another_thread_leaves_no_entry(reports):
+    handed = threading.Lock()
+    validator = snarl.sync.patch._options["lockorder"]
+    other = threading.Lock()
+    handed.acquire()  # this thread takes it; another releases it
+    _in_raw_thread(handed.release)
+    assert handed not in validator.held.get(threading.get_ident(), [])
+    with other, handed:  # no stale `handed` below `other`
+        pass
+    with handed, other:
+        pass
+    assert reports == []
+
+
+def test_a_readers_writer_resource_lock_is_not_reported(reports, threads):
+    """The first reader takes the resource lock and the last releases it, under a counter
+    lock: once one reader has released it for another, its class is group-owned and holding
+    it orders nothing.  (A report made before the first such hand-over stands: see the
+    validator's docstring.)"""
+    count_lock, resource = threading.Lock(), threading.Lock()
+    readers = [0]
+
+    def read_acquire():
+        with count_lock:
+            readers[0] += 1
+            if readers[0] == 1:
+                resource.acquire()
+
+    def read_release():
+        with count_lock:
+            readers[0] -= 1
+            if readers[0] == 0:
+                resource.release()
+
+    resource.acquire()  # a hand-over: taken here, released by another thread
+    threads.start(resource.release).join(TIMEOUT)
+    read_acquire()  # first reader
+    threads.start(read_acquire).join(TIMEOUT)
+    read_release()  # not the last: takes the counter lock while holding the resource lock
+    threads.start(read_release).join(TIMEOUT)  # the last reader, another thread
+    read_acquire()  # this thread alone, first and last reader
+    read_release()
+    assert reports == []
+
+
+def test_a_writer_preferring_reentry_stays_reported(reports, threads):
+    """Taking the resource lock while holding the counter lock, and the counter lock while
+    holding the resource lock, by one thread that owns both: a real inversion."""
+    count_lock, resource = threading.Lock(), threading.Lock()
+    with count_lock, resource:
+        pass
+    with resource, count_lock:
+        pass
+    assert len(reports) == 1
+
+
+# -- 4. a real ABBA ----------------------------------------------------------------------------
+def test_a_real_abba_is_refused_before_it_hangs(threads):
+    """Each thread holds one lock and waits for the other: the second wait closes the cycle
+    as it begins, and is refused (report='raise'), so neither thread hangs."""
+    snarl.install(lockorder=True, report="raise")
+    try:
+        lock_a, lock_b = threading.Lock(), threading.Lock()
+        a_held, b_held = threading.Event(), threading.Event()
+        errors: list[BaseException] = []
+
+        def worker(mine, mine_held, theirs_held, theirs):
+            try:
+                with mine:
+                    mine_held.set()
+                    assert theirs_held.wait(TIMEOUT)
+                    with theirs:
+                        pass
+            except LockOrderViolation as exc:
+                errors.append(exc)
+
+        t1 = threads.start(lambda: worker(lock_a, a_held, b_held, lock_b))
+        t2 = threads.start(lambda: worker(lock_b, b_held, a_held, lock_a))
+        t1.join(TIMEOUT)
+        t2.join(TIMEOUT)
+        assert not t1.is_alive() and not t2.is_alive(), "the ABBA deadlocked"
+        assert len(errors) == 1
+    finally:
+        snarl.uninstall()
+
+
+def test_the_edge_is_recorded_when_the_wait_begins(reports, threads):
+    """A thread that waits for B while holding A records A→B before it gets B."""
+    lock_a, lock_b = threading.Lock(), threading.Lock()
+    validator = snarl.sync.patch._options["lockorder"]
+    lock_b.acquire()
+    waiting = threading.Event()
+
+    def a_then_b():
+        with lock_a:
+            waiting.set()
+            with lock_b:
+                pass
+
+    t = threads.start(a_then_b)
+    assert waiting.wait(TIMEOUT)
+    key_a, key_b = lock_a._site_created.key, lock_b._site_created.key
+    deadline = __import__("time").monotonic() + TIMEOUT
+    while key_b not in validator._graph.succ.get(key_a, {}):
+        assert __import__("time").monotonic() < deadline, "A→B not recorded while waiting"
+        __import__("time").sleep(0.001)
+    lock_b.release()
+    t.join(TIMEOUT)
+    assert reports == []
+
+
+# -- 5. per-instance order --------------------------------------------------------------------
+class Account:
+    def __init__(self, balance: int) -> None:
+        self.lock = threading.Lock()
+        self.balance = balance
+
+
+def _transfer(src: Account, dst: Account, amount: int) -> None:
+    with src.lock:  # noqa: SIM117 (two sites)
+        with dst.lock:
+            src.balance -= amount
+            dst.balance += amount
+
+
+def test_the_readme_bank_transfer_is_reported(reports):
+    a, b = Account(100), Account(100)
+    _transfer(a, b, 10)
+    _transfer(b, a, 10)
+    assert len(reports) == 1
+    assert "lock" in reports[0].message()
+
+
+def test_nesting_same_class_locks_by_id_is_not_reported(reports):
+    accounts = [Account(100) for _ in range(4)]
+
+    def ordered(src, dst, amount):
+        first, second = sorted((src, dst), key=id)
+        with first.lock, second.lock:
+            src.balance -= amount
+            dst.balance += amount
+
+    for src in accounts:
+        for dst in accounts:
+            if src is not dst:
+                ordered(src, dst, 1)
+    assert reports == []
+
+
+# -- 7. drop-in fidelity -------------------------------------------------------------------------
+# CPython's patterns, with one difference by design: the module path is snarl.sync, two dots
+# where CPython's pattern allows one (``<\w+\.Event``).  The name goes after the address.
+@pytest.mark.parametrize(
+    ("make", "pattern"),
+    [
+        (lambda: Event(name="e"), r"<[\w.]+\.Event at .*: unset>"),
+        (lambda: Semaphore(3, name="s"), r"<[\w.]+\.Semaphore at .*: value=3>"),
+        (lambda: BoundedSemaphore(3, name="b"), r"<[\w.]+\.BoundedSemaphore at .*: value=3/3>"),
+        (lambda: Barrier(3, name="b"), r"<[\w.]+\.Barrier at .*: waiters=0/3>"),
+        (lambda: Lock(name="l"), r"<unlocked .* object (.*)?at .*>"),
+    ],
+)
+def test_reprs_match_threading_patterns(make, pattern):
+    text = repr(make())
+    assert re.search(pattern, text), text
+    assert re.search(r"'[elsb]'", text), text  # the name is still shown
+
+
+def test_lock_takes_no_positional_argument():
+    with pytest.raises(TypeError):
+        Lock(1)  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        Lock(a=1)  # type: ignore[call-arg]
+    assert Lock(name="named").name == "named"
+
+
+def test_lock_cannot_be_subclassed():
+    with pytest.raises(TypeError):
+
+        class MyLock(Lock):
+            pass
+
+
+def test_rlock_arguments_as_threading():
+    native = threading.RLock
+    for args, kwargs in [((1,), {}), ((), {"a": 1}), ((1, 2), {"a": 1})]:
+        with warnings.catch_warnings(record=True) as theirs:
+            warnings.simplefilter("always")
+            try:
+                native(*args, **kwargs)
+                native_error = None
+            except TypeError as exc:
+                native_error = type(exc)
+        with warnings.catch_warnings(record=True) as ours:
+            warnings.simplefilter("always")
+            try:
+                RLock(*args, **kwargs)
+                our_error = None
+            except TypeError as exc:
+                our_error = type(exc)
+        assert our_error == native_error, (args, kwargs)
+        assert [w.category for w in ours] == [w.category for w in theirs], (args, kwargs)
+
+
+def test_the_validator_reports_the_public_type_name(reports):
+    lock, rlock = threading.Lock(), threading.RLock()
+    assert type(lock).__name__ == "Lock"
+    assert type(rlock).__name__ == "RLock"
+    assert "Hooked" not in repr(lock) + repr(rlock) + repr(type(lock))
+
+
+@pytest.mark.skipif(sys.version_info < (3, 13), reason="threading.Lock is a class from 3.13")
+def test_isinstance_of_the_installed_lock(installed):
+    assert isinstance(threading.Lock(), threading.Lock)
