@@ -253,3 +253,22 @@ def sender_mutates_after_put() -> None:
     job.value = 1  # after the hand-off
     q.put(None)
     t.join()
+
+
+def lock_released_by_another_thread() -> int:
+    """A Lock used as a binary semaphore: taken by one thread, released by another."""
+    box = Box()
+    gate = threading.Lock()
+    gate.acquire()
+
+    def open_gate():
+        box.value = 1
+        gate.release()
+
+    t = threading.Thread(target=open_gate)
+    t.start()
+    gate.acquire()  # waits for open_gate's release
+    value = box.value
+    gate.release()
+    t.join()
+    return value

@@ -30,6 +30,7 @@ def run(fn, *args):
         h.future_wait,
         h.submit_order,
         h.timer_start,
+        h.lock_released_by_another_thread,
     ],
 )
 def test_source_orders(fn):

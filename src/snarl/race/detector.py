@@ -33,7 +33,7 @@ from typing import Any
 from ..runtime.instruments import Instrument
 from ..runtime.observer import OBSERVER
 from . import hooks, shadow, sources
-from .clock import Clocks, History, HistoryState, ThreadState, join_into
+from .clock import SHIFT, Clocks, History, HistoryState, ThreadState, join_into
 from .report import Access, Frame, Race, Summary
 from .sites import SITES
 
@@ -307,6 +307,7 @@ class _HappensBefore(Instrument):
         # may take it before the releaser's clock is published: the taker then joins the
         # releaser's clock itself (a moment later than the release: never a false race).
         self.holders: dict[int, ThreadState] = {}
+        self.releasers: dict[int, ThreadState] = {}  # lock id -> the thread that released last
 
     def _learn(self, prim: Any, frame: Any) -> tuple[str, str]:
         kind = sources.kind_of(frame)
@@ -316,7 +317,12 @@ class _HappensBefore(Instrument):
         try:
             refs[key] = weakref.ref(
                 prim,
-                lambda _r: (locks.pop(key, None), refs.pop(key, None), self.holders.pop(key, None)),
+                lambda _r: (
+                    locks.pop(key, None),
+                    refs.pop(key, None),
+                    self.holders.pop(key, None),
+                    self.releasers.pop(key, None),
+                ),
             )
         except TypeError:  # not weakly referenceable: not remembered
             return entry
@@ -342,9 +348,10 @@ class _HappensBefore(Instrument):
             if kind == "future" and not sources.receives(frame):
                 return
             vc = st.vc
-            clock = self.sync.get(key)
-            if clock is not None and clock != vc:
-                join_into(vc, clock)
+            if self.releasers.get(key) is not st:  # its own last release is in its clock
+                clock = self.sync.get(key)
+                if clock is not None:
+                    join_into(vc, clock)
             if before is not None and before is not st:
                 join_into(vc, list(before.vc))
             if kind == "user":
@@ -366,10 +373,15 @@ class _HappensBefore(Instrument):
             if mine:
                 self.holders.pop(key, None)
             if entry[0] == "user" and mine and key in self.sync:
-                self.sync[key] = st.vc[:]  # FastTrack's L := C_t (the taker covers L)
-                st.tick()
-            else:  # a Future's (set_result and a result() waiter both publish), a Lock
-                self.det.clocks.release(st, prim)  # released by another thread, a first
+                self.releasers[key] = st  # the lock's clock is exactly this thread's now
+                vc = st.vc
+                self.sync[key] = vc[:]  # FastTrack's L := C_t (the taker covers L)
+                tid = st.tid
+                vc[tid] += 1  # st.tick(), inlined
+                st.epoch = (vc[tid] << SHIFT) | tid
+            else:  # a Future's (set_result and a result() waiter both publish), or a Lock
+                self.releasers.pop(key, None)  # released by another thread, or a first
+                self.det.clocks.release(st, prim)
             if entry[0] != "user":
                 return
             held = st.held
