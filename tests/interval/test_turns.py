@@ -4,10 +4,17 @@ token after the patience, and closing frees every waiter.  Pure Python: runs on 
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import sysconfig
 import threading
 import time
 
+import pytest
+
 from snarl.interval.turns import Turns
+
+from ..helpers import REPO, snarl_env
 
 LONG = 30.0  # a patience no test waits out: any steal would be a bug
 
@@ -111,3 +118,23 @@ def test_close_frees_every_waiter():
         t.join(LONG)
         assert not t.is_alive()
     assert turns.owner is None
+
+
+@pytest.mark.skipif(not sysconfig.get_config_var("Py_GIL_DISABLED"), reason="a free-threaded build")
+def test_a_free_threaded_build_run_with_the_gil_uses_the_gil():
+    # PYTHON_GIL=1 (or an extension that needs the GIL) turns the GIL back on: the check
+    # interval then offers it, as on a GIL build, and needs no token.
+    code = (
+        "import sys; from snarl.interval.emulation import Emulation;"
+        " print(sys._is_gil_enabled(), Emulation(100).turns is None)"
+    )
+    for gil, expected in (("1", "True True"), ("0", "False False")):
+        out = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            env={**snarl_env(), "PYTHON_GIL": gil},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert out.stdout.split() == expected.split(), out.stderr

@@ -30,7 +30,7 @@ from collections.abc import Callable
 from types import CodeType, FrameType
 from typing import Any
 
-from ..frames import current_frames
+from ..frames import current_frames, gil_off
 from .counting import event_weights, line_weights
 from .offer import Handoff
 from .turns import Turns
@@ -39,6 +39,8 @@ __all__ = ["Emulation", "is_library_file"]
 
 MONITORING = sys.version_info >= (3, 12)
 FREE_THREADED = bool(sysconfig.get_config_var("Py_GIL_DISABLED"))
+"""A free-threaded build; whether its GIL is off *now* (``PYTHON_GIL=1``, or an extension that
+needs it, turns it back on) is :func:`snarl.frames.gil_off`, asked when an emulation starts."""
 # snarl's own code is never counted (its primitives, its runtimes): the package's folder, but
 # not the bundled examples installed inside it (snarl/examples: programs, like the user's).
 _HERE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "")
@@ -90,7 +92,7 @@ class Emulation:
         self.skip_file = skip  # a filename rule of the caller's, replacing user_only's
         # The GIL offer by default; on a free-threaded build, the token threads take turns
         # with (see turns.py); neither with the caller's own on_interval.
-        self.turns = Turns() if on_interval is None and FREE_THREADED else None
+        self.turns = Turns() if on_interval is None and gil_off() else None
         self.handoff = Handoff() if on_interval is None and self.turns is None else None
         if on_interval is None:
             on_interval = self.turns.offer if self.turns is not None else self.handoff.offer  # type: ignore[union-attr]
