@@ -115,3 +115,36 @@ def test_uncaught_exception_is_pythons_report_and_exit_1(tmp_path):
     assert "ValueError: boom" in proc.stderr
     assert 'File "' in proc.stderr and "prog.py" in proc.stderr and "snarl/race" not in proc.stderr
     assert "snarl race: 0 data races found" in proc.stderr
+
+
+def test_include_instruments_a_package_outside_the_program_folder(tmp_path):
+    lib = tmp_path / "lib" / "tally"
+    lib.mkdir(parents=True)
+    (lib / "__init__.py").write_text(
+        "class Tally:\n    def __init__(self):\n        self.n = 0\n"
+        "    def bump(self):\n        self.n += 1\n"
+    )
+    app = tmp_path / "app"
+    app.mkdir()
+    script = (
+        "import threading\nfrom tally import Tally\nt = Tally()\n"
+        "ts = [threading.Thread(target=t.bump) for _ in range(2)]\n"
+        "for x in ts: x.start()\nfor x in ts: x.join()\n"
+    )
+    env_path = str(tmp_path / "lib")
+
+    def run(*args):
+        (app / "main.py").write_text(script)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join([SRC, env_path])}
+        return subprocess.run(
+            [sys.executable, "-m", "snarl", "race", *args, "main.py"],
+            cwd=app, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+
+    without = run()
+    assert without.returncode == 0, without.stderr
+    assert "instrumented: __main__ (main.py)" in without.stderr
+    included = run("--include", "tally")
+    assert included.returncode == 66, included.stderr
+    assert "attribute n of a Tally" in included.stderr
+    assert "tally" in included.stderr.split("instrumented:")[1]
