@@ -117,11 +117,16 @@ def test_run_options_that_make_no_sense_are_usage_errors():
 
 
 INSTALL_PROGRAM = """
-import os, signal, snarl
+import os, signal, time, snarl
 with snarl.install(signal=signal.SIGUSR1, agent=True) as d:
     path = d.agent.path
     print(os.path.exists(path), oct(os.stat(path).st_mode & 0o777), flush=True)
     os.kill(os.getpid(), signal.SIGUSR1)
+    # The dump to stderr is written by a helper thread after the handler returns: wait for
+    # its count (bounded), or the program could end before it is written.
+    deadline = time.monotonic() + 10
+    while d.signal_dump.dumps < 1 and time.monotonic() < deadline:
+        time.sleep(0.001)
 print(os.path.exists(path), snarl.sync.installed(), flush=True)
 """
 
