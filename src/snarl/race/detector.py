@@ -132,6 +132,7 @@ class Detector:
             st = None
             if info is not None and info[0] is det and det.running:
                 st = det.clocks.register(info[1], _name(thread), info[2], get_ident(), forked=True)
+                st.origin = info[3]  # the test that started it (pytest --snarl-races)
             try:
                 boot(thread)
             finally:
