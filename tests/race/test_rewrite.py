@@ -101,3 +101,27 @@ def test_locals_are_not_checked():
     before = len(SITES)
     rewrite.rewrite(ast.parse(src), src, "m.py")
     assert SITES[before:] == []
+
+
+def _hooks_for(src: str) -> str:
+    return ast.unparse(rewrite.rewrite(ast.parse(src), src, "m.py"))
+
+
+def test_a_container_that_never_leaves_its_frame_is_not_checked_one_that_does_is():
+    kept = _hooks_for("def f(n):\n    d = {}\n    d['k'] = n\n    return len(d)\n")
+    assert "_snarl_wi" not in kept and "_snarl_rs" not in kept
+    for escape in (
+        "    t = Thread(target=g, args=(d,))\n",  # passed to another thread
+        "    self.d = d\n",  # stored where others can reach it
+        "    def g():\n        d['x'] = 1\n",  # captured by a closure
+        "    return d\n",  # returned
+    ):
+        src = "def f(self, n, Thread, g):\n    d = {}\n" + escape + "    d['k'] = n\n"
+        assert "_snarl_wi(d, 'k'" in _hooks_for(src), escape
+
+
+def test_a_second_check_is_left_out_only_without_a_call_between():
+    same = _hooks_for("def f(o):\n    o.x = o.x + 1\n    o.y = o.x\n")
+    assert same.count("_snarl_ra(o, 'x'") == 0 and same.count("_snarl_wa(o, 'x'") == 1
+    split = _hooks_for("def f(o, lock):\n    o.x = 1\n    lock.release()\n    y = o.x\n")
+    assert split.count("_snarl_ra(o, 'x'") == 1  # a call may synchronise: checked again
