@@ -24,9 +24,20 @@ whatever the timing, because it checks the order, not the outcome.
   goes when the object does (a weakref callback, or a sweep of unreferenced built-in
   containers).  While only one thread runs (all others joined), checks are skipped: such
   accesses are ordered before anything another thread does later.
-* **Reports** (:mod:`.report`): each distinct pair of sites once, Go-style text or JSON, both
-  accesses with their thread, where it was started and the locks it held, and a summary that
-  says what was checked and what could not be seen.
+* **Reports** (:mod:`.report`): each distinct pair of lines once, Go-style text or JSON, both
+  accesses with their thread, where it was started and the locks it held (the earlier access's
+  callers only with ``history``), and a summary that says what was checked and what could not
+  be seen.
+* **Entry points**: :func:`races` (``with snarl.races() as r:``), :func:`run_program` (``snarl
+  race``, ``snarl run --races``), and ``pytest --snarl-races`` (:mod:`snarl.pytest_races`).
+
+Measured (``benchmarks/RESULTS.md``): every race of the 24 programs in ``benchmarks/races/``
+found in one run, none reported on their synchronised twins; 4-10x native time on attribute-
+and dict-heavy code and thread pools on 3.12+, 17-21x on lock-heavy code and fully shared
+dicts, about 670 bytes per tracked object; up to several hundred times on the free-threaded
+build when all threads hammer shared data (shadow objects' reference counts contend).
+The rewrite leaves out what cannot race (locals, names bound once, containers that never leave
+their frame, a repeated check with no call between: :mod:`.scopes`).
 
 Semantics (locations, atomic operations, the happens-before sources) are in ``docs/races.md``.
 """
