@@ -4,9 +4,11 @@ would prove nothing)."""
 
 from __future__ import annotations
 
+import _thread
 import contextvars
 import sys
 import threading
+import time
 
 import pytest
 
@@ -161,3 +163,32 @@ def test_a_forked_child_starts_its_own_os_threads():
                 os._exit(code)
         _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_an_interrupt_that_comes_after_the_run_ends_the_os_thread_quietly(monkeypatch):
+    from _thread import allocate_lock
+
+    from snarl.runtime.base import Abandon
+    from snarl.runtime.workers import Workers
+
+    class Late:  # what a thread looks like to a worker: its bootstrap is all it runs
+        def _bootstrap(self) -> None:
+            raise Abandon
+
+    unraisable = []
+    monkeypatch.setattr(sys, "unraisablehook", unraisable.append)
+    pool = Workers()
+    before = _thread._count()
+    try:
+        stand_in = allocate_lock()
+        stand_in.acquire()
+        assert pool.start(Late(), stand_in) is not None
+        assert stand_in.acquire(timeout=30)  # released: the thread counts as ended
+        deadline = time.monotonic() + 30
+        while _thread._count() > before:  # the OS thread ends (after anything it prints)
+            assert time.monotonic() < deadline, "the worker's OS thread did not end"
+            time.sleep(0.01)
+        assert pool._idle == []  # and was not kept
+        assert unraisable == []  # nothing escaped the OS thread's function
+    finally:
+        pool.close()

@@ -33,6 +33,8 @@ import weakref
 from _thread import allocate_lock
 from typing import Any
 
+from .base import Abandon
+
 __all__ = ["Workers", "available"]
 
 _start_new_thread = _thread.start_new_thread  # as found at import: an exploration replaces it
@@ -129,8 +131,11 @@ class _Worker:
             thread, stand_in = job
             sys.settrace(None)  # as in a new thread: threading's bootstrap sets its hooks
             sys.setprofile(None)
+            retire = False
             try:
                 contextvars.Context().run(thread._bootstrap)
+            except Abandon:  # an interrupt meant for the thread's run() (see stuck.interrupt)
+                retire = True  # came after it: this OS thread ends, quietly
             finally:
                 thread.__dict__.pop("_set_tstate_lock", None)
                 thread_dict.clear()  # the managed thread's thread-locals end with it
@@ -139,7 +144,7 @@ class _Worker:
                         stand_in.release()
                     except RuntimeError:
                         pass
-            if self.pool.closed:
+            if retire or self.pool.closed:
                 return
             self.pool._idle.append(self)
 
