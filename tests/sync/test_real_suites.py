@@ -99,6 +99,36 @@ def test_a_reused_ident_inherits_no_locks(reports):
     assert reports == []
 
 
+def test_a_held_lock_the_program_dropped_orders_nothing(reports):
+    """CPython's test_acquire_destroy: ``lock.acquire(); del lock``.  Natively the lock is
+    freed; it must not stay on the thread's stack and order every later lock after it."""
+    validator = snarl.sync.patch._options["lockorder"]
+    kept: list = []
+    first, second = threading.Lock(), threading.Lock()
+
+    def drop_one():
+        lock = threading.Lock()
+        lock.acquire()
+        del lock
+
+    def keep_one():
+        lock = threading.Lock()
+        lock.acquire()
+        kept.append(lock)
+
+    drop_one()
+    keep_one()
+    with first, second:
+        pass
+    drop_one()
+    with second, first:  # would close a cycle through the dropped lock's class otherwise
+        pass
+    held = validator.held[threading.get_ident()]
+    assert len(held) == 1 and held[0] is kept[0]  # the kept one stays: it is still held
+    kept[0].release()
+    assert reports == []
+
+
 # -- 3. a lock released by another thread ---------------------------------------------------
 def test_a_lock_released_by_another_thread_leaves_no_entry(reports):
     handed = threading.Lock()

@@ -65,6 +65,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
 import traceback
 import warnings
@@ -189,6 +190,8 @@ class LockOrderValidator(Instrument):
             return  # the validator's own work took a lock (a report's logging handler, ...)
         self._inside.add(me)
         try:
+            if self._drop_abandoned(me, stack):
+                chain = hash(tuple(p._site_created.key for p in stack))
             found = self._record(stack, prim, frame, chain)
         finally:
             self._inside.discard(me)
@@ -201,6 +204,33 @@ class LockOrderValidator(Instrument):
                 f"the lock (it would likely deadlock):\n{found[0].message()}",
                 found[0],
             )
+
+    def _drop_abandoned(self, me: int, stack: list[Any]) -> bool:
+        """Forget held locks the program no longer references (``del`` of a held lock).
+
+        Natively such a lock is freed; here the held stack (and the observer's record of bare
+        holds) would keep it, and every later lock taken by the thread would be ordered after
+        it.  A lock referenced only by that bookkeeping is dropped from the thread's stack.
+        """
+        held = self.held.get(me)
+        if not held:
+            return False
+        dropped = False
+        for i in range(len(stack) - 2, -1, -1):
+            p = stack[i]
+            bare = p._rt.bare
+            # referrers: this local, getrefcount's argument, each entry of the held stack and
+            # of ``stack`` (when it is a copy), and the record of bare holds
+            expected = 2 + held.count(p) + (stack.count(p) if stack is not held else 0)
+            expected += 1 if bare is not None and p in bare else 0
+            if sys.getrefcount(p) <= expected:
+                while p in held:
+                    held.remove(p)
+                if stack is not held:
+                    while p in stack:
+                        stack.remove(p)
+                dropped = True
+        return dropped
 
     def _record(self, stack: list[Any], prim: Any, frame: FrameType, chain: int) -> list[Inversion]:
         found: list[Inversion] = []
