@@ -52,3 +52,14 @@ def test_enumerated_arguments_are_literal_types():
     assert typing.get_type_hints(api.format_dump)["format"] == formats
     kinds = typing.get_type_hints(api.wait_until_blocked)["kinds"]
     assert "lock" in typing.get_args(typing.get_args(typing.get_args(kinds)[0])[0])
+
+
+def test_explore_and_watch_take_literal_names():
+    from snarl.exploration import decorator, runner
+    from snarl.hangs import watchdog
+
+    hints = typing.get_type_hints(runner.explore)
+    assert "pct" in typing.get_args(typing.get_args(hints["strategy"])[0])
+    assert "shared" in typing.get_args(hints["granularity"])
+    assert typing.get_type_hints(decorator.interleavings)["granularity"] == hints["granularity"]
+    assert typing.get_type_hints(watchdog.watch)["format"] == typing.Literal["text", "json"]

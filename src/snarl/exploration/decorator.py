@@ -15,7 +15,7 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .runner import InterleavingFailure, explore, source_file
+from .runner import GranularityName, InterleavingFailure, StrategyName, explore, source_file
 
 __all__ = ["interleavings"]
 
@@ -25,9 +25,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def interleavings(
     schedules: int = 500,
     *,
-    strategy: str = "random",
+    strategy: StrategyName = "random",
     seed: int = 0,
-    granularity: str = "auto",
+    granularity: GranularityName = "auto",
     **options: Any,
 ) -> Callable[[F], F]:
     """Decorate a test so that calling it explores ``schedules`` schedules of it.

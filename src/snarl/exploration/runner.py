@@ -29,7 +29,7 @@ recording raises :class:`snarl.errors.DidNotReproduce` at the step where it dive
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import DidNotReproduce, Flaky
 from ..runtime.controlled import ControlledRuntime
@@ -55,8 +55,10 @@ from .strategies import (
 __all__ = [
     "STRATEGIES",
     "Failure",
+    "GranularityName",
     "InterleavingFailure",
     "Result",
+    "StrategyName",
     "StuckOutsideControl",
     "explore",
     "interleaving",
@@ -66,6 +68,12 @@ __all__ = [
 
 STRATEGIES = ("random", "pct", "dfs")
 """The exploration strategies :func:`explore` accepts by name."""
+
+StrategyName = Literal["random", "pct", "dfs"]
+"""A strategy's name, as a type: a type checker catches ``strategy="pcr"``."""
+
+GranularityName = Literal["auto", "sync", "shared", "line", "bytecode", "gil"]
+"""Where threads may be switched besides blocking, as a type (see ``--granularity``)."""
 
 SHRINK_SECONDS = 10.0
 """How long shrinking may take by default (``explore(shrink_seconds=)``, ``--shrink-time``)."""
@@ -141,10 +149,10 @@ def _calibrate(
 def explore(
     test_fn: Callable[[], Any],
     *,
-    strategy: str | Scheduler = "random",
+    strategy: StrategyName | Scheduler = "random",
     schedules: int = 1000,
     seed: int = 0,
-    granularity: str = "auto",
+    granularity: GranularityName = "auto",
     depth: int = 3,
     preemption_bound: int = 2,
     max_steps: int = 10_000,

@@ -91,7 +91,7 @@ from _thread import allocate_lock, get_ident
 from collections.abc import Callable, Collection
 from dataclasses import replace
 from types import TracebackType
-from typing import Any
+from typing import Any, Literal
 
 from ..errors import SnarlWarning
 from ..frames import gil_off, held_frames
@@ -152,7 +152,7 @@ class Watchdog:
         stuck: float = 10.0,
         *,
         report: ReportTarget = None,
-        format: str = "text",
+        format: Literal["text", "json"] = "text",
         abort: bool | int = False,
         abort_on: Collection[str] = KINDS,
         strict: bool = False,
@@ -648,7 +648,7 @@ def watch(
     stuck: float = 10.0,
     *,
     report: ReportTarget = None,
-    format: str = "text",
+    format: Literal["text", "json"] = "text",
     abort: bool | int = False,
     abort_on: Collection[str] = KINDS,
     strict: bool = False,
