@@ -55,11 +55,13 @@ Lock order
 :mod:`snarl.analysis.lockorder`) records which lock classes (creation sites) are taken while
 holding which, and the test during which an order closes a cycle fails with the report (both
 orders, each with the thread and stack that first took it), even though that run did not
-hang.  Reports from any thread count for the phase (setup, call, teardown) running when they
-are recorded; one recorded during collection or after the last test is listed in the
-terminal summary and makes the exit status 1.  The order graph is kept for the whole session,
-so the test that completes an inversion begun by an earlier test is the one that fails, and
-each cycle is reported once.
+hang.  The order is checked when a wait begins: in a real deadlock, the thread whose wait
+closes the cycle gets :class:`snarl.errors.LockOrderViolation` instead of waiting forever, so
+the test fails with the report instead of hanging.  Reports from any thread count for the
+phase (setup, call, teardown) running when they are recorded; one recorded during collection
+or after the last test is listed in the terminal summary and makes the exit status 1.  The
+order graph is kept for the whole session, so the test that completes an inversion begun by
+an earlier test is the one that fails, and each cycle is reported once.
 
 Limits
 ------
@@ -69,9 +71,13 @@ Limits
   ``from threading import Lock``, and ``_thread.allocate_lock`` calls (see
   :mod:`snarl.sync.patch`).  A test calling ``snarl.install()`` or ``uninstall()`` itself
   changes the session's installation.
-* The signal method owns ``SIGALRM`` while a timed phase runs: do not combine it with another
-  plugin's ``SIGALRM`` timer (pytest-timeout's signal method).  A test that catches the timeout
-  (``except BaseException``) keeps running.
+* The signal method owns ``SIGALRM`` while a timed phase runs; an alarm that is not snarl's
+  goes to the handler found when the phase began (the program's own ``SIGALRM`` handler, or
+  the default action).  Do not combine it with another plugin's ``SIGALRM`` timer
+  (pytest-timeout's signal method).  A test that goes on after the timeout was raised in it
+  (a ``subTest`` or subtest records the failure and continues, a ``finally`` waits again,
+  an ``except BaseException`` swallows it) gets it a second time after :data:`GRACE` seconds;
+  if it still goes on, the run is ended as by the ``thread`` method.
 * The marker is read as a test's setup begins, so one added later (``request.applymarker``
   in a fixture) is not seen; without a timeout from the command line, the environment or
   the ini file, the marker is looked for once, after collection.
@@ -153,6 +159,7 @@ EXIT_CODE = 1
 """The exit status of a run that a timeout ended (``os._exit``)."""
 
 METHODS = ("signal", "thread")
+_ATTEMPTS = 2  # times the timeout is raised in a test that goes on before the run is ended
 _SIGNALS = hasattr(signal, "SIGALRM") and hasattr(signal, "pthread_kill")
 _MARKER = "snarl_timeout"
 _ENTRY_POINT = "snarl"  # the name in pyproject.toml's [project.entry-points.pytest11]
@@ -301,6 +308,9 @@ def _install(config: pytest.Config, track: bool, lockorder: bool) -> None:
     if lockorder:
         state.lockorder = _LockOrder()
         state.installation = install(lockorder=True, report=state.lockorder.record)
+        # A wait that closes a cycle while another thread holds the lock is refused
+        # (LockOrderViolation in the waiting thread) rather than left to deadlock.
+        state.installation.validator.refuse_waits = True
     else:
         state.installation = install()
     config.add_cleanup(lambda: state.installation.__exit__(None, None, None))
@@ -417,6 +427,7 @@ class _Timeouts:
         self.left: dict[int, _LeftBehind] = {}
         self._job: _Job | None = None  # the phase now running, if timed
         self._signalled: _Job | None = None  # the job whose SIGALRM is on its way
+        self._previous: Any = signal.SIG_DFL  # the SIGALRM handler found by the last arming
         self._handler = self._on_alarm  # one object, so "is it ours" is an identity test
         self._exit_hook = False
         self._exitstatus = 0
@@ -512,7 +523,7 @@ class _Timeouts:
             if previous is None:  # a handler set from C: leave it alone
                 job.method, job.why = "thread", "SIGALRM has a handler snarl cannot restore"
             else:
-                job.previous = previous
+                job.previous = self._previous = previous
                 signal.signal(signal.SIGALRM, self._handler)
         self._job = job
         start_new_thread(self._watch, (job,))  # a _thread thread: invisible to threading
@@ -537,8 +548,14 @@ class _Timeouts:
     def _on_alarm(self, signum: int, frame: types.FrameType | None) -> None:
         __tracebackhide__ = True
         job = self._signalled
-        if job is None:
-            return  # not snarl's: a SIGALRM while a timed phase runs has no other meaning here
+        if job is None:  # not snarl's: the program's own alarm goes where it went before
+            previous = self._previous
+            if callable(previous):
+                previous(signum, frame)
+            elif previous == signal.SIG_DFL:  # the default action: the process ends
+                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+                signal.raise_signal(signal.SIGALRM)
+            return
         self._signalled = None
         job.responded = True
         job.acked.release()
@@ -561,21 +578,34 @@ class _Timeouts:
             elif signal.getsignal(signal.SIGALRM) is not self._handler:
                 self._end_run(job, "the test replaced snarl's SIGALRM handler", dumped=False)
             self._write(self._dump(job))
-            with job.mutex:
-                if job.state != _FIRING:
-                    return  # the phase ended while the dump was written
-                job.state = _SIGNALLED
-                self._signalled = job
-                signal.pthread_kill(job.main, signal.SIGALRM)
-            if job.acked.acquire(timeout=GRACE):
-                return
-            with job.mutex:
-                if job.state == _DONE:
-                    return  # it ended on its own, signal still pending (see _disarm)
+            for _attempt in range(_ATTEMPTS):
+                with job.mutex:
+                    if job.state not in (_FIRING, _SIGNALLED):
+                        return  # the phase ended while the dump was written
+                    job.state = _SIGNALLED
+                    self._signalled = job
+                    signal.pthread_kill(job.main, signal.SIGALRM)
+                if not job.acked.acquire(timeout=GRACE):
+                    with job.mutex:
+                        if job.state == _DONE:
+                            return  # it ended on its own, signal still pending (see _disarm)
+                    self._end_run(
+                        job,
+                        f"the test's thread did not respond to SIGALRM within {GRACE:g} s (the "
+                        "signal is blocked, or it is stuck in C code that does not check for "
+                        "signals)",
+                        dumped=True,
+                    )
+                # The Failed was raised in the test: the phase should end now.  It may not: a
+                # subTest records it and goes on, a `finally` waits again (Condition.wait
+                # retaking a lock held forever), an `except BaseException` swallows it.
+                if job.cancel.acquire(timeout=GRACE):
+                    return
             self._end_run(
                 job,
-                f"the test's thread did not respond to SIGALRM within {GRACE:g} s (the signal is "
-                "blocked, or it is stuck in C code that does not check for signals)",
+                f"the timeout was raised in the test {_ATTEMPTS} times and the test went on "
+                "(a subTest or subtest records it and continues, a `finally` that waits, or an "
+                "`except` that catches it)",
                 dumped=True,
             )
         except BaseException as e:  # never raise in a _thread thread: report and stop

@@ -1,0 +1,129 @@
+"""Issue 16: the plugin on suites nobody on the team wrote.
+
+A real ABBA under ``--snarl-lockorder`` fails the test instead of hanging; under
+``--snarl-timeout``, a suite's own ``SIGALRM`` handler still gets its alarms, a test stuck
+re-taking a Condition's lock after the timeout is still ended, and a ``subTest`` loop that
+records the timeout and goes on does not run past its limit, with the dump shown.
+"""
+
+from __future__ import annotations
+
+from .support import output
+
+ABBA = """
+import threading
+
+def test_abba():
+    lock_a, lock_b = threading.Lock(), threading.Lock()
+    a_held, b_held = threading.Event(), threading.Event()
+    errors = []
+
+    def worker(mine, mine_held, theirs_held, theirs):
+        try:
+            with mine:
+                mine_held.set()
+                assert theirs_held.wait(30)
+                with theirs:
+                    pass
+        except Exception as exc:
+            errors.append(exc)
+
+    t1 = threading.Thread(target=worker, args=(lock_a, a_held, b_held, lock_b))
+    t2 = threading.Thread(target=worker, args=(lock_b, b_held, a_held, lock_a))
+    t1.start(); t2.start()
+    t1.join(30); t2.join(30)
+    assert not t1.is_alive() and not t2.is_alive()
+
+def test_after():
+    pass
+"""
+
+
+def test_a_real_abba_fails_the_test_instead_of_hanging(run, pytester):
+    pytester.makepyfile(test_abba=ABBA)
+    result = run("--snarl-lockorder", timeout=60)
+    result.assert_outcomes(failed=1, passed=1)
+    text = output(result)
+    assert "a lock-order inversion was recorded during call" in text
+    assert "potential deadlock" in text
+
+
+OWN_ALARM = """
+import os
+import signal
+
+received = []
+
+def on_alarm(signum, frame):
+    received.append(signum)
+
+signal.signal(signal.SIGALRM, on_alarm)  # the suite's own handler, set at import
+
+def test_own_alarm():
+    os.kill(os.getpid(), signal.SIGALRM)
+    assert received == [signal.SIGALRM]
+
+def test_handler_still_there_between_tests():
+    os.kill(os.getpid(), signal.SIGALRM)
+    assert received == [signal.SIGALRM, signal.SIGALRM]
+"""
+
+
+def test_the_suites_own_sigalrm_handler_gets_its_alarms(run, pytester):
+    pytester.makepyfile(test_own=OWN_ALARM)
+    result = run("--snarl-timeout=30")
+    result.assert_outcomes(passed=2)
+
+
+CONDITION_WAIT = """
+import threading
+
+def test_stuck_in_wait():
+    lock = threading.Lock()
+    cond = threading.Condition(lock)
+    waiting = threading.Event()
+
+    def take_it_forever():
+        waiting.wait(30)
+        lock.acquire()  # the waiter's lock, never given back
+
+    threading.Thread(target=take_it_forever, daemon=True).start()
+    with cond:
+        waiting.set()
+        cond.wait()  # the timeout's Failed is raised here, then the retake waits forever
+
+def test_after():
+    pass
+"""
+
+
+def test_a_timeout_swallowed_by_condition_wait_still_ends_the_test(run, pytester):
+    pytester.makepyfile(test_cond=CONDITION_WAIT)
+    result = run("--snarl-timeout=1", timeout=60)
+    text = output(result)
+    assert "Timeout after 1 s" in text
+    assert result.ret == 1
+    # Raised a second time in the retake, the timeout ends the test; the run goes on.
+    result.assert_outcomes(failed=1, passed=1)
+
+
+SUBTESTS = """
+import time
+import unittest
+
+class Slow(unittest.TestCase):
+    def test_many(self):
+        for i in range(100):
+            with self.subTest(i=i):
+                time.sleep(0.2)
+"""
+
+
+def test_a_subtest_loop_does_not_run_past_its_limit(run, pytester):
+    pytester.makepyfile(test_sub=SUBTESTS)
+    result = run("--snarl-timeout=1", timeout=60)  # 100 x 0.2 s would be 20 s
+    text = output(result)
+    assert result.ret == 1
+    assert "Timeout after 1 s" in text
+    assert "snarl: end of dump" in text  # the dump is shown
+    assert "the timeout was raised in the test 2 times and the test went on" in text
