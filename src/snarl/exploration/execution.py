@@ -33,6 +33,7 @@ new thread every execution (see :class:`_Runner`).
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import importlib.util
 import logging
@@ -51,7 +52,7 @@ from ..runtime.base import Abandon, current_runtime, set_runtime
 from ..runtime.controlled import ControlledRuntime, Outcome
 from ..runtime.exploration import EXPLORATION, IDLE
 from ..runtime.scheduler import Scheduler
-from ..runtime.workers import Workers
+from ..runtime.workers import Workers, forget_thread_locals
 from ..runtime.workers import available as workers_available
 from ..sync.patch import install, installed
 from ..sync.thread import thread_originals
@@ -172,10 +173,12 @@ class _Runner:
 
     The threads a test starts are new in every execution; the test function's own thread is
     the same one.  What it kept in a ``threading.local`` would then carry over into the next
-    execution, so where the takeover's scan found a ``threading.local`` kept by the program
-    (in a module, class, object or closure it scans) when the exploration began, every
-    execution gets a new thread 0 instead.  (One made lazily by an
-    execution and kept in a global is not seen: the limit of this rule.)
+    execution.  On 3.10-3.12 the runner clears them after every execution (as a new thread
+    would have none: see :mod:`snarl.runtime.workers`).  On 3.13 they are out of reach, so where
+    the takeover's scan found a ``threading.local`` kept by the program (in a module, class,
+    object or closure it scans) when the exploration began, every execution gets a new thread 0
+    instead.  (There, one made lazily by an execution and kept in a global is not seen: the
+    limit of this rule.)  Context variables start empty in every execution.
     """
 
     def __init__(self) -> None:
@@ -185,6 +188,7 @@ class _Runner:
         self.task: tuple[ControlledRuntime, Callable[[], None]] | None = None
         self.thread = threading.Thread(target=self._loop, name="snarl runner", daemon=True)
         self.thread.start()
+        self.pid = os.getpid()  # a forked child has no such thread: it starts its own thread 0
 
     def _loop(self) -> None:
         while True:
@@ -199,8 +203,11 @@ class _Runner:
             if hook is not None and sys.gettrace() is not hook:
                 sys.settrace(hook)
             try:
-                rt.run_as(self.thread, body)
+                # As a new thread would: an empty context, and (3.10-3.12) no thread-locals
+                # left from the last execution (see runtime.workers).
+                contextvars.Context().run(rt.run_as, self.thread, body)
             finally:
+                forget_thread_locals()
                 self.idle.release()
 
     def run(self, rt: ControlledRuntime, body: Callable[[], None]) -> None:
@@ -362,10 +369,12 @@ def execute(
     # Thread 0: the Exploring's runner, where its hooks reach it (not the check interval's
     # emulation, which starts per execution), else a new thread.
     runner = None
-    # (not where thread-locals exist: what the runner kept in them would carry over)
-    locals_seen = bool(_takeovers) and _takeovers[-1].locals
+    # (3.13: not where thread-locals exist, what the runner kept in them would carry over;
+    # 3.10-3.12 clear them after every execution)
+    locals_seen = not workers_available() and bool(_takeovers) and _takeovers[-1].locals
     if (
         _runners
+        and _runners[0].pid == os.getpid()
         and not by_interval
         and not locals_seen
         and (granularity == "sync" or granularity in _shared)

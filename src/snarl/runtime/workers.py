@@ -35,7 +35,7 @@ from typing import Any
 
 from .base import Abandon
 
-__all__ = ["Workers", "available"]
+__all__ = ["Workers", "available", "forget_thread_locals"]
 
 _start_new_thread = _thread.start_new_thread  # as found at import: an exploration replaces it
 
@@ -72,6 +72,15 @@ _thread_dict = _thread_dict_getter()
 def available() -> bool:
     """Whether managed threads can share kept OS threads here (see the module docstring)."""
     return _thread_dict is not None
+
+
+def forget_thread_locals() -> bool:
+    """Drop the calling thread's ``threading.local`` values, as its end would; False where
+    that cannot be done (see the module docstring)."""
+    if _thread_dict is None:
+        return False
+    _thread_dict().clear()
+    return True
 
 
 def _keep_stand_in() -> None:
