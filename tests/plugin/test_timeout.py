@@ -89,11 +89,11 @@ def test_deadlock_fails_with_the_dump_and_the_next_test_runs(run, pytester):
     # The cycle, both ways round, each edge naming the lock, the line and the holder.
     assert (
         f'"worker-AB" waits for Lock `lock_b` at test_abba.py:{n["ab waits for b"]}, held by '
-        f'"worker-BA" (inferred from with-block at test_abba.py:{n["ba holds b"]})' in text
+        f'"worker-BA" (inferred from with-block at test_abba.py:{n["ba holds b"]}; waiting)' in text
     )
     assert (
         f'"worker-BA" waits for Lock `lock_a` at test_abba.py:{n["ba waits for a"]}, held by '
-        f'"worker-AB" (inferred from with-block at test_abba.py:{n["ab holds a"]})' in text
+        f'"worker-AB" (inferred from with-block at test_abba.py:{n["ab holds a"]}; waiting)' in text
     )
     # Each thread's own section: what it holds; the main thread's wait and its stack.
     assert (
@@ -239,10 +239,11 @@ def test_main_thread_stuck_in_acquire_is_interrupted(run, pytester):
         ]
     )
     assert (
-        f"waits for Lock `lock` at test_stuck.py:{stuck} (locked; holder not known without "
-        "tracking)" in text
+        f"waits for Lock `lock` at test_stuck.py:{stuck} (locked; its holder is not known without"
+        " tracking: " in text
     )
-    assert "deadlock" not in text  # one thread, no cycle: nothing to report
+    assert "No deadlock: no cycle among the threads' waits." in text  # one thread, no cycle
+    assert "Found 1 deadlock" not in text, text
     assert "stay behind" not in text  # and no thread of its own
 
 
