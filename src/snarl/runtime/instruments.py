@@ -35,7 +35,11 @@ class Instrument:
     """snarl's own instruments set this: their hooks may be called without the safety net."""
     held: dict[int, list[Any]] | None = None
     """A trusted instrument's per-thread held-lock stacks, which primitives may push and pop
-    themselves (see :attr:`snarl.runtime.base.Runtime.held`); None: always call the hooks."""
+    themselves (see :attr:`snarl.runtime.base.Runtime.held`); None: always call the hooks.
+    An instrument with held stacks also provides ``new_stack(ident, prim)`` (a thread's first
+    stack: the instrument drops it when the thread ends, before its ident can be reused) and
+    ``acquiring(prim, frame)`` (a wait that must block while the thread holds locks, heard
+    before it begins; it may raise to refuse the wait)."""
 
     def acquired(self, prim: Any, frame: FrameType) -> None:
         """``prim`` was just taken by the current thread; ``frame`` is the acquiring frame."""
