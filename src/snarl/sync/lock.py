@@ -260,8 +260,9 @@ class _HookedLock(Lock):
     ) -> None:
         table = self._rt.held
         if table is not None:
-            owner = self._owner
-            held = table.get(owner) if owner == get_ident() else None
+            # (a `with` is left by the thread that entered it, the owner: no ident check on
+            # this hot path; a hand-over between threads is a bare release(), see _untake)
+            held = table.get(self._owner)
             if held and held[-1] is self:
                 held.pop()
                 self._owner = None
