@@ -12,7 +12,10 @@ from concurrent.futures import ThreadPoolExecutor
 import snarl
 from snarl.sync import Lock
 
-from ..helpers import JOIN_TIMEOUT, blocked, snapshot_when
+from ..helpers import JOIN_TIMEOUT, REPO, blocked, snapshot_when
+from ..schema import validate
+
+SCHEMA = json.loads((REPO / "docs" / "snapshot.schema.json").read_text(encoding="utf-8"))
 
 
 class Pair:
@@ -77,7 +80,9 @@ def test_a_queue_join_says_how_many_tasks_are_unfinished(threads):
     wait = snap.thread("joiner").wait
     assert wait.unfinished == 3
     assert "3 unfinished tasks" in snarl.format_dump(snap)
-    assert json.loads(snarl.format_dump(snap, "json"))["threads"][1]["wait"]["unfinished"] == 3
+    data = json.loads(snarl.format_dump(snap, "json"))
+    assert data["threads"][1]["wait"]["unfinished"] == 3
+    validate(data, SCHEMA)
 
 
 def test_a_future_wait_says_the_futures_state_and_pool(threads):
@@ -104,9 +109,11 @@ def test_a_pool_whose_every_worker_waits_for_its_own_queued_tasks_is_a_deadlock(
     inners = []
 
     def outer() -> int:
-        inner = pool.submit(int)  # queued behind the two outer tasks: no worker is free
-        inners.append(inner)
+        # Both outer tasks are running (the pool is full) before either queues its inner
+        # task: no worker is free, and none will be started for it.
         started.wait(JOIN_TIMEOUT)
+        inner = pool.submit(int)
+        inners.append(inner)
         return inner.result(JOIN_TIMEOUT)
 
     tasks = [pool.submit(outer) for _ in range(2)]
@@ -128,6 +135,7 @@ def test_a_pool_whose_every_worker_waits_for_its_own_queued_tasks_is_a_deadlock(
     assert {s.holder.basis for s in cycle.steps} == {"pool-worker"}
     text = snarl.format_dump(snap)
     assert "Found 1 deadlock:" in text and "pending in pool `selfish`" in text
+    validate(json.loads(snarl.format_dump(snap, "json")), SCHEMA)  # pool-worker, future_state
     for task in tasks:
         assert task.exception(JOIN_TIMEOUT) is not None
     pool.shutdown()
@@ -169,9 +177,8 @@ def test_a_pool_with_a_worker_that_will_free_itself_is_no_deadlock():
         gate.wait(JOIN_TIMEOUT)
 
     def waits_for_queued() -> int:
-        inner = pool.submit(int)  # queued: both workers are busy
-        started.wait(JOIN_TIMEOUT)
-        return inner.result(JOIN_TIMEOUT)
+        started.wait(JOIN_TIMEOUT)  # both workers busy: the inner task is queued
+        return pool.submit(int).result(JOIN_TIMEOUT)
 
     tasks = [pool.submit(blocked_on_gate), pool.submit(waits_for_queued)]
     try:
