@@ -129,6 +129,40 @@ def test_a_held_lock_the_program_dropped_orders_nothing(reports):
     assert reports == []
 
 
+def test_a_thread_reusing_the_ident_is_not_named_the_owner(installed, threads):
+    """A _thread thread ends holding a lock; a threading thread that gets its ident must
+    not be reported as the lock's owner (the observer's side of finding 2)."""
+    from snarl.runtime.observer import tracked_state
+
+    left = threading.Lock()
+    idents = []
+
+    def take_and_end():
+        left.acquire()
+        idents.append(threading.get_ident())
+
+    _in_raw_thread(take_and_end)
+    wait_until(lambda: idents[0] not in sys._current_frames())
+    gone, ready = threading.Event(), threading.Event()
+    for _ in range(50):  # glibc hands the next thread the same ident, almost always at once
+        t = threads.start(lambda: (ready.set(), gone.wait(TIMEOUT)))
+        assert ready.wait(TIMEOUT)
+        if t.ident == idents[0]:
+            break
+        ready.clear()
+        gone.set()
+        t.join(TIMEOUT)
+        gone.clear()
+    else:
+        pytest.skip("the C library did not reuse the ident in 50 threads")
+    facts = tracked_state()["locks"][id(left)]
+    gone.set()
+    assert facts["owner_alive"] is False
+    assert facts["owner_exited"] is not None
+    assert facts["owner_name"] != t.name
+    left.release()
+
+
 # -- 3. a lock released by another thread ---------------------------------------------------
 def test_a_lock_released_by_another_thread_leaves_no_entry(reports):
     handed = threading.Lock()

@@ -260,11 +260,24 @@ class ObserverRuntime(Runtime):
 
     # -- threads ------------------------------------------------------------------------
     def thread_started(self, thread: Any) -> None:
-        """Tell a recorder; nothing else to do (exit records outlive ident reuse: they are
-        checked when read)."""
+        """Tell a recorder, and record as ended the owner of any lock held under this
+        thread's ident: a thread that was not seen ending (a ``_thread`` thread) left it, and
+        the ident now belongs to this one, which must not look like its owner."""
         recorder = self.recorder
         if recorder is not None:
             recorder.thread_started(thread)
+        me = get_ident()
+        left = [p for p in list(self.bare or ()) if p._mine() and id(p) not in self.exit_records]
+        if left:
+            now = time.monotonic()
+            name = f"<ended _thread thread {me:#x}>"
+            record = self.exited.get(me)
+            ids = [id(p) for p in left]
+            if record is not None:
+                ids = list(dict.fromkeys([*record["held"], *ids]))
+            self.exited[me] = {"name": name, "at": now, "held": ids}
+            for p in left:
+                self.exit_records[id(p)] = (me, name, now, p._site, weakref.ref(p))
 
     def thread_exited(self, thread: Any) -> None:
         """Record the locks this thread still holds as it ends."""
