@@ -250,6 +250,38 @@ def test_a_real_abba_is_refused_before_it_hangs(threads):
         snarl.uninstall()
 
 
+def test_a_contended_cycle_that_cannot_deadlock_is_not_refused(threads):
+    """refuse_waits refuses only a wait that would deadlock: here the holder of the awaited
+    lock waits for nothing this thread holds, so the wait goes on (and is reported)."""
+    found: list = []
+    installation = snarl.install(lockorder=True, report=found.append)
+    installation.validator.refuse_waits = True
+    try:
+        count_lock, resource = threading.Lock(), threading.Lock()
+        with count_lock, resource:  # count_lock -> resource
+            pass
+        held, errors = threading.Event(), []
+
+        def hold_count_lock_until_reported():
+            with count_lock:
+                held.set()
+                wait_until(lambda: found)  # the other thread's wait has closed the cycle
+            # released here: the other thread's wait ends
+
+        t = threads.start(hold_count_lock_until_reported)
+        assert held.wait(TIMEOUT)
+        try:
+            with resource, count_lock:  # resource -> count_lock, contended: not a deadlock
+                pass
+        except LockOrderViolation as exc:  # pragma: no cover - the failure being tested
+            errors.append(exc)
+        t.join(TIMEOUT)
+        assert errors == []
+        assert len(found) == 1
+    finally:
+        snarl.uninstall()
+
+
 def test_the_edge_is_recorded_when_the_wait_begins(reports, threads):
     """A thread that waits for B while holding A records A→B before it gets B."""
     lock_a, lock_b = threading.Lock(), threading.Lock()

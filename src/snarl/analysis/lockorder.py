@@ -39,8 +39,8 @@ edge of the cycle, the thread and stack that first took the locks in that order.
 * **Checked when the wait begins.**  A blocking acquisition that must wait while the thread
   holds locks is checked before it waits (``acquiring``), as lockdep checks an attempt: in a
   real ABBA deadlock the second thread to wait closes the cycle and it is reported while the
-  deadlock forms, not never.  With ``report="raise"``, or ``refuse_waits=True``, that wait is
-  refused with :class:`snarl.errors.LockOrderViolation` instead of deadlocking.
+  deadlock forms, not never.  With ``report="raise"``, or ``refuse_waits=True`` when the wait
+  would really deadlock, it is refused with :class:`snarl.errors.LockOrderViolation`.
 
 Cost
 ----
@@ -67,6 +67,7 @@ import logging
 import os
 import sys
 import threading
+import time
 import traceback
 import warnings
 import weakref
@@ -90,9 +91,12 @@ _log = logging.getLogger("snarl.lockorder")
 class LockOrderValidator(Instrument):
     """The lock-order validator as an observer instrument (see the module docstring).
 
-    ``refuse_waits``: a wait that closes a new cycle while its lock is held by another thread
-    raises :class:`snarl.errors.LockOrderViolation` (after the report) instead of waiting,
-    which in a real deadlock would be forever.  ``report="raise"`` refuses every such wait.
+    ``refuse_waits``: a wait that closes a new cycle and would deadlock (the lock's holder
+    waits, through the runtime's recorded waits, for a lock this thread holds) raises
+    :class:`snarl.errors.LockOrderViolation` after the report instead of waiting forever.
+    While the lock stays held, the holder's chain of waits is read again every 5 ms (the
+    holder may not have begun its wait yet); a wait that cannot deadlock goes on as usual.
+    ``report="raise"`` raises at every new cycle, contended or not.
     """
 
     passthrough = (LockOrderViolation,)
@@ -198,10 +202,11 @@ class LockOrderValidator(Instrument):
         for inversion in found:
             self.inversions.append(inversion)
             self._emit(inversion, frame)
-        if found and waiting and self.refuse_waits and prim.locked():
+        if found and waiting and self.refuse_waits and _deadlocks(prim, me):
             raise LockOrderViolation(
-                "snarl refused a wait that closes a lock-order cycle while another thread holds "
-                f"the lock (it would likely deadlock):\n{found[0].message()}",
+                "snarl refused a wait that closes a lock-order cycle and would deadlock (the "
+                f"lock's holder waits, in turn, for a lock this thread holds):\n"
+                f"{found[0].message()}",
                 found[0],
             )
 
@@ -409,6 +414,37 @@ class _Instances:
                 edges = tuple(succ[a][b].info for a, b in cycle)
                 found.append(Inversion(edges, per_instance=True))
         return found
+
+
+def _deadlocks(prim: Any, me: int) -> bool:
+    """Whether waiting for ``prim`` would deadlock thread ``me``, watched until it is free.
+
+    The holder's chain of waits (recorded by the runtime) is followed: if it leads back to
+    ``me``, the wait would never end.  The holder may not have begun its own wait yet, so
+    the chain is read again every few milliseconds for as long as ``prim`` stays held; once
+    it is free, the caller waits as usual.  Only a wait that closes a new cycle comes here.
+    """
+    waits = getattr(prim._rt, "waits", None)
+    if waits is None:
+        return prim.locked()  # no record of waits to follow: refuse, as the report says
+    while prim.locked():
+        holder, seen = _holder(prim), set()
+        while holder is not None and holder not in seen:
+            if holder == me:
+                return True
+            seen.add(holder)
+            wait = waits.get(holder)
+            holder = _holder(wait.obj) if wait is not None else None
+        time.sleep(0.005)
+    return False
+
+
+def _holder(obj: Any) -> int | None:
+    """The ident holding a snarl lock (None: free, not a lock, or unknown)."""
+    try:
+        return obj.owner if hasattr(obj, "_inner") else None
+    except Exception:
+        return None
 
 
 class _StackEnd:
