@@ -22,18 +22,28 @@ class _LockOrder:
     def __init__(self) -> None:
         self._found: deque[Any] = deque()  # appended from any thread (deque.append is atomic)
         self.outside: list[tuple[str, Any]] = []
+        self.validator: Any = None  # set once installed: read for its group-owned classes
 
     def record(self, inversion: Any) -> None:
         """The validator's report callable: runs in the thread that closed the cycle."""
         self._found.append(inversion)
 
     def _drain(self) -> list[Any]:
+        """The reports recorded since the last call, less those that went stale: a cycle
+        through a lock class that has since become group-owned (released by another thread
+        than its owner, as a readers-writer lock's resource lock is) is not one any more."""
         found = []
         while True:
             try:
                 found.append(self._found.popleft())
             except IndexError:
-                return found
+                break
+        group = getattr(self.validator, "_group", None) or ()
+        return [
+            inv
+            for inv in found
+            if not any(getattr(e.from_class, "key", None) in group for e in inv.edges)
+        ]
 
     def pytest_collection_finish(self) -> None:
         """Inversions recorded while test modules were imported belong to no test."""

@@ -57,7 +57,10 @@ holding which, and the test during which an order closes a cycle fails with the 
 orders, each with the thread and stack that first took it), even though that run did not
 hang.  The order is checked when a wait begins: in a real deadlock, the thread whose wait
 closes the cycle gets :class:`snarl.errors.LockOrderViolation` instead of waiting forever, so
-the test fails with the report instead of hanging.  Reports from any thread count for the
+the test fails with the report instead of hanging.  A report is dropped at the end of its
+phase if one of its locks has become group-owned meanwhile (released by another thread than
+the one that took it, as a readers-writer lock's resource lock is: see
+:mod:`snarl.analysis.lockorder`).  Reports from any thread count for the
 phase (setup, call, teardown) running when they are recorded; one recorded during collection
 or after the last test is listed in the terminal summary and makes the exit status 1.  The
 order graph is kept for the whole session, so the test that completes an inversion begun by
@@ -302,6 +305,7 @@ def _install(config: pytest.Config, track: bool, lockorder: bool) -> None:
         # A wait that closes a cycle while another thread holds the lock is refused
         # (LockOrderViolation in the waiting thread) rather than left to deadlock.
         state.installation.validator.refuse_waits = True
+        state.lockorder.validator = state.installation.validator
     else:
         state.installation = install()
     config.add_cleanup(lambda: state.installation.__exit__(None, None, None))

@@ -127,3 +127,60 @@ def test_a_subtest_loop_does_not_run_past_its_limit(run, pytester):
     assert "Timeout after 1 s" in text
     assert "snarl: end of dump" in text  # the dump is shown
     assert "the timeout was raised in the test 2 times and the test went on" in text
+
+
+READERS_WRITER = """
+import threading
+
+class RWLock:
+    def __init__(self):
+        self.count_lock = threading.Lock()
+        self.resource = threading.Lock()
+        self.readers = 0
+
+    def read_acquire(self):
+        with self.count_lock:
+            self.readers += 1
+            if self.readers == 1:
+                self.resource.acquire()
+
+    def read_release(self):
+        with self.count_lock:
+            self.readers -= 1
+            if self.readers == 0:
+                self.resource.release()
+
+def in_thread(fn):
+    t = threading.Thread(target=fn)
+    t.start()
+    t.join(30)
+    assert not t.is_alive()
+
+def test_readers():
+    rw = RWLock()
+    first = threading.Event()
+    done = threading.Event()
+
+    def first_reader():
+        rw.read_acquire()
+        first.set()
+        assert done.wait(30)
+        rw.read_release()  # not the last: holds the resource lock, takes the counter lock
+
+    t = threading.Thread(target=first_reader)
+    t.start()
+    assert first.wait(30)
+    rw.read_acquire()
+    done.set()
+    t.join(30)
+    rw.read_release()  # the last reader, another thread: releases the resource lock
+"""
+
+
+def test_a_readers_writer_lock_fails_no_test(run, pytester):
+    """The counter lock and the resource lock are taken in both orders, but the resource
+    lock is released by another reader than the one that took it: group-owned, no report."""
+    pytester.makepyfile(test_rw=READERS_WRITER)
+    result = run("--snarl-lockorder", timeout=60)
+    result.assert_outcomes(passed=1)
+    assert "potential deadlock" not in output(result)
