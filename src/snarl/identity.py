@@ -32,7 +32,9 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 # The modules of snarl.sync and snarl.runtime, by name: not listed from their folders, which a
 # process that runs snarl from another user's installation (a root dump injected into it) may
 # not be allowed to read.  tests/unit/test_identity.py checks these against the folders.
-SYNC_MODULES = ("__init__", "condition", "event", "lock", "patch", "semaphore", "thread")
+SYNC_MODULES = (
+    "__init__", "_base", "condition", "event", "lock", "patch", "rlock", "semaphore", "thread",
+)  # fmt: skip
 RUNTIME_MODULES = (
     "__init__", "base", "controlled", "exploration", "instruments", "observer", "records",
     "scheduler", "simlock", "workers",
