@@ -42,7 +42,9 @@ __all__ = ["INTERNAL_FILES", "kind_of", "patch", "receives"]
 _HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 _SYNC = os.path.join(_HERE, "sync")
 # frames inside the lock itself or a Condition: look past them to who is acquiring
-_LOCK_FILES = frozenset(os.path.join(_SYNC, f) for f in ("lock.py", "condition.py"))
+_LOCK_FILES = frozenset(
+    os.path.join(_SYNC, f) for f in ("lock.py", "rlock.py", "_base.py", "condition.py")
+)
 INTERNAL_FILES = frozenset(
     {
         os.path.abspath(queue.__file__),
