@@ -81,6 +81,12 @@ Limits
   (a ``subTest`` or subtest records the failure and continues, a ``finally`` waits again,
   an ``except BaseException`` swallows it) gets it a second time after :data:`GRACE` seconds;
   if it still goes on, the run is ended as by the ``thread`` method.
+* A timed phase has a watcher thread, which makes the process multi-threaded; a test that
+  calls ``os.fork()`` would get 3.12's ``DeprecationWarning`` about it.  The watcher is
+  stopped just before a fork; after it, the signal method times the rest of the phase with
+  an ``ITIMER_REAL`` timer (whose ``SIGALRM`` brings the watcher back), so until then a test
+  stuck in C code that never checks for signals is not caught; the thread method starts a
+  new watcher at once (3.13 then still warns).
 * The marker is read as a test's setup begins, so one added later (``request.applymarker``
   in a fixture) is not seen; without a timeout from the command line, the environment or
   the ini file, the marker is looked for once, after collection.

@@ -16,6 +16,7 @@ import time
 import traceback
 import types
 from _thread import allocate_lock, get_ident, start_new_thread
+from collections import deque
 from collections.abc import Generator
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
@@ -71,6 +72,8 @@ class _Job:
     debugging: bool = False
     message: str = ""
     previous: Any = None  # the SIGALRM handler to restore
+    deadline: float = 0.0  # time.monotonic() when the phase times out
+    paused: bool = False  # the watcher stopped for a fork (see _Timeouts._before_fork)
 
     def __post_init__(self) -> None:
         self.cancel.acquire()
@@ -100,6 +103,13 @@ class _Timeouts:
         self._exit_hook = False
         self._exitstatus = 0
         self._cache: dict[str, tuple[float, str, str | None]] = {}
+        self._rearm: _Job | None = None  # a job paused for a fork, timed by an itimer
+        self._watchers: set[int] = set()  # native ids of watcher threads that may still run
+        self._starting: deque[None] = deque()  # one entry per watcher not yet in _watchers
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(
+                before=self._before_fork, after_in_parent=self._after_fork_in_parent
+            )
 
     # -- hooks --------------------------------------------------------------------------------
     @pytest.hookimpl(hookwrapper=True)
@@ -193,12 +203,66 @@ class _Timeouts:
             else:
                 job.previous = self._previous = previous
                 signal.signal(signal.SIGALRM, self._handler)
+        job.deadline = time.monotonic() + timeout
+        for tid in list(self._watchers):  # forget the watchers whose threads have ended
+            if not os.path.exists(f"/proc/self/task/{tid}"):
+                self._watchers.discard(tid)
         self._job = job
-        start_new_thread(self._watch, (job,))  # a _thread thread: invisible to threading
+        self._start_watcher(job)  # a _thread thread: invisible to threading
         return job
+
+    def _start_watcher(self, job: _Job) -> None:
+        self._starting.append(None)  # (deque operations are atomic: no lock)
+        start_new_thread(self._watch, (job,))  # a _thread thread: invisible to threading
+
+    # -- fork -------------------------------------------------------------------------------------
+    # The watcher makes the process multi-threaded, and fork() in a multi-threaded process
+    # warns from 3.12 on (a DeprecationWarning a suite may turn into an error).  A test that
+    # forks has its watcher stopped just before, and a new one started for the time left just
+    # after, in the parent.
+    def _before_fork(self) -> None:
+        job = self._job
+        if job is None or job.paused:
+            return
+        with job.mutex:
+            if job.state != _ARMED:
+                return  # firing: the watcher must go on
+            job.paused = True
+        job.cancel.release()
+        job.finished.acquire(timeout=1.0)
+        # An OS thread ends a little after its last Python code (longer on 3.13): wait for
+        # this watcher's and the earlier phases' to be gone (Linux lists them in /proc).
+        end = time.monotonic() + 1.0
+        while self._starting and time.monotonic() < end:  # a watcher not yet running
+            time.sleep(0.0005)
+        for tid in list(self._watchers):
+            while os.path.exists(f"/proc/self/task/{tid}") and time.monotonic() < end:
+                time.sleep(0.0005)
+            if not os.path.exists(f"/proc/self/task/{tid}"):
+                self._watchers.discard(tid)
+
+    def _after_fork_in_parent(self) -> None:
+        # No thread is started here: 3.13 counts threads after these hooks have run.  The
+        # signal method times the rest with an itimer, whose SIGALRM starts the watcher
+        # (see _on_alarm); the thread method has no other clock and starts it now.
+        job = self._job
+        if job is None or not job.paused:
+            return
+        job.cancel, job.finished = allocate_lock(), allocate_lock()
+        job.cancel.acquire()
+        job.finished.acquire()
+        if job.method == "signal":
+            self._rearm = job
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, job.deadline - time.monotonic()))
+        else:
+            job.paused = False
+            self._start_watcher(job)
 
     def _disarm(self, job: _Job) -> None:
         self._job = None  # first: from here on a late SIGALRM is only acknowledged
+        if self._rearm is job:
+            self._rearm = None
+            signal.setitimer(signal.ITIMER_REAL, 0)
         with job.mutex:
             was, job.state = job.state, _DONE
         job.cancel.release()
@@ -216,6 +280,12 @@ class _Timeouts:
     def _on_alarm(self, signum: int, frame: types.FrameType | None) -> None:
         __tracebackhide__ = True
         job = self._signalled
+        rearm = self._rearm
+        if job is None and rearm is not None and time.monotonic() >= rearm.deadline - 0.05:
+            self._rearm = None  # the itimer of a phase that forked: its watcher takes over
+            rearm.paused = False
+            self._start_watcher(rearm)
+            return
         if job is None:  # not snarl's: the program's own alarm goes where it went before
             previous = self._previous
             if callable(previous):
@@ -233,7 +303,10 @@ class _Timeouts:
     # -- expiry (in the watcher thread) -----------------------------------------------------------
     def _watch(self, job: _Job) -> None:
         try:
-            if job.cancel.acquire(timeout=job.timeout):
+            if os.path.isdir("/proc/self/task"):
+                self._watchers.add(threading.get_native_id())
+            self._starting.pop()
+            if job.cancel.acquire(timeout=max(0.0, job.deadline - time.monotonic())):
                 return
             if self._debugging(job):
                 return

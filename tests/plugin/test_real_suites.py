@@ -8,6 +8,10 @@ records the timeout and goes on does not run past its limit, with the dump shown
 
 from __future__ import annotations
 
+import os
+
+import pytest
+
 from .support import output
 
 ABBA = """
@@ -184,3 +188,39 @@ def test_a_readers_writer_lock_fails_no_test(run, pytester):
     result = run("--snarl-lockorder", timeout=60)
     result.assert_outcomes(passed=1)
     assert "potential deadlock" not in output(result)
+
+
+FORK = """
+import os
+import threading
+import warnings
+
+def test_fork():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # 3.12+: a fork with threads warns
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert [str(w.message) for w in caught if "multi-threaded" in str(w.message)] == []
+
+def test_hang_after_fork():
+    pid = os.fork()
+    if pid == 0:
+        os._exit(0)
+    os.waitpid(pid, 0)
+    threading.Event().wait()  # still timed: the phase's clock went on across the fork
+
+def test_after():
+    pass
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+def test_a_test_that_forks_sees_a_single_threaded_process(run, pytester):
+    """The timeout's watcher thread is stopped around a fork (3.12+ warns when a process
+    with several threads forks)."""
+    pytester.makepyfile(test_fork=FORK)
+    result = run("--snarl-timeout=2", timeout=60)
+    result.assert_outcomes(passed=2, failed=1)
+    assert "Timeout after 2 s (--snarl-timeout) in call" in output(result)
