@@ -84,7 +84,9 @@ def test_shadow_memory_is_freed_with_objects():
         r.detector.shadow.sweep()  # dicts, held by the detector, go by sweep
         live = r.detector.shadow.live()
     assert r.found == []
-    assert counters_freed >= 5990
+    # 6000 Counters: nearly all freed (the count is a statistic, and two frees at once on a
+    # free-threaded build may count as one); what is left live is the measure that matters.
+    assert counters_freed >= 5900
     assert live < 50
 
 
@@ -143,3 +145,14 @@ def test_a_module_the_rewrite_fails_on_runs_as_it_is_and_is_named(tmp_path, monk
     assert sys.modules["odd_module"].VALUE == 42
     assert any("odd_module (RuntimeError: cannot rewrite)" in n for n in r.summary.not_seen)
     sys.modules.pop("odd_module", None)
+
+
+def test_two_first_accesses_at_once_are_never_missed():
+    # Both threads' first access to a location: the slower history mode walks the stack
+    # between looking for the location's shadow and making it, where the GIL may switch; a
+    # shadow made by each thread, the second replacing the first, lost the race (1-15 runs
+    # in 100 on 3.10-3.12).  Over 60 runs, one miss fails this.
+    for _ in range(60):
+        with races(rp, history=True) as r:
+            rp.nested_calls()
+        assert len(r.found) == 1

@@ -370,9 +370,8 @@ class _HappensBefore(Instrument):
                 st = self.local.st
             except AttributeError:
                 st = self.det.me()
-            mine = self.holders.get(key) is st
-            if mine:
-                self.holders.pop(key, None)
+            holders = self.holders
+            mine = holders.get(key) is st
             if entry[0] == "user" and mine and key in self.sync:
                 self.releasers[key] = st  # the lock's clock is exactly this thread's now
                 vc = st.vc
@@ -383,6 +382,13 @@ class _HappensBefore(Instrument):
             else:  # a Future's (set_result and a result() waiter both publish), or a Lock
                 self.releasers.pop(key, None)  # released by another thread, or a first
                 self.det.clocks.release(st, prim)
+            if mine:
+                # Only once the clock is published: a taker that finds no holder (the RLock
+                # told of its release late, another thread already in: free-threaded builds)
+                # must find the clock.  A taker that came in meanwhile stays the holder.
+                other = holders.pop(key, None)
+                if other is not None and other is not st:
+                    holders.setdefault(key, other)
             if entry[0] != "user":
                 return
             held = st.held

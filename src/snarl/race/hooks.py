@@ -84,9 +84,8 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
         if m is None:
             m = table(o, attrs)
         v = m.get(name)
-        if v is None:
-            m[name] = [0, st.epoch, 0, (), site, st.ctx]
-            return o
+        if v is None:  # setdefault: another thread's first access may be in
+            v = m.setdefault(name, [0, st.epoch, 0, (), site, st.ctx])
         r = v[1]
         if r == st.epoch:
             return o
@@ -114,9 +113,9 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
         if m is None:
             m = table(o, attrs)
         v = m.get(name)
-        if v is None:
-            m[name] = [st.epoch, 0, site, st.ctx, 0, ()]
-        elif v[0] != st.epoch:
+        if v is None:  # setdefault: another thread's first access may be in
+            v = m.setdefault(name, [st.epoch, 0, site, st.ctx, 0, ()])
+        if v[0] != st.epoch:
             _write(v, st, site, o, name)
         return o
 
@@ -144,9 +143,8 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
             _struct(m, st, site, o, False)
             return o
         v = m.get(k)
-        if v is None:
-            m[k] = [0, st.epoch, 0, (), site, st.ctx]
-            return o
+        if v is None:  # setdefault: another thread's first access may be in
+            v = m.setdefault(k, [0, st.epoch, 0, (), site, st.ctx])
         r = v[1]
         if r == st.epoch:
             return o

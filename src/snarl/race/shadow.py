@@ -122,7 +122,9 @@ class Shadow:
         m = which.get(key)
         if m is not None:
             return m
-        m = which[key] = {}
+        # setdefault: two threads making the first shadow of one object at once (free-threaded
+        # builds) must share it, or one's history of the object would be lost.
+        m = which.setdefault(key, {})
         if key in self.refs or key in self.pinned:
             return m
         try:
@@ -140,7 +142,7 @@ class Shadow:
         self.attrs.pop(key, None)
         self.items.pop(key, None)
         self.refs.pop(key, None)
-        self.freed += 1
+        self.freed += 1  # (a statistic: two threads' frees at once may count as one, 3.13t)
 
     def sweep(self) -> None:
         """Drop the shadows of pinned objects that nothing but the detector holds."""
@@ -294,9 +296,9 @@ def ra(o: Any, name: str, site: int) -> Any:
     if m is None:
         m = _S.table(o, _S.attrs)
     v = m.get(name)
-    if v is None:
-        m[name] = [0, st.epoch, 0, (), site, st.ctx]
-    elif v[1] != st.epoch:
+    if v is None:  # setdefault: another thread's first access may be in
+        v = m.setdefault(name, [0, st.epoch, 0, (), site, st.ctx])
+    if v[1] != st.epoch:
         _read(v, st, site, o, name)
     return o
 
@@ -317,9 +319,9 @@ def wa(o: Any, name: str, site: int) -> Any:
     if m is None:
         m = _S.table(o, _S.attrs)
     v = m.get(name)
-    if v is None:
-        m[name] = [st.epoch, 0, site, st.ctx, 0, ()]
-    elif v[0] != st.epoch:
+    if v is None:  # setdefault: another thread's first access may be in
+        v = m.setdefault(name, [st.epoch, 0, site, st.ctx, 0, ()])
+    if v[0] != st.epoch:
         _write(v, st, site, o, name)
     return o
 
@@ -356,9 +358,9 @@ def ri(o: Any, key: Any, site: int) -> Any:
         _struct(m, st, site, o, False)
         return o
     v = m.get(k)
-    if v is None:
-        m[k] = [0, st.epoch, 0, (), site, st.ctx]
-    elif v[1] != st.epoch:
+    if v is None:  # setdefault: another thread's first access may be in
+        v = m.setdefault(k, [0, st.epoch, 0, (), site, st.ctx])
+    if v[1] != st.epoch:
         _read(v, st, site, o, key)
     return o
 
@@ -384,9 +386,9 @@ def wi(o: Any, key: Any, site: int) -> Any:
     ):
         _struct(m, st, site, o, True)
     v = m.get(k)
-    if v is None:
-        m[k] = [st.epoch, 0, site, st.ctx, 0, ()]
-    elif v[0] != st.epoch:
+    if v is None:  # setdefault: another thread's first access may be in
+        v = m.setdefault(k, [st.epoch, 0, site, st.ctx, 0, ()])
+    if v[0] != st.epoch:
         _write(v, st, site, o, key)
     return o
 
@@ -394,7 +396,7 @@ def wi(o: Any, key: Any, site: int) -> Any:
 def _struct(m: dict[Any, list[Any]], st: ThreadState, site: int, o: Any, write: bool) -> None:
     v = m.get(_STRUCT)
     if v is None:
-        v = m[_STRUCT] = [{}, 0, 0, (), 0, ()]
+        v = m.setdefault(_STRUCT, [{}, 0, 0, (), 0, ()])
     if write:
         mine = v[0].get(st.tid)
         if mine is None or mine[0] != st.vc[st.tid]:
@@ -470,9 +472,9 @@ def _exec(o: Any, site: int) -> None:
     if m is None:
         m = _S.table(o, _S.attrs)
     v = m.get(_EXEC)
-    if v is None:
-        m[_EXEC] = [st.epoch, 0, site, st.ctx, 0, ()]
-    elif v[0] != st.epoch:
+    if v is None:  # setdefault: another thread's first access may be in
+        v = m.setdefault(_EXEC, [st.epoch, 0, site, st.ctx, 0, ()])
+    if v[0] != st.epoch:
         _write(v, st, site, o, _EXEC)
 
 
