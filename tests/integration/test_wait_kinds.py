@@ -597,7 +597,15 @@ def test_queue_join_with_unfinished_task(threads):
 def test_thread_join(threads):
     target = threads.start(threads.stop.wait, name="join-target")
     joiner = threads.start(join_thread, target, name="joiner")
-    snap = blocked(target, joiner)
+    blocked(target, joiner)
+
+    def joining(snap: snarl.Snapshot) -> bool:
+        # Parked is not enough on 3.13t: a thread just started may still wait in its own
+        # start-up (seen once in CI: a wait inside threading.py), so wait for the join itself.
+        wait = snap.thread("joiner").wait
+        return wait is not None and wait.filename == HERE and wait.lineno == line("thread-join")
+
+    snap = snapshot_when(joining, "the joiner waiting in target.join()")
     info = snap.thread("joiner")
     wait = assert_waits_at(info, "thread-join", "join_thread")
     assert (info.state, wait.kind, wait.call) == ("waiting", "thread-join", "target.join")
