@@ -33,19 +33,28 @@ def test_small_interval_with_extra_work_interleaves_in_most_runs():
 
 
 def test_switches_fall_as_the_interval_grows():
-    means = {
-        n: statistics.mean(switches(demo(n, 1000)) for _ in range(RUNS)) for n in (10, 1000, 100000)
-    }
+    runs = {n: [switches(demo(n, 1000)) for _ in range(RUNS)] for n in (10, 1000, 100000)}
     if FREE_THREADED:
         # The token's turns are exact (no offer is declined): at 10 and at 1000 instructions
         # a turn is shorter than the ~5000 between two puts, so both interleave at almost every
-        # put (the first thread starts before the others exist); the longest runs each thread
-        # through.
-        assert min(means[10], means[1000]) >= 13 and means[100000] <= 2, means
+        # put (13-14 switches in each of 100 runs on an idle machine); the longest runs each
+        # thread through (2).  A waiter also takes the token from a holder that shows no
+        # progress for a switch interval, which is what an OS that deschedules the holder
+        # looks like on a loaded machine (CI measured means of 12.25 and 2.05 once), so the
+        # medians are compared, not every run.
+        medians = {n: statistics.median(r) for n, r in runs.items()}
+        assert min(medians[10], medians[1000]) >= 12 and medians[100000] <= 2, runs
     else:
-        assert means[10] > means[1000] > means[100000], means
+        means = {n: statistics.mean(r) for n, r in runs.items()}
+        assert means[10] > means[1000] > means[100000], runs
 
 
 def test_an_interval_longer_than_a_run_runs_each_thread_to_completion():
     runs = [demo(100000, 1000) for _ in range(RUNS)]
-    assert all(r == SEQUENTIAL for r in runs), [r for r in runs if r != SEQUENTIAL]
+    if FREE_THREADED:
+        # The token's patience (see above): a holder descheduled by a loaded OS for a switch
+        # interval may lose its turn, so most runs, not all, are sequential on 3.13t.
+        sequential = [r for r in runs if r == SEQUENTIAL]
+        assert len(sequential) >= RUNS * 3 // 4, [r for r in runs if r != SEQUENTIAL]
+    else:
+        assert all(r == SEQUENTIAL for r in runs), [r for r in runs if r != SEQUENTIAL]
