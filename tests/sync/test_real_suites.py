@@ -9,6 +9,7 @@ leaves no stale entry, and the primitives keep threading's reprs and signatures.
 from __future__ import annotations
 
 import _thread
+import os
 import re
 import sys
 import threading
@@ -161,6 +162,60 @@ def test_a_thread_reusing_the_ident_is_not_named_the_owner(installed, threads):
     assert facts["owner_exited"] is not None
     assert facts["owner_name"] != t.name
     left.release()
+
+
+def _ended(ident: int, native_id: int) -> bool:
+    """Whether a thread has ended, its OS thread too where Linux shows it (only then is its
+    ident free for the next thread)."""
+    if ident in sys._current_frames():
+        return False
+    return not os.path.isdir("/proc/self/task") or not os.path.exists(
+        f"/proc/self/task/{native_id}"
+    )
+
+
+def test_a_raw_thread_reusing_the_ident_is_not_named_the_owner(installed):
+    """A _thread thread ends holding a lock; a _thread thread that gets its ident (started
+    with _thread.start_new_thread, unseen by threading) must not be named its owner either."""
+    from snarl.runtime.observer import tracked_state
+
+    left = threading.Lock()
+    ended = []
+
+    def take_and_end():
+        left.acquire()
+        ended.append((threading.get_ident(), threading.get_native_id()))
+
+    _in_raw_thread(take_and_end)
+    (first,) = ended
+    for _ in range(20):  # glibc hands the next thread the same ident, almost always at once
+        wait_until(lambda: all(_ended(*t) for t in ended))
+        ready, gone, box = _thread.allocate_lock(), _thread.allocate_lock(), []
+        ready.acquire()
+        gone.acquire()
+
+        def park(ready=ready, gone=gone, box=box):
+            box.append(threading.get_native_id())
+            ready.release()
+            gone.acquire()
+
+        ident = _thread.start_new_thread(park, ())
+        assert ready.acquire(timeout=TIMEOUT)
+        if ident == first[0]:
+            break
+        gone.release()
+        ended.append((ident, box[0]))
+    else:
+        pytest.skip("the C library did not reuse the ident in 20 threads")
+    try:
+        facts = tracked_state()["locks"][id(left)]
+        assert facts["owner"] == ident  # the same ident, now another thread's
+        assert facts["owner_alive"] is False
+        assert facts["owner_exited"] is not None
+        assert facts["owner_name"].startswith("<ended _thread thread")
+    finally:
+        gone.release()
+        left.release()
 
 
 # -- 3. a lock released by another thread ---------------------------------------------------

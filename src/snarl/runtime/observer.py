@@ -75,7 +75,10 @@ What stays unknown: a lock taken by a thread between its inner acquire and the o
 shows ``locked: True, owner: None`` for that instant; owners of native locks (created before
 ``install()``, or by ``_thread.allocate_lock`` directly) are not tracked at all.  Exit records
 exist for threads run by ``threading.Thread`` while installed, not for ``_thread`` threads
-(their owners show ``owner_alive: False`` instead).
+(their owners show ``owner_alive: False`` instead) until a thread reuses the ident: a
+``threading`` thread records them as it starts, and a ``_thread.start_new_thread`` caller
+(hooked with ``threading.Thread``, see :mod:`snarl.sync.thread`) as it starts one, so the new
+thread is never named the owner of a lock an ended thread left held.
 """
 
 from __future__ import annotations
@@ -269,15 +272,42 @@ class ObserverRuntime(Runtime):
         me = get_ident()
         left = [p for p in list(self.bare or ()) if p._mine() and id(p) not in self.exit_records]
         if left:
-            now = time.monotonic()
-            name = f"<ended _thread thread {me:#x}>"
-            record = self.exited.get(me)
-            ids = [id(p) for p in left]
-            if record is not None:
-                ids = list(dict.fromkeys([*record["held"], *ids]))
-            self.exited[me] = {"name": name, "at": now, "held": ids}
-            for p in left:
-                self.exit_records[id(p)] = (me, name, now, p._site, weakref.ref(p))
+            self._record_ended(me, [(p, p._site) for p in left])
+
+    def raw_thread_starting(self) -> list[tuple[Any, Site | None]] | None:
+        """Before a ``_thread`` thread starts: the locks held (bare) by threads that no longer
+        run, with their sites, or None.  A ``_thread`` thread is not seen starting, so its
+        starter checks them with :meth:`raw_thread_started` once the new ident is known."""
+        held = [p for p in list(self.bare or ()) if p._owner is not None and _locked(p)]
+        if not held:
+            return None
+        running = set(current_frames())
+        return [
+            (p, p._site) for p in held if p._owner not in running and id(p) not in self.exit_records
+        ] or None
+
+    def raw_thread_started(self, ident: int, orphans: list[tuple[Any, Site | None]]) -> None:
+        """A ``_thread`` thread started as ``ident``: locks an ended thread left held under
+        that ident (``orphans``, read before the start) are recorded as left by an ended
+        thread, so the new thread is not named their owner (it cannot have taken them: they
+        were held before it existed, and still are, with the same site)."""
+        left = [
+            (p, site) for p, site in orphans if p._owner == ident and p._site == site and _locked(p)
+        ]
+        if left:
+            self._record_ended(ident, left)
+
+    def _record_ended(self, ident: int, left: list[tuple[Any, Site | None]]) -> None:
+        """Record the locks ``left`` as held by the ended thread that had ``ident``."""
+        now = time.monotonic()
+        name = f"<ended _thread thread {ident:#x}>"
+        record = self.exited.get(ident)
+        ids = [id(p) for p, _ in left]
+        if record is not None:
+            ids = list(dict.fromkeys([*record["held"], *ids]))
+        self.exited[ident] = {"name": name, "at": now, "held": ids}
+        for p, site in left:
+            self.exit_records[id(p)] = (ident, name, now, site, weakref.ref(p))
 
     def thread_exited(self, thread: Any) -> None:
         """Record the locks this thread still holds as it ends."""

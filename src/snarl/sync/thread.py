@@ -10,15 +10,22 @@ subclass defined before install), :func:`patch_thread` swaps two methods on
 * ``start``: the runtime hears ``thread_starting`` in the starting thread, before the OS
   thread exists (the controlled runtime registers the new thread there).
 
+``_thread.start_new_thread`` is wrapped too, without touching the function the thread runs:
+its caller reads, before the start, the locks that ended threads left held, and after it, with
+the new ident, records as ended the owner of any left under that ident (glibc reuses an
+ident at once), so dumps do not name the new thread their owner.
+
 The hooks go in with :func:`snarl.install`, and also as soon as the first tracked primitive is
 created (a lock must hear its owner exit, or a thread that later reuses the ident would look
 like the owner); in that case they stay after ``uninstall()``.  Threads already running by
-then, and threads started with ``_thread.start_new_thread``, are not seen.  :class:`Thread`
-is ``threading.Thread`` (re-exported so ``snarl.sync`` covers every drop-in name).
+then, and threads started with ``_thread.start_new_thread``, are not seen start or exit.
+:class:`Thread` is ``threading.Thread`` (re-exported so ``snarl.sync`` covers every drop-in
+name).
 """
 
 from __future__ import annotations
 
+import _thread
 import functools
 import threading
 from typing import Any
@@ -31,6 +38,7 @@ __all__ = ["Thread", "patch_thread", "thread_originals", "unpatch_thread"]
 Thread = threading.Thread
 
 _saved: dict[str, Any] = {}
+_raw_saved: list[Any] = []  # _thread.start_new_thread's own function, while wrapped
 
 
 def patch_thread() -> None:
@@ -83,12 +91,26 @@ def patch_thread() -> None:
             return native_join(self, timeout)  # let the native join raise its error
         current_runtime().join(self, timeout, native_join)
 
+    native_start_new = _thread.start_new_thread
+
+    @functools.wraps(native_start_new)
+    def start_new_thread(*args: Any, **kwargs: Any) -> int:
+        """``_thread.start_new_thread``: locks an ended thread left held under the new
+        thread's ident are recorded as such (see ``ObserverRuntime.raw_thread_starting``)."""
+        orphans = OBSERVER.raw_thread_starting()
+        ident: int = native_start_new(*args, **kwargs)
+        if orphans is not None:
+            OBSERVER.raw_thread_started(ident, orphans)
+        return ident
+
     _saved["_bootstrap_inner"] = native_boot
     _saved["join"] = native_join
     _saved["start"] = native_start
+    _raw_saved.append(native_start_new)
     threading.Thread._bootstrap_inner = _bootstrap_inner  # type: ignore[attr-defined]
     threading.Thread.join = join  # type: ignore[method-assign]
     threading.Thread.start = start  # type: ignore[method-assign]
+    _thread.start_new_thread = start_new_thread
 
 
 def _forget(thread: threading.Thread) -> None:
@@ -124,3 +146,4 @@ def unpatch_thread() -> None:
     threading.Thread._bootstrap_inner = _saved.pop("_bootstrap_inner")  # type: ignore[attr-defined]
     threading.Thread.join = _saved.pop("join")  # type: ignore[method-assign]
     threading.Thread.start = _saved.pop("start")  # type: ignore[method-assign]
+    _thread.start_new_thread = _raw_saved.pop()
