@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .common import positive, say, seconds, usage
@@ -84,6 +84,13 @@ def add(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
             "On a terminal a progress line shows the rate and the time left.  Ctrl-C"
             " stops after the current schedule with a summary of what ran (during shrinking:"
             " the failure with the smallest schedule so far); a second Ctrl-C stops at once."
+            "\n\n"
+            "With --races every schedule also runs the data race detector (as snarl race"
+            " does) on the test file and the user modules it imports: a schedule in which two"
+            " threads access the same location with no happens-before order between them, one"
+            " of them writing, is a failure of kind race (exit code 1), even when its"
+            " assertions pass.  It is reported with both accesses and the interleaving, and"
+            " its replay command carries --races."
         ),
     )
     explore.add_argument("target", metavar="FILE.py::TEST", help="the test function")
@@ -127,6 +134,14 @@ def add(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help=(
             "also switch inside this installed package's code, as in your own (repeatable;"
             " the standard library and site-packages are otherwise run without switches)"
+        ),
+    )
+    explore.add_argument(
+        "--races",
+        action="store_true",
+        help=(
+            "also run the data race detector in every schedule: a data race is a failure"
+            " (kind race), even when the test's assertions pass"
         ),
     )
     explore.add_argument(
@@ -195,18 +210,26 @@ def add_replay(sub: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help="as given to snarl explore (the replay command it prints repeats it)",
     )
     rep.add_argument(
+        "--races",
+        action="store_true",
+        help="run the data race detector, as snarl explore --races did (its command repeats it)",
+    )
+    rep.add_argument(
         "--timeline", metavar="FILE", help="write the replayed schedule as a timeline (.html)"
     )
     rep.set_defaults(handler=handle_replay)
     return rep
 
 
-def load_target(spec: str) -> tuple[Callable[[], Any], str]:
+def load_target(
+    spec: str, *, races: bool = False, include: Sequence[str] = ()
+) -> tuple[Callable[[], Any], str]:
     """``FILE.py::TEST`` or ``FILE.py::CLASS::TEST`` → the test function and the spec; see
-    :func:`snarl.exploration.target.load_target`."""
+    :func:`snarl.exploration.target.load_target` (``races``: instrumented for the race
+    detector)."""
     from ..exploration.target import load_target as load
 
-    return load(spec)
+    return load(spec, races=races, include=include)
 
 
 def handle_explore(args: argparse.Namespace) -> int:
@@ -216,7 +239,7 @@ def handle_explore(args: argparse.Namespace) -> int:
     from ..exploration.runner import StuckOutsideControl, explore
 
     try:
-        fn, spec = load_target(args.target)
+        fn, spec = load_target(args.target, races=args.races, include=args.include)
     except ValueError as exc:
         return usage("explore", str(exc))
     except KeyboardInterrupt:
@@ -240,6 +263,7 @@ def handle_explore(args: argparse.Namespace) -> int:
         "shrink": not args.no_shrink,
         "shrink_seconds": args.shrink_time,
         "include": args.include,
+        "races": args.races,
     }
     try:  # the progress line (on a terminal) and the first Ctrl-C (anywhere): see Progress
         with Progress(sys.stderr if sys.stderr.isatty() and not args.json else None) as line:
@@ -285,11 +309,11 @@ def handle_replay(args: argparse.Namespace) -> int:
     from ..exploration.runner import StuckOutsideControl, replay
 
     try:
-        fn, spec = load_target(args.target)
+        fn, spec = load_target(args.target, races=args.races, include=args.include)
     except ValueError as exc:
         return usage("replay", str(exc))
     try:
-        failure = replay(fn, args.token, target=spec, include=args.include)
+        failure = replay(fn, args.token, target=spec, include=args.include, races=args.races)
     except InvalidToken as exc:
         return usage("replay", f"invalid replay token: {exc}")
     except DidNotReproduce as exc:

@@ -339,11 +339,14 @@ def execute(
     record_steps: bool = False,
     stuck_after: float = STUCK_AFTER,
     interval: int | None = None,
+    races: Any = None,
 ) -> ControlledRuntime:
     """Run ``test_fn`` once under ``scheduler``; see the module docstring.
 
     ``interval`` (granularity ``"interval"``): switch only every ``interval`` instructions
-    (the deterministic check interval) and where a thread blocks or ends.
+    (the deterministic check interval) and where a thread blocks or ends.  ``races`` (a
+    :class:`snarl.exploration.races.RaceSession`): the execution runs under a new race
+    detector of its own, and its first data race ends it (outcome ``"race"``).
     """
     by_interval = granularity == "interval"
     rt = ControlledRuntime(
@@ -416,6 +419,7 @@ def execute(
     # A sync execution of an "auto" exploration has the shared hooks to escape a spin
     escape = _shared.get("shared") if granularity == "sync" else None
     clock = _Clock(rt)
+    detector = races.detector(rt) if races is not None else None
     if _numbers:
         _numbers[-1].reset()
     # No cyclic garbage collection inside an execution: it runs weakref callbacks and
@@ -433,6 +437,8 @@ def execute(
             hooks.start()
         if emulation is not None:
             emulation.start()
+        if detector is not None:
+            detector.start()
         if runner is not None:
             runner.run(rt, body)
         else:
@@ -447,6 +453,8 @@ def execute(
             shared.target = _nothing
         clock.uninstall()
         _reap(rt, runner)  # (unwinding threads still see rt: it abandons them)
+        if detector is not None:
+            detector.stop()
         if escape is not None:
             escape.target = _nothing  # (only now: a spinning thread 0 unwinds through it)
         EXPLORATION.activate(IDLE)

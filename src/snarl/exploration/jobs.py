@@ -30,7 +30,15 @@ from .execution import _real as _clocks
 from .portfolio import Portfolio
 from .report import check, interleaving, kind_of
 from .result import Result
-from .runner import SHRINK_SECONDS, Callback, _calibrate, _report, execute_next, unread_points
+from .runner import (
+    SHRINK_SECONDS,
+    Callback,
+    _calibrate,
+    _race_session,
+    _report,
+    execute_next,
+    unread_points,
+)
 from .runner import _strategy as make_strategy
 from .strategies import PctScheduler
 
@@ -53,9 +61,10 @@ def _strategy(
 
 def _share(
     job: tuple[int, int, dict[str, Any]],
-) -> tuple[int | None, dict[int, tuple[int, bool]]]:
-    """Run one process's share: the first failing index (or None), and each index's
-    interleaving (a hash of its choices) and whether it ran at "shared", up to it."""
+) -> tuple[int | None, dict[int, tuple[int, bool]], tuple[int, int]]:
+    """Run one process's share: the first failing index (or None), each index's
+    interleaving (a hash of its choices) and whether it ran at "shared", up to it, and (with
+    races) the executions and accesses the race checks covered."""
     start, stride, options = job
     fn, done, failed, lowest, stop = (
         _TARGET[k] for k in ("fn", "done", "failed", "lowest", "stop")
@@ -64,15 +73,19 @@ def _share(
         options["strategy"], options["seed"], options["schedules"], options["depth"], start,
         stride, options["granularity"],
     )  # fmt: skip
+    session = _race_session(fn, options["include"]) if options["races"] else None
+    before = session.summary() if session is not None else None
     seen: dict[int, tuple[int, bool]] = {}
     # (worker ``start`` of ``stride``)
     with Exploring(options["granularity"], cpu=start, include=options["include"]):
-        _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
+        _calibrate(fn, scheduler, options["granularity"], options["max_steps"], session)
         while not stop.value and scheduler.new_execution():
             index = scheduler.index  # type: ignore[attr-defined]
             if index > lowest.value:  # a lower failure is known: none here can be the first
                 break
-            rt, g = execute_next(fn, scheduler, options["granularity"], options["max_steps"])
+            rt, g = execute_next(
+                fn, scheduler, options["granularity"], options["max_steps"], session
+            )
             check(rt, options["max_steps"])
             seen[index] = (interleaving(rt.choices), g == "shared")
             done[start] += 1
@@ -82,8 +95,16 @@ def _share(
                 failed[start] = 1
                 with lowest.get_lock():
                     lowest.value = min(lowest.value, index)
-                return index, seen
-    return None, seen
+                return index, seen, _covered(session, before)
+    return None, seen, _covered(session, before)
+
+
+def _covered(session: Any, before: Any) -> tuple[int, int]:
+    """The executions and accesses the race checks covered since ``before`` (0, 0: none)."""
+    if session is None or before is None:
+        return 0, 0
+    now = session.summary().since(before)
+    return now.executions, now.accesses_checked
 
 
 def _ignore_sigint() -> None:
@@ -105,6 +126,7 @@ def explore_in_processes(
     progress: Callback | None = None,
     shrink_progress: Callback | None = None,
     include: Sequence[str] = (),
+    races: bool = False,
 ) -> Result:
     """Explore ``target`` (``FILE.py::TEST``) over ``jobs`` forked processes.
 
@@ -112,10 +134,13 @@ def explore_in_processes(
     :data:`POLL` seconds while the workers run, and a ``KeyboardInterrupt`` then (Ctrl-C, or
     raised by ``progress``) stops them after their current execution: the result counts what
     they ran, is marked ``interrupted``, and reports (unshrunk) the lowest failure found.
+    ``races``: the target is loaded instrumented and every execution checks for races.
     """
     from ..cli import load_target
 
-    fn, spec = load_target(target)
+    fn, spec = load_target(target, races=races, include=include)
+    session = _race_session(fn, include) if races else None
+    checked_before = session.summary() if session is not None else None
     context = multiprocessing.get_context("fork")
     done = context.Array("q", jobs, lock=False)  # each worker writes its own slot only
     failed = context.Array("b", jobs, lock=False)
@@ -130,6 +155,7 @@ def explore_in_processes(
         "granularity": granularity,
         "max_steps": max_steps,
         "include": tuple(include),
+        "races": races,
     }
     began = _clocks["perf_counter"]()
     interrupted = False
@@ -145,10 +171,10 @@ def explore_in_processes(
             stop.value = 1
         shares = pending.get()
     seconds = _clocks["perf_counter"]() - began
-    failing = [index for index, _ in shares if index is not None]
+    failing = [index for index, _, _ in shares if index is not None]
     first = min(failing) if failing else None
     seen: dict[int, tuple[int, bool]] = {}
-    for _, hashes in shares:
+    for _, hashes, _ in shares:
         seen.update(hashes)
     last = first if first is not None and not interrupted else schedules - 1
     ran = [h for i, (h, _) in seen.items() if i <= last]
@@ -158,17 +184,23 @@ def explore_in_processes(
         points = f"{len(ran) - shared} at sync, {shared} at shared"
     failure = None
     scheduler = None
+    checked = None
+    if session is not None and checked_before is not None:
+        checked = session.summary().since(checked_before)
+        checked.executions += sum(c[0] for _, _, c in shares)
+        checked.accesses_checked += sum(c[1] for _, _, c in shares)
     if first is not None:
         scheduler = _strategy(strategy, seed, schedules, depth, first, schedules, granularity)
         with Exploring(granularity, include=include):
-            _calibrate(fn, scheduler, options["granularity"], options["max_steps"])
+            _calibrate(fn, scheduler, options["granularity"], options["max_steps"], session)
             scheduler.new_execution()
-            rt, g = execute_next(fn, scheduler, granularity, max_steps)
+            rt, g = execute_next(fn, scheduler, granularity, max_steps, session)
             check(rt, max_steps)
             failure = _report(
                 fn, rt, granularity=g, max_steps=max_steps,
-                shrink=shrink and not interrupted, target=spec, runs=first + 1,
-                shrink_seconds=shrink_seconds, shrink_progress=shrink_progress,
+                shrink=shrink and not interrupted, target=spec + (" --races" if races else ""),
+                runs=first + 1, shrink_seconds=shrink_seconds, shrink_progress=shrink_progress,
+                races=session,
             )  # fmt: skip
             interrupted = interrupted or failure.shrink_stopped == "interrupted"
     return Result(
@@ -186,4 +218,5 @@ def explore_in_processes(
         points=points,
         interrupted=interrupted,
         uncontrolled=unread_points(granularity),
+        races=checked,
     )

@@ -98,6 +98,13 @@ def failure_report(
         message = f'{type(exc).__name__} in thread "{who}": {_one_line(exc)}'
         lines.append(f'{type(exc).__name__} in thread "{who}" (T{o.tid}):')
         lines.extend("  " + line for line in _traceback(exc))
+    elif o is not None and o.kind == "race":
+        from .races import race_lines
+
+        race = o.detail[0]
+        who = names[o.tid] if o.tid is not None else "?"
+        message = f'data race on {race.location} in thread "{who}"'
+        lines.extend(escape(line) for line in race_lines(race))
     else:
         message = f"livelock: more than {len(rt.choices)} switch points (a spin, or a livelock)"
         lines.append(message)
@@ -116,7 +123,9 @@ def failure_report(
     )
     involved = set(o.blocked) if o is not None and o.kind == "blocked" else set()
     if o is not None and o.tid is not None:
-        involved.add(o.tid)  # (the thread that raised, or spun)
+        involved.add(o.tid)  # (the thread that raised, or spun, or raced)
+    if o is not None and o.kind == "race" and o.detail[1] is not None:
+        involved.add(o.detail[1])  # (the thread of the earlier access)
     body.extend("  " + line for line in format_table(rt.steps, names, involved=involved))
     body.append("")
     body.append("Replay it with:")

@@ -41,7 +41,7 @@ class InterleavingFailure(SnarlError, AssertionError):
 class Failure:
     """A failing schedule, shrunk, with the report of its final replay."""
 
-    kind: str  # "assertion", "exception", "deadlock" or "livelock"
+    kind: str  # "assertion", "exception", "deadlock", "livelock" or "race" (--races)
     message: str  # one line
     token: str
     report: str  # the whole report: what failed, the interleaving table, how to replay
@@ -90,6 +90,7 @@ class Result:
     interrupted: bool = False  # a KeyboardInterrupt ended exploring or shrinking
     points: str | None = None  # "auto": how many schedules ran at each granularity
     uncontrolled: tuple[str, ...] = ()  # what stayed outside the exploration's control
+    races: Any = None  # --races: what the race checks covered (races.Coverage), else None
 
     @property
     def found(self) -> bool:
@@ -143,6 +144,7 @@ class Result:
             "interrupted": self.interrupted,
             "points": self.points,
             "uncontrolled": list(self.uncontrolled),
+            "races": self.races.to_dict() if self.races is not None else None,
         }
         if self.failure:
             d["failure"] = self.failure.to_dict()
@@ -164,6 +166,8 @@ class Result:
         if self.uncontrolled:
             lines.append("Not under snarl's control (a bug through these can be missed):")
             lines.extend(f"  - {u}" for u in self.uncontrolled)
+        if self.races is not None:
+            lines.extend(self.races.lines())
         return "\n".join(lines)
 
 

@@ -28,8 +28,10 @@ recording raises :class:`snarl.errors.DidNotReproduce` at the step where it dive
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
-from typing import Any, Literal
+from contextlib import ExitStack
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import DidNotReproduce, Flaky
 from ..runtime.controlled import ControlledRuntime
@@ -51,6 +53,9 @@ from .strategies import (
     RandomScheduler,
     ReplayScheduler,
 )
+
+if TYPE_CHECKING:
+    from .races import RaceSession
 
 __all__ = [
     "STRATEGIES",
@@ -117,30 +122,42 @@ def _strategy(
 
 
 def execute_next(
-    test_fn: Callable[[], Any], scheduler: Scheduler, granularity: str, max_steps: int
+    test_fn: Callable[[], Any],
+    scheduler: Scheduler,
+    granularity: str,
+    max_steps: int,
+    races: RaceSession | None = None,
 ) -> tuple[ControlledRuntime, str]:
     """The execution ``scheduler`` has just started, and the granularity it ran at: the
     portfolio's (``"auto"``) for this execution, and at ``"shared"`` again if it spun at
-    ``"sync"`` (see :meth:`Portfolio.spun`)."""
+    ``"sync"`` (see :meth:`Portfolio.spun`).  ``races``: each execution checks for races."""
     g = getattr(scheduler, "granularity", granularity)
-    rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps)
+    rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps, races=races)
     if isinstance(scheduler, Portfolio) and scheduler.spun(rt):
         g = scheduler.granularity  # the same schedule again, at shared points
-        rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps)
+        rt = execute(test_fn, scheduler, granularity=g, max_steps=max_steps, races=races)
     return rt, g
 
 
 def _calibrate(
-    test_fn: Callable[[], Any], scheduler: Scheduler, granularity: str, max_steps: int
+    test_fn: Callable[[], Any],
+    scheduler: Scheduler,
+    granularity: str,
+    max_steps: int,
+    races: RaceSession | None = None,
 ) -> None:
     """PCT's ``k``: the steps of one non-preemptive run, the same in every process."""
     if isinstance(scheduler, Portfolio):
         for g, member in zip(AUTO, scheduler.members, strict=False):
-            _calibrate(test_fn, member, g, max_steps)
+            _calibrate(test_fn, member, g, max_steps, races)
         return
     if isinstance(scheduler, PctScheduler):
         rt = execute(
-            test_fn, ReplayScheduler((), strict=False), granularity=granularity, max_steps=max_steps
+            test_fn,
+            ReplayScheduler((), strict=False),
+            granularity=granularity,
+            max_steps=max_steps,
+            races=races,
         )
         check(rt, max_steps)
         scheduler.calibrate(len(rt.choices))
@@ -164,6 +181,7 @@ def explore(
     shrink_seconds: float | None = SHRINK_SECONDS,
     shrink_progress: Callback | None = None,
     include: Sequence[str] = (),
+    races: bool = False,
 ) -> Result:
     """Run ``test_fn`` under up to ``schedules`` schedules; return a :class:`Result`.
 
@@ -182,8 +200,15 @@ def explore(
     called after each schedule, ``shrink_progress(runs, preemptions, steps)`` after each run
     while shrinking (``runs`` so far; the smallest schedule's preemptions and switch points).
     Shrinking stops after ``shrink_seconds`` (None: no time cap), keeping the smallest schedule
-    so far.  A ``KeyboardInterrupt`` (Ctrl-C, or raised by a callback) ends exploring or
-    shrinking: the result is marked ``interrupted``, and a failure found is still reported.
+    so far.  ``races``: every execution also runs the data race detector (``snarl race``) on
+    user code (``test_fn``'s module, instrumented in place for the exploration, and the user
+    modules imported meanwhile; ``include`` adds packages), and a schedule in which two
+    threads access the same location unordered, one of them writing, fails with kind
+    ``"race"``, even if its assertions pass; the shrinker keeps "a race happens".  Without a
+    failure, ``Result.races`` says what was checked and what could not be seen.  Replay such
+    a failure with ``replay(..., races=True)``.  A ``KeyboardInterrupt`` (Ctrl-C, or raised
+    by a callback) ends exploring or shrinking: the result is marked ``interrupted``, and a
+    failure found is still reported.
     """
     if granularity not in GRANULARITIES and granularity != "auto":
         raise ValueError(
@@ -205,11 +230,17 @@ def explore(
     )
     name = strategy if isinstance(strategy, str) else type(strategy).__name__
     found_at = granularity
-    if include:  # the replay command must include them too
+    if include or races:  # the replay command must include them too
         where = target or f"{source_file(test_fn)}::{getattr(test_fn, '__name__', 'test')}"
         target = where + "".join(f" --include {package}" for package in include)
-    with Exploring(granularity, include=include) as exploring:
-        _calibrate(test_fn, scheduler, granularity, max_steps)
+        target += " --races" if races and " --races" not in target else ""
+    session = _race_session(test_fn, include) if races else None
+    checked_before = session.summary() if session is not None else None
+    with ExitStack() as stack:
+        if session is not None:
+            stack.enter_context(session.instrumenting(test_fn))
+        exploring = stack.enter_context(Exploring(granularity, include=include))
+        _calibrate(test_fn, scheduler, granularity, max_steps, session)
         seen: set[int] = set()
         runs = failing = 0
         found: ControlledRuntime | None = None
@@ -217,7 +248,7 @@ def explore(
         began = _clocks["perf_counter"]()
         try:
             while scheduler.new_execution():
-                rt, g = execute_next(test_fn, scheduler, granularity, max_steps)
+                rt, g = execute_next(test_fn, scheduler, granularity, max_steps, session)
                 check(rt, max_steps)
                 runs += 1
                 seen.add(interleaving(rt.choices))
@@ -238,9 +269,12 @@ def explore(
             failure = _report(
                 test_fn, found, granularity=found_at, max_steps=max_steps,
                 shrink=shrink and not interrupted, target=target, runs=runs,
-                shrink_seconds=shrink_seconds, shrink_progress=shrink_progress,
+                shrink_seconds=shrink_seconds, shrink_progress=shrink_progress, races=session,
             )  # fmt: skip
             interrupted = interrupted or failure.shrink_stopped == "interrupted"
+        checked = None
+        if session is not None and checked_before is not None:
+            checked = session.summary().since(checked_before)
     return Result(
         failure=failure,
         schedules=runs,
@@ -256,7 +290,19 @@ def explore(
         interrupted=interrupted,
         points=scheduler.describe() if isinstance(scheduler, Portfolio) else None,
         uncontrolled=(*exploring.uncontrolled(), *unread_points(granularity)),
+        races=checked,
     )
+
+
+def _race_session(test_fn: Callable[[], Any], include: Sequence[str]) -> RaceSession:
+    """The process's race session, with ``test_fn``'s folder as user code too."""
+    from .races import session
+
+    code = getattr(getattr(test_fn, "__func__", test_fn), "__code__", None)
+    roots = [os.getcwd()]
+    if code is not None and os.path.isfile(code.co_filename):
+        roots.append(os.path.dirname(os.path.abspath(code.co_filename)))
+    return session(roots, include)
 
 
 def unread_points(granularity: str) -> tuple[str, ...]:
@@ -283,8 +329,10 @@ def _report(
     runs: int,
     shrink_seconds: float | None = SHRINK_SECONDS,
     shrink_progress: Callback | None = None,
+    races: RaceSession | None = None,
 ) -> Failure:
-    """Shrink ``found`` (within ``shrink_seconds``), replay the result for the report."""
+    """Shrink ``found`` (within ``shrink_seconds``), replay the result for the report
+    (``races``: every run checks for races, as the exploration's did)."""
     wanted = signature(found)
     original = list(found.choices)
     shrinking = Shrinking(
@@ -297,6 +345,7 @@ def _report(
             ReplayScheduler(threads, strict=False),
             granularity=granularity,
             max_steps=max_steps,
+            races=races,
         )
         check(rt, max_steps)
         return shrinking.ran(list(rt.choices) if signature(rt) == wanted else None)
@@ -308,7 +357,7 @@ def _report(
         try:
             best = shrink_choices(original, run, max_runs=runs_allowed, should_stop=shrinking)
             fewer = _fewer_preemptions(
-                test_fn, best.choices, wanted, granularity, max_steps, shrinking
+                test_fn, best.choices, wanted, granularity, max_steps, shrinking, races
             )
             if fewer is not None:
                 shrink_choices(fewer, run, max_runs=runs_allowed, should_stop=shrinking)
@@ -322,6 +371,7 @@ def _report(
         granularity=granularity,
         max_steps=max_steps,
         record_steps=True,
+        races=races,
     )
     try:
         check(final, max_steps)
@@ -354,6 +404,7 @@ def _fewer_preemptions(
     granularity: str,
     max_steps: int,
     shrinking: Shrinking | None = None,
+    races: RaceSession | None = None,
 ) -> list[Choice] | None:
     """A schedule failing the same way with fewer preemptions than ``best``, or None.
 
@@ -370,7 +421,7 @@ def _fewer_preemptions(
             if shrinking is not None and shrinking():
                 return None
             budget -= 1
-            rt = execute(test_fn, dfs, granularity=granularity, max_steps=max_steps)
+            rt = execute(test_fn, dfs, granularity=granularity, max_steps=max_steps, races=races)
             check(rt, max_steps)
             same = list(rt.choices) if signature(rt) == wanted else None
             if shrinking is not None:
@@ -390,9 +441,11 @@ def replay(
     target: str | None = None,
     max_steps: int = 10_000,
     include: Sequence[str] = (),
+    races: bool = False,
 ) -> Failure | None:
-    """Run the schedule of ``token`` once, strictly, recorded (``include``: as the
-    exploration that found it was told).
+    """Run the schedule of ``token`` once, strictly, recorded (``include`` and ``races``: as
+    the exploration that found it was told; a race found under ``races`` replays only with
+    it, since the instrumented code is what the schedule was recorded on).
 
     Returns the :class:`Failure` it reproduces (its ``report`` has the interleaving table),
     or None if the test passed under it.  Raises :class:`snarl.errors.InvalidToken` for a
@@ -402,13 +455,18 @@ def replay(
     decoded = tokens.decode(token)
     scheduler = ReplayScheduler(decoded.threads, strict=True)
     scheduler.new_execution()
-    with Exploring(decoded.granularity, include=include):
+    session = _race_session(test_fn, include) if races else None
+    with ExitStack() as stack:
+        if session is not None:
+            stack.enter_context(session.instrumenting(test_fn))
+        stack.enter_context(Exploring(decoded.granularity, include=include))
         rt = execute(
             test_fn,
             scheduler,
             granularity=decoded.granularity,
             max_steps=max_steps,
             record_steps=True,
+            races=session,
         )
     check(rt, max_steps)
     exc = rt.outcome.exception if rt.outcome is not None else None

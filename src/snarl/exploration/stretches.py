@@ -128,6 +128,8 @@ def _longest_repeat(keys: list[int], i: int) -> tuple[int, int]:
 
 # -- stretches -------------------------------------------------------------------------------
 def _reason(step: Step) -> str:
+    if step.what == "race":  # (snarl explore --races: the access that raced ended the run)
+        return "data race"
     if step.next is None:
         if step.what == "exit":
             return "end"

@@ -9,7 +9,7 @@ import os
 import runpy
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,13 +20,18 @@ LOADED = contextlib.ExitStack()
 objects stay bound to the exploration; tests that load in-process close it)."""
 
 
-def load_target(spec: str) -> tuple[Callable[[], Any], str]:
+def load_target(
+    spec: str, *, races: bool = False, include: Sequence[str] = ()
+) -> tuple[Callable[[], Any], str]:
     """``FILE.py::NAME`` → the function (undecorated if @snarl.interleavings wrapped it) and
     the spec; ``FILE.py::CLASS::NAME`` → a function that runs the method (see
     :func:`_method`).  ValueError with a one-line message otherwise.
 
     As under ``python -m pytest``, the file's folder and the current directory (first) are
-    on ``sys.path`` while it loads, so it imports the project's packages."""
+    on ``sys.path`` while it loads, so it imports the project's packages.  ``races``
+    (``snarl explore --races``): the file and the user modules it imports (under those two
+    folders, and the packages ``include``) are instrumented for the race detector, and the
+    import hook that does it stays for the modules imported later."""
     path, *names = spec.split("::")
     if not path or not names or not all(names):
         raise ValueError(f"expected FILE.py::TEST or FILE.py::CLASS::TEST, not {spec!r}")
@@ -46,8 +51,17 @@ def load_target(spec: str) -> tuple[Callable[[], Any], str]:
     for entry in (str(Path(path).resolve().parent), os.getcwd()):  # the cwd ends up first
         if entry not in sys.path and not (entry == os.getcwd() and "" in sys.path):
             sys.path.insert(0, entry)
+    run_name = f"snarl_target_{Path(path).stem}"
     try:
-        namespace = runpy.run_path(path, run_name=f"snarl_target_{Path(path).stem}")
+        if races:
+            from .races import session
+
+            checker = session([os.getcwd(), str(Path(path).resolve().parent)], include)
+            checker.install()
+            LOADED.callback(checker.uninstall)
+            namespace = checker.run_path(path, run_name)
+        else:
+            namespace = runpy.run_path(path, run_name=run_name)
     except SystemExit as exc:
         raise ValueError(f"{path} exited while loading (exit code {exc.code})") from None
     except Exception as exc:  # the file's own error: one line saying what and where

@@ -131,6 +131,10 @@ class ControlledRuntime(Runtime):
         self.barred: int | None = None  # a thread whose timeout just fired early
         self.timed = False  # whether a thread has waited with a timeout in this execution
         self.workers: Workers | None = None  # kept OS threads for the threads it starts
+        # The race detector's edges (``snarl explore --races``): told of every acquisition and
+        # release of an inner lock, and of thread start, begin, exit and join, by managed
+        # threads (see snarl.exploration.races); None: no race is looked for.
+        self.races: Any = None
         # The ids of the runnable threads, ascending (None: to compute; every change of a
         # thread's state resets it)
         self._runnable: tuple[int, ...] | None = None
@@ -169,6 +173,8 @@ class ControlledRuntime(Runtime):
         elif self.switch_on_sync and not me.quiet:
             self.switch(me, "acquire", prim if prim is not None else inner)
         if inner._try(me, self):
+            if self.races is not None:
+                self.races.acquired(me, inner, prim)
             return True
         if not blocking:
             me.last_tried = inner  # the primitive's slow path comes next: see above
@@ -187,6 +193,8 @@ class ControlledRuntime(Runtime):
             inner.waiters.append(me)
             self.switch(me, "block", prim if prim is not None else inner)
             if inner._try(me, self):
+                if self.races is not None:
+                    self.races.acquired(me, inner, prim)
                 return True
             if me.timed_out:
                 return False
@@ -195,6 +203,10 @@ class ControlledRuntime(Runtime):
         """``inner`` was released: its waiters may run again (a switch point)."""
         if self.aborting:  # threads unwinding after the end: the state is final
             return
+        if self.races is not None:
+            releaser = self.me()
+            if releaser is not None:
+                self.races.released(releaser, inner)
         if inner.waiters:
             for t in inner.waiters:
                 if t.state == BLOCKED:
@@ -450,6 +462,8 @@ class ControlledRuntime(Runtime):
         if self.aborting:
             raise Abandon
         m = self.adopt(thread)
+        if self.races is not None:
+            self.races.forked(me, m)
         started = getattr(thread, "_started", None)
         if started is not None:
             self.starting[id(started)] = m
@@ -521,6 +535,8 @@ class ControlledRuntime(Runtime):
             return
         m.ident = get_ident()
         self.by_ident[m.ident] = m
+        if self.races is not None:
+            self.races.begin(m)
         run = thread.run
 
         def managed_run() -> None:
@@ -554,6 +570,8 @@ class ControlledRuntime(Runtime):
         m = self.by_thread[id(thread)]
         m.ident = get_ident()
         self.by_ident[m.ident] = m
+        if self.races is not None:
+            self.races.begin(m)
         try:
             self._park(m)
             fn()
@@ -567,6 +585,8 @@ class ControlledRuntime(Runtime):
         m = self.by_thread.get(id(thread))
         if m is None or m.state == FINISHED:
             return
+        if self.races is not None and not self.aborting:
+            self.races.exited(m)  # (before another thread runs: a joiner reads its clock)
         thread.__dict__.pop("run", None)  # managed_run: refcounting can free the thread now
         m.state = FINISHED
         self._runnable = None
@@ -608,6 +628,8 @@ class ControlledRuntime(Runtime):
             me.timed_out = False
             self.switch(me, "block", thread)
         if target.state == FINISHED:
+            if self.races is not None:
+                self.races.joined(me, target)
             native_join(thread, None)  # its OS thread is ending: a short real wait
 
     # -- time ---------------------------------------------------------------------------------

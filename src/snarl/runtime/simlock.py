@@ -57,7 +57,7 @@ class SimLock:
     runtime whose ``acquire_inner`` and ``freed`` each operation calls.
     """
 
-    __slots__ = ("_real", "_rt", "holder", "site", "waiters")
+    __slots__ = ("_real", "_rt", "holder", "race", "site", "waiters")
 
     def __init__(self, rt: Any) -> None:
         self._rt = rt
@@ -65,6 +65,7 @@ class SimLock:
         self.holder: Any = None  # the Managed thread holding it
         self.waiters: list[Any] = []
         self.site: Site | None = None  # where the holder took it
+        self.race: Any = None  # what the race detector learnt of it (snarl explore --races)
 
     def _try(self, me: Any, rt: Any) -> bool:
         if self._real.acquire(False):
@@ -105,7 +106,7 @@ class SimRLock(_CRLock):
     does.
     """
 
-    __slots__ = ("_rt", "holder", "site", "waiters")
+    __slots__ = ("_rt", "holder", "race", "site", "waiters")
 
     def __new__(cls, rt: Any) -> SimRLock:
         self = super().__new__(cls)
@@ -113,6 +114,7 @@ class SimRLock(_CRLock):
         self.holder = None
         self.waiters = []
         self.site = None
+        self.race = None
         return self
 
     def __init__(self, rt: Any) -> None:

@@ -1,0 +1,141 @@
+"""Tests for ``snarl explore --races``: racy ones whose assertions always pass, and their
+synchronised twins (a lock, a Queue hand-off, an Event, a join, a Future, a Condition), which
+must never be reported."""
+
+from __future__ import annotations
+
+import queue
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+
+class Account:
+    def __init__(self) -> None:
+        self.balance = 0
+
+
+def _both(*targets: object) -> None:
+    threads = [threading.Thread(target=t) for t in targets]  # type: ignore[arg-type]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+
+def unlocked_deposits() -> None:
+    """Two deposits with no lock: a lost update is possible, the assertion still passes."""
+    account = Account()
+
+    def deposit() -> None:
+        account.balance = account.balance + 1
+
+    _both(deposit, deposit)
+    assert account.balance >= 1
+
+
+def locked_deposits() -> None:
+    """The twin: the same deposits under one lock."""
+    account = Account()
+    lock = threading.Lock()
+
+    def deposit() -> None:
+        with lock:
+            account.balance = account.balance + 1
+
+    _both(deposit, deposit)
+    assert account.balance == 2
+
+
+def queue_handoff() -> None:
+    """A dict made and filled by one thread, handed over through a Queue, then changed only by
+    the receiver."""
+    q: queue.Queue[dict[str, int]] = queue.Queue()
+
+    def producer() -> None:
+        item = {"n": 0}
+        item["n"] = 1
+        q.put(item)
+
+    def consumer() -> None:
+        item = q.get()
+        item["n"] += 1
+
+    _both(producer, consumer)
+
+
+def event_publish() -> None:
+    """A value written, then an Event set; read once the Event is seen set."""
+    box = Account()
+    ready = threading.Event()
+
+    def writer() -> None:
+        box.balance = 42
+        ready.set()
+
+    def reader() -> None:
+        ready.wait()
+        assert box.balance == 42
+
+    _both(writer, reader)
+
+
+def read_after_join() -> None:
+    """Written before start() and by the thread; read after its join()."""
+    box = Account()
+    box.balance = 1
+
+    def writer() -> None:
+        box.balance = box.balance + 6
+
+    t = threading.Thread(target=writer)
+    t.start()
+    t.join()
+    assert box.balance == 7
+
+
+def future_result() -> None:
+    """A result computed by a pool's thread, read through its Future."""
+    box = Account()
+
+    def compute() -> int:
+        box.balance = 5
+        return 1
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        assert pool.submit(compute).result() == 1
+    assert box.balance == 5
+
+
+def condition_handoff() -> None:
+    """A value handed over under a Condition."""
+    box = Account()
+    cond = threading.Condition()
+
+    def writer() -> None:
+        with cond:
+            box.balance = 3
+            cond.notify()
+
+    def reader() -> None:
+        with cond:
+            while box.balance == 0:
+                cond.wait()
+        assert box.balance == 3
+
+    _both(reader, writer)
+
+
+hits = 0
+
+
+def unlocked_global() -> None:
+    """``hits += 1`` on a module global from two threads, and only a lenient assertion."""
+    global hits
+    hits = 0
+
+    def hit() -> None:
+        global hits
+        hits += 1
+
+    _both(hit, hit)
+    assert hits >= 1
