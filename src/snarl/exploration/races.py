@@ -41,7 +41,7 @@ from typing import Any
 from ..race import importer, retrofit, rewrite, sources
 from ..race.clock import ThreadState
 from ..race.detector import Detector
-from ..race.report import Race, format_race
+from ..race.report import Race, Summary, format_race, to_json
 from ..runtime.base import Abandon
 from ..runtime.controlled import ControlledRuntime, Managed, Outcome, Step
 from ..runtime.simlock import site_from
@@ -51,6 +51,7 @@ __all__ = [
     "Edges",
     "ExecutionDetector",
     "RaceSession",
+    "race_json",
     "race_lines",
     "session",
 ]
@@ -123,6 +124,7 @@ class RaceSession:
         self.finder = importer.RaceFinder(self.record, roots, include)
         self.record.imported_before = importer.user_modules_loaded(self.finder)
         self.coverage = Coverage()
+        self.loaded: set[int] = set()  # the globals of the files run_path instrumented
 
     def add_roots(self, roots: Sequence[str], include: Sequence[str] = ()) -> None:
         """Also treat ``roots`` (and the packages ``include``) as user code."""
@@ -160,6 +162,7 @@ class RaceSession:
         module.__builtins__ = builtins  # type: ignore[attr-defined]
         module.__package__ = ""
         rewrite.namespace(module.__dict__, module)
+        self.loaded.add(id(module.__dict__))
         saved = sys.modules.get(run_name)
         sys.modules[run_name] = module  # (as runpy's temporary module: dataclasses look)
         try:
@@ -178,6 +181,10 @@ class RaceSession:
         undos: list[Callable[[], None]] = []
         was_installed = self.finder in sys.meta_path
         self.install()
+        done = set(self.record.modules)  # (rewritten as imported, or retrofitted)
+        self.record.imported_before = [
+            m for m in importer.user_modules_loaded(self.finder) if m not in done
+        ]
         try:
             undos.extend(self._retrofit(fn))
             yield
@@ -188,13 +195,14 @@ class RaceSession:
                 self.uninstall()
 
     def _retrofit(self, fn: Callable[..., Any]) -> list[Callable[[], None]]:
+        fn = getattr(fn, "func", fn)  # (a functools.partial: the function it calls)
         fn = getattr(fn, "__func__", fn)
         code = getattr(fn, "__code__", None)
         if not isinstance(fn, FunctionType) or not isinstance(code, CodeType):
             return []
         path = code.co_filename
-        if path in self.record.files or importer.is_library_file(path):
-            return []
+        if id(fn.__globals__) in self.loaded or importer.is_library_file(path):
+            return []  # (loaded instrumented by run_path; or not user code)
         undos: list[Callable[[], None]] = []
         module = sys.modules.get(fn.__module__ or "")
         if module is not None and getattr(module, "__file__", None) == path:
@@ -475,3 +483,9 @@ def _primitive_of(frame: Any, inner: Any) -> Any:
 def race_lines(race: Race) -> list[str]:
     """The report of a race, as ``snarl race`` prints it (Go's race detector's shape)."""
     return format_race(race)
+
+
+def race_json(race: Race) -> dict[str, Any]:
+    """A race as an item of ``races`` in ``snarl race --json`` (``docs/races.md``)."""
+    doc = to_json([race], Summary(races=1, suppressed=0, accesses_checked=0, threads=0))
+    return doc["races"][0]  # type: ignore[no-any-return]

@@ -146,6 +146,7 @@ def failure_report(
         schedule=tuple(c.chosen for c in rt.choices),
         trace=tuple(rt.steps),
         shrink_stopped=shrinking.reason if shrinking is not None else None,
+        race=o.detail[0] if o is not None and o.kind == "race" else None,
     )
 
 

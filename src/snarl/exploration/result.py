@@ -55,6 +55,7 @@ class Failure:
     schedule: tuple[int, ...] = ()
     trace: tuple[Step, ...] = ()  # the final replay's switch points (the table, timelines)
     shrink_stopped: str | None = None  # "cap" or "interrupted": shrinking did not finish
+    race: Any = None  # kind "race": the race (snarl.race.Race) that ended the schedule
 
     def to_dict(self) -> dict[str, Any]:
         """The failure's part of ``--json``."""
@@ -68,7 +69,14 @@ class Failure:
             "found_preemptions": self.found_preemptions,
             "threads": list(self.threads),
             "shrink_stopped": self.shrink_stopped,
+            **({"race": _race_json(self.race)} if self.race is not None else {}),
         }
+
+
+def _race_json(race: Any) -> dict[str, Any]:
+    from .races import race_json
+
+    return race_json(race)
 
 
 @dataclass(frozen=True)

@@ -139,3 +139,64 @@ def unlocked_global() -> None:
 
     _both(hit, hit)
     assert hits >= 1
+
+
+def semaphore_handoff() -> None:
+    """A value published by a Semaphore's release, read after acquiring it."""
+    box = Account()
+    sem = threading.Semaphore(0)
+
+    def writer() -> None:
+        box.balance = 9
+        sem.release()
+
+    def reader() -> None:
+        sem.acquire()
+        assert box.balance == 9
+
+    _both(reader, writer)
+
+
+def barrier_phases() -> None:
+    """Each thread writes its own slot, the Barrier is passed, then each reads the other's."""
+    slots = [0, 0]
+    barrier = threading.Barrier(2)
+
+    def party(i: int) -> None:
+        slots[i] = i + 1
+        barrier.wait()
+        assert slots[1 - i] == 2 - i
+
+    _both(lambda: party(0), lambda: party(1))
+
+
+def one_after_another() -> None:
+    """Two threads writing the same attribute, the second started only after the first was
+    joined (on 3.10-3.12 the second usually runs on the first one's kept OS thread)."""
+    box = Account()
+
+    def add() -> None:
+        box.balance = box.balance + 1
+
+    for _ in range(2):
+        t = threading.Thread(target=add)
+        t.start()
+        t.join()
+    assert box.balance == 2
+
+
+def sometimes_racy() -> None:
+    """The reader writes only if it looks before the writer published: a race in the
+    schedules where the reader goes first, none in the others."""
+    box = Account()
+    ready = threading.Event()
+
+    def writer() -> None:
+        box.balance = 1
+        ready.set()
+
+    def reader() -> None:
+        if not ready.is_set():
+            box.balance = 2
+
+    _both(writer, reader)
