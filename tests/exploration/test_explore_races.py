@@ -14,11 +14,17 @@ import pytest
 
 import snarl
 from snarl.exploration.runner import replay
+from snarl.runtime.workers import available as workers_available
 from tests.helpers import REPO, run_python
 
 from .programs import race_checks
 
 PROGRAM = REPO / "tests" / "exploration" / "programs" / "race_checks.py"
+
+
+def line_of(text: str) -> int:
+    """The number of the first line of the program file that is ``text``."""
+    return PROGRAM.read_text().splitlines().index(text) + 1
 
 
 def explore(fn, **kw):
@@ -39,9 +45,11 @@ def test_a_racy_test_whose_assertions_pass_fails_as_a_race_at_once():
     assert "Location: attribute balance of an Account" in report
     assert "of account.balance by thread" in report  # the access, as the code names it
     assert "Previous write of account.balance by thread" in report
-    assert "race_checks.py:30  deposit" in report  # both accesses' line, in their stacks
+    deposit = line_of("        account.balance = account.balance + 1")
+    assert f"race_checks.py:{deposit}  deposit" in report  # both accesses' line, in stacks
     assert "locks held: none" in report
-    assert "started at tests/exploration/programs/race_checks.py:20  _both" in report
+    start = line_of("        t.start()")
+    assert f"started at tests/exploration/programs/race_checks.py:{start}  _both" in report
     # two managed threads, distinct for the detector even on a kept OS thread (3.10-3.12)
     assert 'thread "Thread-1 (deposit)"' in report and 'thread "Thread-2 (deposit)"' in report
     assert "Interleaving:" in report and "[data race]" in report
@@ -71,6 +79,15 @@ def test_a_race_only_some_schedules_hit_is_found_and_shrunk():
     assert "Location: attribute balance of an Account" in f.report
     again = replay(race_checks.sometimes_racy, f.token, races=True)
     assert again is not None and again.kind == "race"
+
+
+def test_threads_on_one_kept_os_thread_are_two_threads_for_the_detector():
+    f = explore(race_checks.racy_on_one_os_thread).failure
+    assert f is not None and f.kind == "race"
+    assert 'of box.balance by thread "Thread-2 (add)"' in f.report
+    assert 'of box.balance by thread "Thread-1 (add)"' in f.report
+    if workers_available():  # 3.10-3.12: the second ran on the first one's OS thread
+        assert len(race_checks.idents) == 2 and len(set(race_checks.idents)) == 1
 
 
 def test_a_race_on_a_module_global():

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 
@@ -94,16 +95,20 @@ def read_after_join() -> None:
 
 
 def future_result() -> None:
-    """A result computed by a pool's thread, read through its Future."""
+    """State written before ``submit``, changed by the task, read once its Future's result is
+    in (before the pool is shut down: no join orders it)."""
     box = Account()
 
     def compute() -> int:
-        box.balance = 5
+        box.balance = box.balance + 4
         return 1
 
     with ThreadPoolExecutor(max_workers=1) as pool:
+        box.balance = 1
         assert pool.submit(compute).result() == 1
-    assert box.balance == 5
+        assert box.balance == 5
+        assert pool.submit(compute).result() == 1
+        assert box.balance == 9
 
 
 def condition_handoff() -> None:
@@ -200,3 +205,27 @@ def sometimes_racy() -> None:
             box.balance = 2
 
     _both(writer, reader)
+
+
+idents: list[int] = []
+
+
+def racy_on_one_os_thread() -> None:
+    """The second thread starts once the first has ended (seen with ``is_alive()``, which
+    orders nothing), so on 3.10-3.12 it runs on the first one's kept OS thread: the two must
+    still be two threads for the detector, and their writes race."""
+    box = Account()
+    idents.clear()
+
+    def add() -> None:
+        idents.append(threading.get_ident())
+        box.balance = box.balance + 1
+
+    first = threading.Thread(target=add)
+    first.start()
+    while first.is_alive():
+        time.sleep(0)
+    second = threading.Thread(target=add)
+    second.start()
+    second.join()
+    first.join()
