@@ -207,26 +207,17 @@ def test_thread_lives_are_recorded():
 
 def test_the_ring_buffer_drops_the_oldest_and_says_how_many():
     with record(size=5) as rec:
-        turns = [threading.Lock() for _ in range(2)]
-        for lock in turns:
-            lock.acquire()
-
-        def worker(i: int) -> None:
-            for _ in range(10):
-                turns[i].acquire()
-                turns[1 - i].release()
-
-        workers = [threading.Thread(target=worker, args=(i,)) for i in range(2)]
+        workers = [threading.Thread(target=int) for _ in range(15)]
         for t in workers:
             t.start()
-        turns[0].release()
         for t in workers:
             t.join()
     events = rec.events
     assert len(events) == 5
-    # 20 waits at least (each acquire after the first waits for the other's release), the
-    # two threads' starts and exits, the main thread's own waits
-    assert rec.dropped >= 20
+    # each thread's start and exit (30 events), and the main thread's joins: at least 25
+    # of them dropped (a lock wait is not counted on: a waiter's lock may come free while it
+    # gives the holder its turn, see ObserverRuntime.block)
+    assert rec.dropped >= 25
     tl = rec.timeline()
     assert tl.dropped == rec.dropped
     assert any("dropped" in note for note in tl.notes)

@@ -30,10 +30,10 @@ import weakref
 from _thread import get_ident
 from typing import Any
 
-from ..runtime.instruments import Instrument
 from ..runtime.observer import OBSERVER
 from . import hooks, shadow, sources
-from .clock import SHIFT, Clocks, History, HistoryState, ThreadState, join_into
+from .clock import Clocks, History, HistoryState, ThreadState
+from .lockedges import LockEdges
 from .report import Access, Frame, Race, Summary
 from .sites import SITES
 
@@ -65,7 +65,7 @@ class Detector:
         self.imported_before: list[str] = []
         self.not_instrumented: list[str] = []  # user modules the rewrite failed on
         self._saved: dict[str, Any] = {}
-        self._instrument = _HappensBefore(self)
+        self._instrument = LockEdges(self)
         self._names: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.running = False
         self.context: str | None = None  # the test running now (pytest --snarl-races)
@@ -286,122 +286,6 @@ class Detector:
 
 _SUPPRESSED: Any = object()
 _running: list[Detector] = []  # the detector running now (at most one)
-
-
-class _HappensBefore(Instrument):
-    """Lock release → acquire edges, and the locks each thread holds (for reports); the locks
-    inside queues, Events, Semaphores, Barriers and Futures give none (see :mod:`.sources`).
-
-    Each lock's kind and name are decided at its first acquisition and kept by ``id()`` until
-    it dies (a weakref callback), so an acquire or release costs two dict reads, not more."""
-
-    trusted = True  # its hooks catch their own errors
-
-    def __init__(self, det: Detector) -> None:
-        self.det = det
-        self.sync = det.clocks.sync
-        self.local = det.clocks.local
-        self.locks: dict[int, tuple[str, str]] = {}
-        self._refs: dict[int, Any] = {}
-        # lock id -> the thread holding it, as far as the hooks know.  An RLock tells its
-        # runtime of a release only after releasing (snarl.sync.rlock), so another thread
-        # may take it before the releaser's clock is published: the taker then joins the
-        # releaser's clock itself (a moment later than the release: never a false race).
-        self.holders: dict[int, ThreadState] = {}
-        self.releasers: dict[int, ThreadState] = {}  # lock id -> the thread that released last
-
-    def _learn(self, prim: Any, frame: Any) -> tuple[str, str]:
-        kind = sources.kind_of(frame)
-        entry = (kind, self.det.lock_name(prim) if kind == "user" else "")
-        key = id(prim)
-        locks, refs = self.locks, self._refs
-        try:
-            refs[key] = weakref.ref(
-                prim,
-                lambda _r: (
-                    locks.pop(key, None),
-                    refs.pop(key, None),
-                    self.holders.pop(key, None),
-                    self.releasers.pop(key, None),
-                ),
-            )
-        except TypeError:  # not weakly referenceable: not remembered
-            return entry
-        locks[key] = entry
-        return entry
-
-    def acquired(self, prim: Any, frame: Any) -> None:
-        try:
-            key = id(prim)
-            entry = self.locks.get(key)
-            if entry is None:
-                entry = self._learn(prim, frame)
-            kind = entry[0]
-            if kind == "internal":
-                return
-            try:
-                st = self.local.st
-            except AttributeError:
-                st = self.det.me()
-            holders = self.holders
-            before = holders.get(key)
-            holders[key] = st
-            if kind == "future" and not sources.receives(frame):
-                return
-            vc = st.vc
-            if self.releasers.get(key) is not st:  # its own last release is in its clock
-                clock = self.sync.get(key)
-                if clock is not None:
-                    join_into(vc, clock)
-            if before is not None and before is not st:
-                join_into(vc, list(before.vc))
-            if kind == "user":
-                st.held = st.ctx = (*st.held, entry[1])
-        except Exception:  # trusted (called without the observer's net): never raise
-            _log_failure()
-
-    def released(self, prim: Any) -> None:
-        try:
-            key = id(prim)
-            entry = self.locks.get(key)
-            if entry is None or entry[0] == "internal":
-                return  # acquired before detection began, or inside a compound primitive
-            try:
-                st = self.local.st
-            except AttributeError:
-                st = self.det.me()
-            holders = self.holders
-            mine = holders.get(key) is st
-            if entry[0] == "user" and mine and key in self.sync:
-                self.releasers[key] = st  # the lock's clock is exactly this thread's now
-                vc = st.vc
-                self.sync[key] = vc[:]  # FastTrack's L := C_t (the taker covers L)
-                tid = st.tid
-                vc[tid] += 1  # st.tick(), inlined
-                st.epoch = (vc[tid] << SHIFT) | tid
-            else:  # a Future's (set_result and a result() waiter both publish), or a Lock
-                self.releasers.pop(key, None)  # released by another thread, or a first
-                self.det.clocks.release(st, prim)
-            if mine:
-                # Only once the clock is published: a taker that finds no holder (the RLock
-                # told of its release late, another thread already in: free-threaded builds)
-                # must find the clock.  A taker that came in meanwhile stays the holder.
-                other = holders.pop(key, None)
-                if other is not None and other is not st:
-                    holders.setdefault(key, other)
-            if entry[0] != "user":
-                return
-            held = st.held
-            name = entry[1]
-            if held and held[-1] == name:
-                st.held = st.ctx = held[:-1]
-                return
-            for i in range(len(held) - 1, -1, -1):
-                if held[i] == name:
-                    st.held = st.ctx = held[:i] + held[i + 1 :]
-                    break
-        except Exception:
-            _log_failure()
 
 
 def _log_failure() -> None:
