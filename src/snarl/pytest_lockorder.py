@@ -32,6 +32,9 @@ class _LockOrder:
         """The reports recorded since the last call, less those that went stale: a cycle
         through a lock class that has since become group-owned (released by another thread
         than its owner, as a readers-writer lock's resource lock is) is not one any more."""
+        flush = getattr(self.validator, "flush", None)
+        if flush is not None:  # reports still held back for a lock's release: due now
+            flush()
         found = []
         while True:
             try:

@@ -18,7 +18,7 @@ import warnings
 import pytest
 
 import snarl
-from snarl.errors import LockOrderViolation
+from snarl.errors import LockOrderViolation, LockOrderWarning
 from snarl.sync import Barrier, BoundedSemaphore, Event, Lock, RLock, Semaphore
 
 from .conftest import TIMEOUT, wait_until
@@ -236,8 +236,8 @@ def test_a_lock_released_by_another_thread_leaves_no_entry(reports):
 def test_a_readers_writer_resource_lock_is_not_reported(reports, threads):
     """The first reader takes the resource lock and the last releases it, under a counter
     lock: once one reader has released it for another, its class is group-owned and holding
-    it orders nothing.  (A report made before the first such hand-over stands: see the
-    validator's docstring.)"""
+    it orders nothing.  (For a report made before the first such hand-over, see the next
+    test.)"""
     count_lock, resource = threading.Lock(), threading.Lock()
     readers = [0]
 
@@ -262,6 +262,136 @@ def test_a_readers_writer_resource_lock_is_not_reported(reports, threads):
     read_acquire()  # this thread alone, first and last reader
     read_release()
     assert reports == []
+
+
+def _readers_writer():
+    """A readers-writer lock's read side: the first reader takes the resource lock, the last
+    releases it, both under the counter lock."""
+    count_lock, resource = threading.Lock(), threading.Lock()
+    readers = [0]
+
+    def read_acquire():
+        with count_lock:
+            readers[0] += 1
+            if readers[0] == 1:
+                resource.acquire()
+
+    def read_release():
+        with count_lock:
+            readers[0] -= 1
+            if readers[0] == 0:
+                resource.release()
+
+    return read_acquire, read_release
+
+
+@pytest.mark.parametrize("report", ["warn", "log", "callable"])
+def test_a_readers_writer_report_before_the_first_hand_over_is_not_made(report, threads, caplog):
+    """The validator used directly (no pytest plugin to drop reports at a phase's end): the
+    first reader, still holding the resource lock, leaves while another reader reads (the
+    counter lock taken while holding the resource lock closes a cycle), and the last reader,
+    another thread, releases the resource lock.  The report was made at once before; it is
+    held back until that release, which shows the lock is group-owned, and dropped."""
+    found: list = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        snarl.install(lockorder=True, report=found.append if report == "callable" else report)
+        try:
+            read_acquire, read_release = _readers_writer()
+            first, done = threading.Event(), threading.Event()
+
+            def first_reader():
+                read_acquire()
+                first.set()
+                assert done.wait(TIMEOUT)
+                read_release()  # not the last reader: closes the cycle, keeps the resource
+
+            t = threads.start(first_reader)
+            assert first.wait(TIMEOUT)
+            read_acquire()
+            done.set()
+            t.join(TIMEOUT)
+            read_release()  # the last reader, another thread: releases the resource lock
+            read_acquire()  # and this thread alone, first and last reader
+            read_release()
+        finally:
+            snarl.uninstall()  # the end: whatever is still held back would be made here
+    assert found == []
+    assert [w for w in caught if issubclass(w.category, LockOrderWarning)] == []
+    assert [r for r in caplog.records if r.name == "snarl.lockorder"] == []
+
+
+def test_a_held_back_report_is_made_when_its_owner_releases_the_lock():
+    """A real inversion, closed while holding a plain Lock: warned when the thread that took
+    that lock releases it (a thread-owned lock after all), at the line that closed the cycle."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        snarl.install(lockorder=True)
+        try:
+            count_lock, resource = threading.Lock(), threading.Lock()
+            with count_lock, resource:
+                pass
+            with resource:
+                closing_line = sys._getframe().f_lineno + 1
+                with count_lock:
+                    pass
+                assert [w for w in caught if w.category is LockOrderWarning] == []  # held back
+            warned = [w for w in caught if w.category is LockOrderWarning]
+            assert len(warned) == 1
+            assert (warned[0].filename, warned[0].lineno) == (__file__, closing_line)
+        finally:
+            snarl.uninstall()
+
+
+def test_a_held_back_report_is_made_at_the_end_if_the_lock_stays_held(caplog):
+    """A lock never released: the report is made at the end (uninstall), logged here."""
+    snarl.install(lockorder=True, report="log")
+    try:
+        first, second = threading.Lock(), threading.Lock()
+        with first, second:
+            pass
+        second.acquire()
+        first.acquire()  # second -> first: a cycle, held back while `second` is held
+        first.release()
+        assert [r for r in caplog.records if r.name == "snarl.lockorder"] == []
+    finally:
+        snarl.uninstall()
+    assert len([r for r in caplog.records if r.name == "snarl.lockorder"]) == 1
+    second.release()
+
+
+def test_a_real_abba_is_reported_as_it_forms_without_refusing(threads):
+    """No refuse_waits: the two threads deadlock, as natively, but the report (held back for a
+    plain Lock otherwise) is made as the deadlock forms, not never."""
+    found: list = []
+    snarl.install(lockorder=True, report=found.append)
+    try:
+        lock_a, lock_b = threading.Lock(), threading.Lock()
+        a_held, b_held = threading.Event(), threading.Event()
+
+        def take_a_then_b():
+            lock_a.acquire()  # released by the test, to end the deadlock
+            a_held.set()
+            assert b_held.wait(TIMEOUT)
+            lock_b.acquire()
+            lock_b.release()
+
+        def take_b_then_a():
+            with lock_b:
+                b_held.set()
+                assert a_held.wait(TIMEOUT)
+                with lock_a:
+                    pass
+
+        t1, t2 = threads.start(take_a_then_b), threads.start(take_b_then_a)
+        wait_until(lambda: found)  # reported while both threads wait
+        assert t1.is_alive() and t2.is_alive()
+        lock_a.release()  # (another thread's release: the deadlock ends)
+        t1.join(TIMEOUT)
+        t2.join(TIMEOUT)
+        assert len(found) == 1
+    finally:
+        snarl.uninstall()
 
 
 def test_a_writer_preferring_reentry_stays_reported(reports, threads):
@@ -320,7 +450,9 @@ def test_a_contended_cycle_that_cannot_deadlock_is_not_refused(threads):
         def hold_count_lock_until_reported():
             with count_lock:
                 held.set()
-                wait_until(lambda: found)  # the other thread's wait has closed the cycle
+                # the other thread's wait has closed the cycle (its report is held back until
+                # that thread releases `resource`: it could be a readers-writer lock's)
+                wait_until(lambda: found or installation.validator.pending)
             # released here: the other thread's wait ends
 
         t = threads.start(hold_count_lock_until_reported)

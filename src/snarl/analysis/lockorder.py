@@ -31,8 +31,16 @@ edge of the cycle, the thread and stack that first took the locks in that order.
   another releases (a readers-writer lock's resource lock, which the first reader takes and
   the last releases, with a counter ruling out deadlock) is not owned by a thread, so holding
   it orders nothing.  Its outgoing edges are dropped and none are recorded from then on
-  (edges *into* it stay: waiting for it while holding another lock is still ordered).  A
-  report made before the first hand-over stands.
+  (edges *into* it stay: waiting for it while holding another lock is still ordered).
+* **Deferred reports.**  A cycle closed while holding a ``Lock`` (which any thread may
+  release) is reported only once that hold ends, because the first hand-over may come later:
+  released by the thread that took it, the report is made (from that release); released by
+  another thread, the class is group-owned and the report dropped; neither by the end
+  (:meth:`LockOrderValidator.flush`: ``uninstall()``, exit, a pytest phase's end), it is made
+  unless a class of its cycle is group-owned by then.  A wait that would deadlock reports at
+  once (the holder's recorded waits are followed while the lock stays held, as for
+  ``refuse_waits``), so a real ABBA is still reported as it forms; ``report="raise"``
+  defers nothing.  Details: :mod:`snarl.analysis.pending`.
 * **Held stacks end with their threads.**  A thread's stack is dropped when the thread ends
   (through a ``_thread._local`` the interpreter clears at thread exit, so ``_thread`` threads
   are covered too): an ident the next thread reuses inherits nothing.
@@ -62,6 +70,7 @@ or a callable receiving the :class:`Inversion`.  Each distinct cycle is reported
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import os
@@ -73,7 +82,6 @@ import warnings
 import weakref
 from _thread import _local as _thread_local
 from _thread import allocate_lock, get_ident
-from collections import deque
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -81,7 +89,9 @@ from typing import Any
 from ..errors import LockOrderViolation, LockOrderWarning
 from ..identity import Site, infer_name
 from ..runtime.instruments import Instrument
+from .instanceorder import _Instances
 from .ordergraph import EdgeInfo, Inversion, _Edge, _find_cycle, _Graph
+from .pending import Deferrals, Watched
 
 __all__ = ["EdgeInfo", "Inversion", "LockOrderValidator"]
 
@@ -122,6 +132,7 @@ class LockOrderValidator(Instrument):
         self._instances = _Instances()
         self._inside: set[int] = set()  # threads in the slow path (a re-entry is skipped)
         self._mutex = allocate_lock()
+        self._deferrals = Deferrals(self._publish, self._group, self._restack)
         _validators.add(self)
 
     def __repr__(self) -> str:
@@ -171,10 +182,11 @@ class LockOrderValidator(Instrument):
         owner = prim._owner if prim._snarl_kind == "lock" else None
         if owner is not None and owner != me:
             self._hand_over(prim._site_created.key)
-            held = self.held.get(owner)
-            if held:
-                with contextlib.suppress(ValueError):  # one atomic call: the owner may push
-                    held.remove(prim)
+            with self._mutex:  # (not while the owner swaps its stack: see _restack)
+                held = self.held.get(owner)
+                if held:
+                    with contextlib.suppress(ValueError):  # one atomic call: the owner may push
+                        held.remove(prim)
             return
         held = self.held.get(me)
         if not held:
@@ -182,6 +194,8 @@ class LockOrderValidator(Instrument):
         for i in range(len(held) - 1, -1, -1):
             if held[i] is prim:
                 del held[i]
+                if type(held) is Watched and self._deferrals.watches(prim):
+                    self._deferrals.released_by_owner(prim)
                 return
 
     # -- slow path ------------------------------------------------------------------------
@@ -199,16 +213,60 @@ class LockOrderValidator(Instrument):
             found = self._record(stack, prim, frame, chain)
         finally:
             self._inside.discard(me)
-        for inversion in found:
-            self.inversions.append(inversion)
-            self._emit(inversion, frame)
-        if found and waiting and self.refuse_waits and _deadlocks(prim, me):
+        if not found:
+            return
+        where = (frame.f_code.co_filename, frame.f_lineno or 0)
+        later = []  # closed while holding a Lock another thread may release: deferred
+        for inversion, hold in found:
+            if self.report != "raise" and hold._snarl_kind == "lock":
+                later.append((inversion, hold))
+            else:
+                self._publish(inversion, where)
+        # A wait that would deadlock never ends: its reports are made now (and the wait
+        # refused, if asked).  A timed wait ends anyway: its reports wait like the others.
+        for inversion, hold in later:
+            self._deferrals.defer(inversion, hold, me, where)
+        deadlock = False
+        if waiting and (self.refuse_waits or (later and not _timed_wait())):
+            deadlock = _deadlocks(prim, me)
+        if deadlock and later:
+            self._deferrals.make_now(me, [inversion for inversion, _ in later])
+        if deadlock and self.refuse_waits:
             raise LockOrderViolation(
                 "snarl refused a wait that closes a lock-order cycle and would deadlock (the "
                 f"lock's holder waits, in turn, for a lock this thread holds):\n"
-                f"{found[0].message()}",
-                found[0],
+                f"{found[0][0].message()}",
+                found[0][0],
             )
+
+    def _publish(self, inversion: Inversion, where: tuple[str, int]) -> None:
+        self.inversions.append(inversion)
+        self._emit(inversion, where)
+
+    def _restack(self, me: int, watched: bool) -> None:
+        """Give thread ``me`` (the caller) a copy of its held stack, :class:`Watched` or not
+        (the locks push and pop on whatever list the table holds for the thread)."""
+        with self._mutex:  # a release by another thread removes from it under the mutex
+            held = self.held.get(me)
+            if held is None or (type(held) is Watched) == watched:
+                return
+            stack: list[Any]
+            if watched:
+                stack = Watched(held)
+                stack.deferrals = self._deferrals
+            else:
+                stack = list(held)
+            self.held[me] = stack
+        self._ends.guard = _StackEnd(self.held, me, stack)
+
+    @property
+    def pending(self) -> list[Inversion]:
+        """The reports held back until a lock's release shows whether they stand."""
+        return [p.inversion for p in self._deferrals.pending]
+
+    def flush(self) -> None:
+        """Make the pending reports that still stand (``uninstall()`` and exit call this)."""
+        self._deferrals.flush()
 
     def _drop_abandoned(self, me: int, stack: list[Any]) -> bool:
         """Forget held locks the program no longer references (``del`` of a held lock).
@@ -237,8 +295,11 @@ class LockOrderValidator(Instrument):
                 dropped = True
         return dropped
 
-    def _record(self, stack: list[Any], prim: Any, frame: FrameType, chain: int) -> list[Inversion]:
-        found: list[Inversion] = []
+    def _record(
+        self, stack: list[Any], prim: Any, frame: FrameType, chain: int
+    ) -> list[tuple[Inversion, Any]]:
+        """The new cycles, each with the held lock whose edge closed it."""
+        found: list[tuple[Inversion, Any]] = []
         name = _thread_name(get_ident())
         with self._mutex:
             new_cls = prim._site_created.key
@@ -278,7 +339,7 @@ class LockOrderValidator(Instrument):
                     if key not in self._reported:
                         self._reported.add(key)
                         edges = tuple(self._graph.succ[a][b].info for a, b in cycle)
-                        found.append(Inversion(edges))
+                        found.append((Inversion(edges), held_prim))
         return found
 
     def _hand_over(self, cls: int) -> None:
@@ -288,6 +349,7 @@ class LockOrderValidator(Instrument):
         with self._mutex:
             self._group.add(cls)
             self._graph.succ.pop(cls, None)
+        self._deferrals.handed_over(cls)
 
     def _edge_info(
         self,
@@ -310,15 +372,10 @@ class LockOrderValidator(Instrument):
             stack=stack,
         )
 
-    def _emit(self, inversion: Inversion, frame: FrameType) -> None:
+    def _emit(self, inversion: Inversion, where: tuple[str, int]) -> None:
         report = self.report
         if report == "warn":
-            warnings.warn_explicit(
-                inversion.message(),
-                LockOrderWarning,
-                frame.f_code.co_filename,
-                frame.f_lineno or 0,
-            )
+            warnings.warn_explicit(inversion.message(), LockOrderWarning, *where)
         elif report == "log":
             _log.warning("%s", inversion.message())
         elif report == "raise":
@@ -336,84 +393,7 @@ class LockOrderValidator(Instrument):
             self._group.clear()
             self._instances = _Instances()
             self.inversions.clear()
-
-
-class _Instances:
-    """The order of nested instances of one lock class (see the module docstring).
-
-    Instances are numbered when first nested; the number is dropped, with its edges, when the
-    lock is collected (the weak reference's callback only queues it: a collection can run
-    while the validator's mutex is held, so the graph is pruned at the next check).
-    """
-
-    def __init__(self) -> None:
-        self.serials: dict[int, tuple[int, weakref.ref[Any]]] = {}  # id(lock) -> serial, ref
-        self.next = 0
-        self.dead: deque[tuple[int, int]] = deque()  # (id, serial) of collected locks
-        self.graph = _Graph()
-        self.reported: set[frozenset[tuple[int, int]]] = set()
-
-    def serial(self, prim: Any) -> int:
-        found = self.serials.get(id(prim))
-        if found is not None and found[1]() is prim:
-            return found[0]
-        self.next += 1
-        serial, dead = self.next, self.dead
-        key = id(prim)
-        self.serials[key] = (serial, weakref.ref(prim, lambda _r: dead.append((key, serial))))
-        return serial
-
-    def prune(self) -> None:
-        succ = self.graph.succ
-        while self.dead:
-            key, serial = self.dead.popleft()
-            if self.serials.get(key, (None,))[0] == serial:
-                del self.serials[key]
-            succ.pop(serial, None)
-            for out in succ.values():
-                out.pop(serial, None)
-
-    def check(
-        self,
-        validator: LockOrderValidator,
-        stack: list[Any],
-        prim: Any,
-        frame: FrameType,
-        thread: str,
-    ) -> list[Inversion]:
-        """Record ``x → prim`` for each held ``x`` of ``prim``'s class; report new cycles."""
-        self.prune()
-        cls = prim._site_created.key
-        to = self.serial(prim)
-        succ = self.graph.succ
-        found: list[Inversion] = []
-        below: list[int] = []
-        trace = None
-        for held_prim in stack[:-1]:
-            held_cls = held_prim._site_created.key
-            if held_cls != cls or held_prim is prim:
-                below.append(held_cls)
-                continue
-            src = self.serial(held_prim)
-            gates = frozenset(c for c in below if c != cls)
-            out = succ.setdefault(src, {})
-            edge = out.get(to)
-            if edge is not None:
-                if edge.gates <= gates:
-                    continue
-                edge.gates = edge.gates & gates
-            else:
-                if trace is None:
-                    trace = traceback.extract_stack(frame)
-                suffix = (f" #{src}", f" #{to}")
-                info = validator._edge_info(held_prim, prim, frame, trace, thread, suffix)
-                edge = out[to] = _Edge(gates, info)
-            cycle = _find_cycle(succ, src, to, edge.gates)
-            if cycle is not None and frozenset(cycle) not in self.reported:
-                self.reported.add(frozenset(cycle))
-                edges = tuple(succ[a][b].info for a, b in cycle)
-                found.append(Inversion(edges, per_instance=True))
-        return found
+        self._deferrals.clear()
 
 
 def _deadlocks(prim: Any, me: int) -> bool:
@@ -437,6 +417,16 @@ def _deadlocks(prim: Any, me: int) -> bool:
             holder = _holder(wait.obj) if wait is not None else None
         time.sleep(0.005)
     return False
+
+
+def _timed_wait() -> bool:
+    """Whether the wait being checked has a timeout (read from the lock's ``_wait`` or the
+    RLock's ``_ordered``, three frames up: ``acquiring`` and ``_check`` in between)."""
+    try:
+        timeout = sys._getframe(3).f_locals.get("timeout", -1)
+        return timeout is not None and timeout != -1
+    except Exception:
+        return False
 
 
 def _holder(obj: Any) -> int | None:
@@ -481,6 +471,12 @@ def _after_fork_in_child() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+@atexit.register
+def _flush_at_exit() -> None:
+    for validator in list(_validators):
+        validator.flush()
 
 
 def _name(prim: Any) -> str | None:

@@ -161,3 +161,5 @@ def _set_validator(validator: Any) -> None:
     if validator is not None:
         OBSERVER.add_instrument(validator)
     _options["lockorder"] = validator
+    if current is not None:
+        current.flush()  # the reports it held back for a lock's release, if they stand

@@ -340,6 +340,7 @@ class _HookedRLock(RLock):
             held = table[me]
         else:
             self._tell_acquired(f)
+            held = table[me]  # (the validator may have given the thread a new stack)
         held.extend([self] * (saved[0][0] - 1))  # the re-entries the wait gave up come back
 
 
