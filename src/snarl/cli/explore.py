@@ -21,7 +21,11 @@ EXIT_INTERRUPTED = 130
 
 EXPLORE_EXIT_CODES = (
     ("0", "no failing schedule found"),
-    ("1", "a failing schedule found (its report and replay command on stdout)"),
+    (
+        "1",
+        "a failing schedule found (its report and replay command on stdout); with --races,"
+        " a data race is one",
+    ),
     ("2", "usage error, or the test is not deterministic (a failure did not replay)"),
     (
         str(EXIT_STUCK),
@@ -51,6 +55,10 @@ EXPLORE_EXAMPLES = (
         "a test method, under 5000 PCT schedules",
     ),
     ("snarl explore t.py::test_x --jobs 2 --json", "over two processes; the result as JSON"),
+    (
+        "snarl explore t.py::test_x --races",
+        "also fail any schedule in which two threads race on the same state",
+    ),
 )
 
 REPLAY_EXAMPLES = (

@@ -233,7 +233,8 @@ class RaceSession:
         """What the executions so far checked (a copy)."""
         c = self.coverage
         seen = ExecutionDetector.not_seen_now(self.record)
-        return Coverage(c.executions, c.accesses_checked, list(self.record.modules), seen)
+        modules = list(dict.fromkeys(self.record.modules))  # (retrofitted once an exploration)
+        return Coverage(c.executions, c.accesses_checked, modules, seen)
 
 
 def _rewritten_code(path: str, code: CodeType) -> CodeType | None:

@@ -206,7 +206,8 @@ def explore(
     threads access the same location unordered, one of them writing, fails with kind
     ``"race"``, even if its assertions pass; the shrinker keeps "a race happens".  Without a
     failure, ``Result.races`` says what was checked and what could not be seen.  Replay such
-    a failure with ``replay(..., races=True)``.  A ``KeyboardInterrupt`` (Ctrl-C, or raised
+    a failure with ``replay(..., races=True)``.  (One detector runs at a time: not inside
+    ``snarl.races()`` or ``pytest --snarl-races``.)  A ``KeyboardInterrupt`` (Ctrl-C, or raised
     by a callback) ends exploring or shrinking: the result is marked ``interrupted``, and a
     failure found is still reported.
     """
