@@ -196,3 +196,11 @@ def test_help_names_the_option():
     out = snarl_cli("explore", "--help").stdout
     assert "--races" in out and "kind race" in out
     assert "--races" in snarl_cli("replay", "--help").stdout
+
+
+def test_the_decorator_passes_races_on():
+    test = snarl.interleavings(schedules=20, races=True)(race_checks.unlocked_deposits)
+    with pytest.raises(snarl.InterleavingFailure) as info:
+        test()
+    assert info.value.failure.kind == "race"
+    assert "race_checks.py::unlocked_deposits --races" in str(info.value)
