@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from .pytest_timeouts import _trim_stack
+from .pytest_frames import _trim_stack
 
 # ---- lock order -------------------------------------------------------------------------------
 

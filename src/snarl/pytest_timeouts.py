@@ -13,7 +13,6 @@ import signal
 import sys
 import threading
 import time
-import traceback
 import types
 from _thread import allocate_lock, get_ident, start_new_thread
 from collections import deque
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .pytest_frames import _banner, _is_debugger, _trim_runner
 from .pytest_plugin import (
     _ATTEMPTS,
     _DEBUGGERS,
@@ -33,6 +33,7 @@ from .pytest_plugin import (
     GRACE,
     _timeout,
 )
+from .pytest_sigalrm import _AlarmView, native_getsignal, native_signal
 
 if TYPE_CHECKING:
     from .pytest_plugin import _Settings
@@ -100,6 +101,7 @@ class _Timeouts:
         self._signalled: _Job | None = None  # the job whose SIGALRM is on its way
         self._previous: Any = signal.SIG_DFL  # the SIGALRM handler found by the last arming
         self._handler = self._on_alarm  # one object, so "is it ours" is an identity test
+        self._view = _AlarmView(self)  # signal.getsignal/signal as the test sees them
         self._exit_hook = False
         self._exitstatus = 0
         self._cache: dict[str, tuple[float, str, str | None]] = {}
@@ -197,12 +199,13 @@ class _Timeouts:
         before = frozenset((t.ident, t.native_id) for t in threading.enumerate())
         job = _Job(nodeid, when, timeout, source, method, why, main, before)
         if method == "signal":
-            previous = signal.getsignal(signal.SIGALRM)
+            previous = native_getsignal(signal.SIGALRM)
             if previous is None:  # a handler set from C: leave it alone
                 job.method, job.why = "thread", "SIGALRM has a handler snarl cannot restore"
             else:
                 job.previous = self._previous = previous
-                signal.signal(signal.SIGALRM, self._handler)
+                native_signal(signal.SIGALRM, self._handler)
+                self._view.install()
         job.deadline = time.monotonic() + timeout
         for tid in list(self._watchers):  # forget the watchers whose threads have ended
             if not os.path.exists(f"/proc/self/task/{tid}"):
@@ -270,12 +273,14 @@ class _Timeouts:
             job.finished.acquire(timeout=2 * GRACE)
         # Restore the previous handler unless a SIGALRM is still pending (blocked by the test):
         # that one finds snarl's handler, which ignores it, rather than the default action.
+        if job.method == "signal":
+            self._view.remove()
         if (
             job.method == "signal"
             and (was != _SIGNALLED or job.responded)
-            and signal.getsignal(signal.SIGALRM) is self._handler
+            and native_getsignal(signal.SIGALRM) is self._handler
         ):
-            signal.signal(signal.SIGALRM, job.previous)
+            native_signal(signal.SIGALRM, job.previous)
 
     def _on_alarm(self, signum: int, frame: types.FrameType | None) -> None:
         __tracebackhide__ = True
@@ -291,7 +296,7 @@ class _Timeouts:
             if callable(previous):
                 previous(signum, frame)
             elif previous == signal.SIG_DFL:  # the default action: the process ends
-                signal.signal(signal.SIGALRM, signal.SIG_DFL)
+                native_signal(signal.SIGALRM, signal.SIG_DFL)
                 signal.raise_signal(signal.SIGALRM)
             return
         self._signalled = None
@@ -316,7 +321,7 @@ class _Timeouts:
                 job.state = _FIRING
             if job.method == "thread":
                 self._end_run(job, f"{job.why}, so the test cannot be interrupted", dumped=False)
-            elif signal.getsignal(signal.SIGALRM) is not self._handler:
+            elif native_getsignal(signal.SIGALRM) is not self._handler:
                 self._end_run(job, "the test replaced snarl's SIGALRM handler", dumped=False)
             self._write(self._dump(job))
             for _attempt in range(_ATTEMPTS):
@@ -506,55 +511,3 @@ class _MarkerCheck:
         error = self.timeouts._timeout_for(item)[2]
         if error is not None:
             pytest.fail(error, pytrace=False)
-
-
-def _banner(title: str, sep: str = "+") -> str:
-    return f" {title} ".center(max(79, len(title) + 8), sep)
-
-
-def _runner_dirs() -> tuple[str, ...]:
-    import _pytest
-    import pluggy
-
-    return tuple(os.path.dirname(m.__file__ or "") + os.sep for m in (_pytest, pluggy, pytest))
-
-
-def _outer_runner_frames(places: list[tuple[str, str]]) -> int:
-    """How many of the outermost frames (``places``: filename and function, outermost first)
-    belong to pytest, pluggy, runpy or a ``<module>`` that started them."""
-    dirs = _runner_dirs()
-    n = 0
-    for filename, function in places:
-        if not (filename.startswith(dirs) or "runpy" in filename or function == "<module>"):
-            break
-        n += 1
-    return n
-
-
-def _trim_runner(frames: tuple[Any, ...]) -> tuple[tuple[Any, ...], int]:
-    """A dump's frames (innermost first) without the pytest machinery below the test.
-
-    The runner frame nearest the test stays (it shows what called it).  Returns the frames
-    kept and how many were cut.
-    """
-    n = _outer_runner_frames([(f.filename, f.function) for f in reversed(frames)])
-    if n <= 1 or n >= len(frames):
-        return frames, 0
-    return frames[: len(frames) - n + 1], n - 1
-
-
-def _trim_stack(stack: traceback.StackSummary) -> traceback.StackSummary:
-    """The same cut for a traceback stack (outermost first)."""
-    n = _outer_runner_frames([(f.filename, f.name) for f in stack])
-    if n <= 1 or n >= len(stack):
-        return stack
-    return traceback.StackSummary.from_list(list(stack)[n - 1 :])
-
-
-def _is_debugger(fn: object) -> bool:
-    """Whether a trace function belongs to a known debugger (read without calling anything)."""
-    if fn is None:
-        return False
-    func = fn.__func__ if isinstance(fn, types.MethodType) else fn
-    module = func.__module__ if isinstance(func, types.FunctionType) else type(func).__module__
-    return type(module) is str and module.partition(".")[0] in _DEBUGGERS

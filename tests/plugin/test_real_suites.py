@@ -81,6 +81,55 @@ def test_the_suites_own_sigalrm_handler_gets_its_alarms(run, pytester):
     result.assert_outcomes(passed=2)
 
 
+SAVE_RESTORE = """
+import signal
+import time
+
+def outer(signum, frame):
+    pass
+
+signal.signal(signal.SIGALRM, outer)  # the suite's handler, set at import
+
+def test_getsignal_sees_the_suites_handler():
+    assert signal.getsignal(signal.SIGALRM) is outer
+
+def test_save_set_restore():
+    fired = []
+    saved = signal.getsignal(signal.SIGALRM)
+    assert saved is outer
+    assert signal.signal(signal.SIGALRM, lambda s, f: fired.append(s)) is outer
+    assert signal.getsignal(signal.SIGALRM) is not outer
+    signal.setitimer(signal.ITIMER_REAL, 0.01)  # the test's own alarm goes to its handler
+    deadline = time.monotonic() + 30
+    while not fired and time.monotonic() < deadline:
+        pass
+    assert fired == [signal.SIGALRM]
+    assert signal.signal(signal.SIGALRM, saved) is not outer
+    assert signal.getsignal(signal.SIGALRM) is outer
+
+def test_sets_its_own_and_hangs():
+    signal.signal(signal.SIGALRM, signal.SIG_IGN)
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_IGN
+    time.sleep(60)  # snarl's alarm still ends it
+
+def test_after():
+    # the handler the previous test set stays, as it would natively
+    assert signal.getsignal(signal.SIGALRM) == signal.SIG_IGN
+"""
+
+
+def test_getsignal_and_signal_show_the_suites_own_handler(run, pytester):
+    """Inside a timed test, signal.getsignal(SIGALRM) returns what the suite's code would see
+    natively, and a handler the test sets (saved and restored, or left) is the suite's, while
+    snarl's handler stays in front: the test's alarms reach the test, and the timeout still
+    interrupts a test that set its own handler."""
+    pytester.makepyfile(test_own=SAVE_RESTORE)
+    result = run("--snarl-timeout=2", timeout=60)
+    result.assert_outcomes(passed=3, failed=1)
+    text = output(result)
+    assert "test_sets_its_own_and_hangs - Failed: Timeout after 2 s" in text, text
+
+
 CONDITION_WAIT = """
 import threading
 
