@@ -252,3 +252,31 @@ def read_then_insert_vs_insert() -> None:
         seen.add(2)
 
     both(a, b)
+
+
+def read_then_write_around_another(other_writes: bool) -> None:
+    """A reads ``acct.balance``, then B writes (or reads) it, then A writes it: A's write must
+    be checked against B's access, although A read the location just before.  The three
+    steps are sequenced with raw ``_thread`` locks, which give the detector no order."""
+    import _thread
+
+    acct = Account()
+    a_read, b_done = _thread.allocate_lock(), _thread.allocate_lock()
+    a_read.acquire()
+    b_done.acquire()
+
+    def a():
+        seen = acct.balance
+        a_read.release()
+        b_done.acquire()
+        acct.balance = seen + 1
+
+    def b():
+        a_read.acquire()
+        if other_writes:
+            acct.balance = 10
+        else:
+            print(acct.balance, end="")
+        b_done.release()
+
+    both(a, b)

@@ -72,3 +72,13 @@ def test_augmented_assignment_races_with_itself_once():
     (race,) = r.found
     assert race.access.write and race.previous.write
     assert race.access.text == race.previous.text == "acct.balance"
+
+
+@pytest.mark.parametrize("other_writes", [True, False])
+def test_a_write_after_the_threads_own_read_is_still_checked(other_writes, capsys):
+    # The write after a thread's own read of the same epoch skips its checks only while that
+    # read is the location's last access (shadow._write): another thread's access in between
+    # must still be found.
+    r = run(p.read_then_write_around_another, other_writes)
+    pairs = {(race.previous.write, race.access.write) for race in r.found}
+    assert (other_writes, True) in pairs, r.text()

@@ -189,10 +189,13 @@ def _read(v: list[Any], st: ThreadState, site: int, o: Any, key: Any) -> None:
     vc = st.vc
     w = v[0]
     tid = st.tid
-    if w and (w & MASK) != tid and not _ordered(w, vc):
-        _S.report(o, key, w & MASK, v[2], v[3], True, st, site, False)
+    if w:  # (_ordered() inlined here and below: this runs after every release)
+        t = w & MASK
+        if t != tid and (t >= len(vc) or (w >> SHIFT) > vc[t]):
+            _S.report(o, key, t, v[2], v[3], True, st, site, False)
     if type(r) is int:
-        if r == 0 or (r & MASK) == tid or _ordered(r, vc):
+        t = r & MASK
+        if r == 0 or t == tid or (t < len(vc) and (r >> SHIFT) <= vc[t]):
             v[1] = e
             v[4] = site
             v[5] = st.ctx
@@ -209,14 +212,26 @@ def _write(v: list[Any], st: ThreadState, site: int, o: Any, key: Any) -> None:
     w = v[0]
     if w == e:
         return
+    r = v[1]
+    if r == e:
+        # This thread's read of this epoch is the last access (``x += 1``): that read found
+        # the write before it ordered, and kept the reads before it only if they were ordered
+        # too (unordered ones make the read-shared dict): nothing left to check.
+        v[0] = e
+        v[1] = 0
+        v[2] = site
+        v[3] = st.ctx
+        return
     vc = st.vc
     tid = st.tid
-    if w and (w & MASK) != tid and not _ordered(w, vc):
-        _S.report(o, key, w & MASK, v[2], v[3], True, st, site, True)
-    r = v[1]
+    if w:
+        t = w & MASK
+        if t != tid and (t >= len(vc) or (w >> SHIFT) > vc[t]):
+            _S.report(o, key, t, v[2], v[3], True, st, site, True)
     if type(r) is int:
-        if r and (r & MASK) != tid and not _ordered(r, vc):
-            _S.report(o, key, r & MASK, v[4], v[5], False, st, site, True)
+        t = r & MASK
+        if r and t != tid and (t >= len(vc) or (r >> SHIFT) > vc[t]):
+            _S.report(o, key, t, v[4], v[5], False, st, site, True)
     else:
         for t, (c, s, x) in list(r.items()):
             if t != tid and (t >= len(vc) or c > vc[t]):
