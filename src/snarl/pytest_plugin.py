@@ -75,25 +75,33 @@ Limits
   :mod:`snarl.sync.patch`).  A test calling ``snarl.install()`` or ``uninstall()`` itself
   changes the session's installation.
 * The signal method owns ``SIGALRM`` while a timed phase runs; an alarm that is not snarl's
-  goes to the handler found when the phase began (the program's own ``SIGALRM`` handler, or
-  the default action).  Do not combine it with another plugin's ``SIGALRM`` timer
-  (pytest-timeout's signal method).  A test that goes on after the timeout was raised in it
-  (a ``subTest`` or subtest records the failure and continues, a ``finally`` waits again,
-  an ``except BaseException`` swallows it) gets it a second time after :data:`GRACE` seconds;
-  if it still goes on, the run is ended as by the ``thread`` method.
+  goes to the program's handler (the one found when the phase began, or the default action).
+  The test sees that handler as natively: ``signal.getsignal(SIGALRM)`` returns it, and
+  ``signal.signal(SIGALRM, h)`` makes ``h`` the program's handler (getting the test's alarms,
+  and installed when the phase ends) while snarl's stays in front, so the phase still times
+  out (:mod:`snarl.pytest_sigalrm`; code that bound ``signal.signal`` earlier replaces
+  snarl's handler, and the run is then ended at the timeout).  Do not combine it with
+  another plugin's ``SIGALRM`` timer (pytest-timeout's signal method).  A test that goes on
+  after the timeout was raised in it (a ``subTest`` or subtest records the failure and
+  continues, a ``finally`` waits again, an ``except BaseException`` swallows it) gets it a
+  second time after :data:`GRACE` seconds; if it still goes on, the run is ended as by the
+  ``thread`` method.
 * A timed phase has a watcher thread, which makes the process multi-threaded; a test that
-  calls ``os.fork()`` would get 3.12's ``DeprecationWarning`` about it.  The watcher is
+  calls ``os.fork()`` would get 3.12's and 3.13's ``DeprecationWarning`` about it.  The watcher is
   stopped just before a fork; after it, the signal method times the rest of the phase with
   an ``ITIMER_REAL`` timer (whose ``SIGALRM`` brings the watcher back), so until then a test
   stuck in C code that never checks for signals is not caught; the thread method starts a
-  new watcher at once (3.13 then still warns).
+  new watcher once the fork has been counted: at once on 3.12, and on 3.13 (which counts
+  threads after the fork hooks) at the forking frame's next call or return, through a
+  one-shot profile function (:mod:`snarl.pytest_fork`).
 * The marker is read as a test's setup begins, so one added later (``request.applymarker``
   in a fixture) is not seen; without a timeout from the command line, the environment or
   the ini file, the marker is looked for once, after collection.
 
 Layout: this module holds the options, the settings and the session wiring; the timeouts
-(:mod:`snarl.pytest_timeouts`) and the lock-order reports (:mod:`snarl.pytest_lockorder`)
-are loaded only when asked for.
+(:mod:`snarl.pytest_timeouts`, with :mod:`snarl.pytest_fork`, :mod:`snarl.pytest_sigalrm` and
+:mod:`snarl.pytest_frames`) and the lock-order reports (:mod:`snarl.pytest_lockorder`) are
+loaded only when asked for.
 
 Without any of these options the plugin adds its options and marker, looks for the marker once
 after collection, and nothing more: no hook of it runs per test, nothing is installed, no

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from .pytest_fork import _ARMED, _ForkPause
 from .pytest_frames import _banner, _is_debugger, _trim_runner
 from .pytest_plugin import (
     _ATTEMPTS,
@@ -47,7 +48,7 @@ def _current_frames() -> dict[int, types.FrameType]:
 
 # ---- timeouts ---------------------------------------------------------------------------------
 
-_ARMED, _FIRING, _SIGNALLED, _DONE = "armed", "firing", "signalled", "done"
+_FIRING, _SIGNALLED, _DONE = "firing", "signalled", "done"  # (and _ARMED: pytest_fork)
 
 
 @dataclass(eq=False)
@@ -90,7 +91,7 @@ class _LeftBehind:
     nodeid: str
 
 
-class _Timeouts:
+class _Timeouts(_ForkPause):
     """The timer of every test phase, the dump on expiry, and stopping the test."""
 
     def __init__(self, config: pytest.Config, settings: _Settings) -> None:
@@ -106,6 +107,7 @@ class _Timeouts:
         self._exitstatus = 0
         self._cache: dict[str, tuple[float, str, str | None]] = {}
         self._rearm: _Job | None = None  # a job paused for a fork, timed by an itimer
+        self._resume: Any = None  # the profile function that restarts it (thread method)
         self._watchers: set[int] = set()  # native ids of watcher threads that may still run
         self._starting: deque[None] = deque()  # one entry per watcher not yet in _watchers
         if hasattr(os, "register_at_fork"):
@@ -218,51 +220,9 @@ class _Timeouts:
         self._starting.append(None)  # (deque operations are atomic: no lock)
         start_new_thread(self._watch, (job,))  # a _thread thread: invisible to threading
 
-    # -- fork -------------------------------------------------------------------------------------
-    # The watcher makes the process multi-threaded, and fork() in a multi-threaded process
-    # warns from 3.12 on (a DeprecationWarning a suite may turn into an error).  A test that
-    # forks has its watcher stopped just before, and a new one started for the time left just
-    # after, in the parent.
-    def _before_fork(self) -> None:
-        job = self._job
-        if job is None or job.paused:
-            return
-        with job.mutex:
-            if job.state != _ARMED:
-                return  # firing: the watcher must go on
-            job.paused = True
-        job.cancel.release()
-        job.finished.acquire(timeout=1.0)
-        # An OS thread ends a little after its last Python code (longer on 3.13): wait for
-        # this watcher's and the earlier phases' to be gone (Linux lists them in /proc).
-        end = time.monotonic() + 1.0
-        while self._starting and time.monotonic() < end:  # a watcher not yet running
-            time.sleep(0.0005)
-        for tid in list(self._watchers):
-            while os.path.exists(f"/proc/self/task/{tid}") and time.monotonic() < end:
-                time.sleep(0.0005)
-            if not os.path.exists(f"/proc/self/task/{tid}"):
-                self._watchers.discard(tid)
-
-    def _after_fork_in_parent(self) -> None:
-        # No thread is started here: 3.13 counts threads after these hooks have run.  The
-        # signal method times the rest with an itimer, whose SIGALRM starts the watcher
-        # (see _on_alarm); the thread method has no other clock and starts it now.
-        job = self._job
-        if job is None or not job.paused:
-            return
-        job.cancel, job.finished = allocate_lock(), allocate_lock()
-        job.cancel.acquire()
-        job.finished.acquire()
-        if job.method == "signal":
-            self._rearm = job
-            signal.setitimer(signal.ITIMER_REAL, max(0.001, job.deadline - time.monotonic()))
-        else:
-            job.paused = False
-            self._start_watcher(job)
-
     def _disarm(self, job: _Job) -> None:
         self._job = None  # first: from here on a late SIGALRM is only acknowledged
+        self._cancel_resume()
         if self._rearm is job:
             self._rearm = None
             signal.setitimer(signal.ITIMER_REAL, 0)

@@ -283,3 +283,44 @@ def test_a_test_that_forks_sees_a_single_threaded_process(run, pytester):
     result = run("--snarl-timeout=2", timeout=60)
     result.assert_outcomes(passed=2, failed=1)
     assert "Timeout after 2 s (--snarl-timeout) in call" in output(result)
+
+
+FORK_THREAD_METHOD = """
+import os
+import threading
+import warnings
+
+def fork_and_wait():
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # 3.12+: a fork with threads warns
+        pid = os.fork()
+        if pid == 0:
+            os._exit(0)
+    assert os.waitpid(pid, 0)[1] == 0
+    return [str(w.message) for w in caught if "multi-threaded" in str(w.message)]
+
+def test_fork():
+    assert fork_and_wait() == []
+
+def test_fork_twice():
+    assert fork_and_wait() == []
+    assert fork_and_wait() == []
+
+def test_hang_after_fork():
+    assert fork_and_wait() == []
+    threading.Event().wait()  # still timed: the thread method ends the run
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="no os.fork here")
+def test_the_thread_method_forks_a_single_threaded_process(run, pytester):
+    """With --snarl-timeout-method=thread too, a test that forks gets no 'multi-threaded fork'
+    warning (3.12, 3.13): the watcher is stopped before the fork and started again once the
+    fork has returned (3.13 counts threads after the fork hooks), and still times the phase."""
+    pytester.makepyfile(test_fork=FORK_THREAD_METHOD)
+    result = run("--snarl-timeout=2", "--snarl-timeout-method=thread", "-v", timeout=60)
+    text = output(result)
+    assert result.ret == 1
+    assert "test_fork.py::test_fork PASSED" in text, text
+    assert "test_fork.py::test_fork_twice PASSED" in text, text
+    assert "snarl: ending the run: test_fork.py::test_hang_after_fork (call)" in text, text
