@@ -18,7 +18,10 @@ iteration, and a longer critical section makes threads collide on the lock more 
   (a moment later than the release: never a false race);
 * ``releaser``: the thread that released it last with the fast path (its clock, ``clock``,
   is exactly that thread's clock at the release; FastTrack's L := C_t);
-* ``clock``: the lock's clock once a user lock was released (None before).
+* ``clock``: the lock's clock once a user lock was released (None before);
+* ``pair``: the acquiring thread's held locks before and after its last acquisition, one
+  tuple (assigned at once: threads share it), reused while a thread takes it holding the
+  same locks as last time.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from .clock import SHIFT, join_into
 __all__ = ["LockEdges"]
 
 _INTERNAL, _FUTURE, _USER = "internal", "future", "user"
+_NO_PAIR = (None, None)
 
 
 class LockEdges(Instrument):
@@ -50,7 +54,7 @@ class LockEdges(Instrument):
 
     def _learn(self, prim: Any, frame: Any) -> list[Any]:
         kind = sources.kind_of(frame)
-        rec = [kind, self.det.lock_name(prim) if kind == _USER else "", None, None, None]
+        rec = [kind, self.det.lock_name(prim) if kind == _USER else "", None, None, None, _NO_PAIR]
         key = id(prim)
         records, refs = self.records, self._refs
         try:
@@ -79,7 +83,11 @@ class LockEdges(Instrument):
                 clock = self.clocks.sync.get(id(prim))
             else:
                 clock = None if rec[3] is st else rec[4]  # its own last release: in its clock
-                st.held = st.ctx = (*st.held, rec[1])
+                held = st.held
+                pair = rec[5]  # (held before, held after) of its last acquisition: most
+                if pair[0] is not held:  # often the same (nothing else held: ())
+                    pair = rec[5] = (held, (*held, rec[1]))
+                st.held = st.ctx = pair[1]
             if clock is not None:
                 join_into(st.vc, clock)
             if before is not None and before is not st:
@@ -129,6 +137,10 @@ class LockEdges(Instrument):
             if kind is _FUTURE:
                 return
             held = st.held
+            pair = rec[5]
+            if held is pair[1]:
+                st.held = st.ctx = pair[0]
+                return
             name = rec[1]
             if held and held[-1] == name:
                 st.held = st.ctx = held[:-1]
@@ -141,5 +153,14 @@ class LockEdges(Instrument):
             _log_failure()
 
 
+_failures = [0]
+
+
 def _log_failure() -> None:
-    logging.getLogger("snarl.race").exception("snarl race: a lock hook failed")
+    """Log a hook's failure with its traceback, the first few times only: a hook runs on
+    every acquire, and a failure that repeats must not flood the program's log."""
+    _failures[0] += 1
+    n = _failures[0]
+    if n <= 3:
+        more = " (later failures are counted, not logged)" if n == 3 else ""
+        logging.getLogger("snarl.race").exception("snarl race: a lock hook failed" + more)
