@@ -99,6 +99,7 @@ class Detector:
             _running.remove(self)
         hooks.activate(None, None)
         OBSERVER.remove_instrument(self._instrument)
+        self._instrument.unmark()
         self._unpatch()
 
     # -- threads ------------------------------------------------------------------------

@@ -26,6 +26,7 @@ iteration, and a longer critical section makes threads collide on the lock more 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import weakref
 from typing import Any
@@ -49,25 +50,47 @@ class LockEdges(Instrument):
         self.det = det
         self.clocks = det.clocks
         self.local = det.clocks.local
-        self.records: dict[int, list[Any]] = {}
+        self.records: dict[int, list[Any]] = {}  # of primitives without a ``_race`` slot
+        self.marked: weakref.WeakSet[Any] = weakref.WeakSet()  # locks with a ``_race`` record
         self._refs: dict[int, Any] = {}
 
     def _learn(self, prim: Any, frame: Any) -> list[Any]:
         kind = sources.kind_of(frame)
-        rec = [kind, self.det.lock_name(prim) if kind == _USER else "", None, None, None, _NO_PAIR]
+        name = self.det.lock_name(prim) if kind == _USER else ""
+        rec = [kind, name, None, None, None, _NO_PAIR]
+        try:  # snarl's Lock and RLock keep it in a slot: it goes with the lock
+            prim._race = rec
+            self.marked.add(prim)  # (unmarked at the end of the run)
+            return rec
+        except AttributeError:
+            pass
         key = id(prim)
         records, refs = self.records, self._refs
+        rec = records.get(key, rec)
         try:
             refs[key] = weakref.ref(prim, lambda _r: (records.pop(key, None), refs.pop(key)))
         except TypeError:  # not weakly referenceable: not remembered
             return rec
         return records.setdefault(key, rec)
 
+    def _record(self, prim: Any, frame: Any) -> list[Any]:
+        """The record of a primitive that keeps none in a slot (or has none yet)."""
+        rec = self.records.get(id(prim))
+        return rec if rec is not None else self._learn(prim, frame)
+
+    def unmark(self) -> None:
+        """Forget every record kept on a lock (the run ends: a later run starts afresh)."""
+        for prim in list(self.marked):
+            with contextlib.suppress(AttributeError):
+                del prim._race
+        self.marked.clear()
+
     def acquired(self, prim: Any, frame: Any) -> None:
         try:
-            rec = self.records.get(id(prim))
-            if rec is None:
-                rec = self._learn(prim, frame)
+            try:
+                rec = prim._race
+            except AttributeError:
+                rec = self._record(prim, frame)
             kind = rec[0]
             if kind is _INTERNAL:
                 return
@@ -97,9 +120,12 @@ class LockEdges(Instrument):
 
     def released(self, prim: Any) -> None:
         try:
-            rec = self.records.get(id(prim))
-            if rec is None:
-                return  # acquired before detection began
+            try:
+                rec = prim._race
+            except AttributeError:
+                rec = self.records.get(id(prim))
+                if rec is None:
+                    return  # acquired before detection began
             kind = rec[0]
             if kind is _INTERNAL:
                 return  # inside a compound primitive

@@ -26,6 +26,7 @@ class _Base:
         "_name",
         "_owner",
         "_part_of",
+        "_race",  # the race detector's record of this lock (snarl.race.lockedges), if any
         "_rt",
         "_since",
         "_site_created",
