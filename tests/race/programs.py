@@ -280,3 +280,43 @@ def read_then_write_around_another(other_writes: bool) -> None:
         b_done.release()
 
     both(a, b)
+
+
+class Savings(Account):
+    pass
+
+
+def class_attribute_through_instance(synced: bool, reader: str) -> None:
+    """One thread raises the class's ``rate``; another reads it through an instance (or a
+    subclass, or a subclass's instance) that has no ``rate`` of its own: one location."""
+    lock = threading.Lock()
+    acct, savings = Account(), Savings()
+
+    def raise_rate():
+        with lock if synced else _nothing():
+            Account.rate = 2
+
+    def read_rate():
+        with lock if synced else _nothing():
+            if reader == "instance":
+                return acct.rate
+            if reader == "subclass":
+                return Savings.rate
+            return savings.rate
+
+    both(raise_rate, read_rate)
+
+
+def instance_attribute_shadowing_the_class() -> None:
+    """An instance with its own ``rate`` is read while the class's ``rate`` changes: the
+    instance's attribute is another location (no race)."""
+    acct = Account()
+    acct.rate = 5
+
+    def raise_rate():
+        Account.rate = 3
+
+    def read_rate():
+        return acct.rate
+
+    both(raise_rate, read_rate)

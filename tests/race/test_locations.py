@@ -82,3 +82,17 @@ def test_a_write_after_the_threads_own_read_is_still_checked(other_writes, capsy
     r = run(p.read_then_write_around_another, other_writes)
     pairs = {(race.previous.write, race.access.write) for race in r.found}
     assert (other_writes, True) in pairs, r.text()
+
+
+@pytest.mark.parametrize("reader", ["instance", "subclass", "subclass instance"])
+def test_a_class_attribute_read_through_an_instance_or_subclass_is_the_class_attribute(reader):
+    r = run(p.class_attribute_through_instance, False, reader)
+    assert [race.location for race in r.found] == ["class attribute rate of Account"], r.text()
+    twin = run(p.class_attribute_through_instance, True, reader)
+    assert twin.found == [], twin.text()
+
+
+def test_an_instance_attribute_that_shadows_the_class_attribute_is_its_own_location():
+    r = run(p.instance_attribute_shadowing_the_class)
+    assert r.found == [], r.text()
+    assert r.summary.accesses_checked > 0

@@ -13,6 +13,7 @@ from typing import Any
 from . import shadow
 from .clock import Clocks
 from .shadow import (
+    _BY_MRO,
     _METHODS,
     _STRUCT,
     _TINFO,
@@ -28,6 +29,7 @@ from .shadow import (
     rm,
     rs,
     rx,
+    through_class,
     wa,
     wi,
     ws,
@@ -66,6 +68,7 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
     table = S.table
     tinfo = _TINFO
     adopt = S.adopt
+    by_mro = _BY_MRO
 
     def ra(o: Any, name: str, site: int) -> Any:
         if C.solo:
@@ -75,14 +78,18 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
             info = _info(o)
         if info[0] or name in info[1]:
             return o
+        obj = o
+        owners = info[3]
+        if owners is not None and (owners is by_mro or name in owners):
+            obj = through_class(o, name, owners)
         try:
             st = local.st
         except AttributeError:
             st = adopt()
         st.checked += 1
-        m = attrs.get(id(o))
+        m = attrs.get(id(obj))
         if m is None:
-            m = table(o, attrs)
+            m = table(obj, attrs)
         v = m.get(name)
         if v is None:  # setdefault: another thread's first access may be in
             v = m.setdefault(name, [0, st.epoch, 0, (), site, st.ctx])
@@ -93,7 +100,7 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
             mine = r.get(st.tid)
             if mine is not None and mine[0] == st.vc[st.tid]:
                 return o
-        _read(v, st, site, o, name)
+        _read(v, st, site, obj, name)
         return o
 
     def wa(o: Any, name: str, site: int) -> Any:

@@ -77,11 +77,16 @@ _local: Any = threading.local()
 _TINFO: dict[type, Any] = {}  # type -> (skip_all, computed attribute names, kind)
 
 
-def _classify(t: type) -> tuple[bool, frozenset[str], int]:
-    """(skip every access, names a Python-level descriptor computes, container kind 0/1)."""
+def _classify(t: type) -> tuple[bool, frozenset[str], int, Any]:
+    """(skip every access, names a Python-level descriptor computes, container kind 0/1,
+    class data attributes: ``{name: the class defining it}``, :data:`_BY_MRO` for a class
+    object, None when there are none)."""
     if issubclass(t, threading.local) or issubclass(t, _IMMUTABLE):
-        return (True, frozenset(), 0)
+        return (True, frozenset(), 0, None)
+    if issubclass(t, type):  # o is a class: o.name is the attribute of o or of a base
+        return (False, frozenset(), 0, _BY_MRO)
     computed = set()
+    owners: dict[str, type] = {}
     custom = False
     for klass in t.__mro__:
         if klass.__module__ == "builtins":
@@ -90,6 +95,8 @@ def _classify(t: type) -> tuple[bool, frozenset[str], int]:
             vt = type(value)
             if issubclass(vt, property) or (hasattr(vt, "__get__") and vt.__module__ != "builtins"):
                 computed.add(name)
+            elif not hasattr(vt, "__get__") and not name.startswith("__"):
+                owners.setdefault(name, klass)  # plain data: read through the instance
         custom = custom or "__getattribute__" in vars(klass)
     kind = 0
     for base in _CONTAINERS:
@@ -99,7 +106,34 @@ def _classify(t: type) -> tuple[bool, frozenset[str], int]:
             if hasattr(base, m)
         ):
             kind = 1
-    return (custom, frozenset(computed), kind)
+    custom = custom or "__dict__" in computed
+    return (
+        custom,
+        frozenset(computed),
+        kind,
+        {n: k for n, k in owners.items() if n not in computed} or None,
+    )
+
+
+_BY_MRO: Any = object()  # _classify's marker: the object read is a class
+_MRO = vars(type)["__mro__"]  # type's own getters: a metaclass cannot substitute its code
+_CLASS_DICT = vars(type)["__dict__"]
+
+
+def through_class(o: Any, name: str, owners: Any) -> Any:
+    """The object whose attribute ``o.name`` reads, for a name some class defines as plain
+    data: the class that defines it (a class attribute, one location however it is read:
+    through the class, a subclass or an instance), unless ``o`` has its own."""
+    if owners is _BY_MRO:
+        for klass in _MRO.__get__(o, type(o)):
+            if name in _CLASS_DICT.__get__(klass, type(klass)):
+                return klass
+        return o
+    try:
+        own = object.__getattribute__(o, "__dict__")
+    except AttributeError:  # __slots__: no instance dict
+        own = ()
+    return o if name in own else owners[name]
 
 
 class Shadow:
@@ -289,7 +323,7 @@ def _info(o: Any) -> Any:
         try:
             info = _classify(t)
         except Exception:  # an odd class (a metaclass's own attributes): left unchecked
-            info = (True, frozenset(), 0)
+            info = (True, frozenset(), 0, None)
         _TINFO[t] = info
     return info
 
@@ -302,19 +336,23 @@ def ra(o: Any, name: str, site: int) -> Any:
     info = _TINFO.get(type(o)) or _info(o)
     if info[0] or name in info[1]:
         return o
+    obj = o
+    owners = info[3]
+    if owners is not None and (owners is _BY_MRO or name in owners):
+        obj = through_class(o, name, owners)
     try:
         st = _local.st
     except AttributeError:
         st = _S.adopt()
     st.checked += 1
-    m = _S.attrs.get(id(o))
+    m = _S.attrs.get(id(obj))
     if m is None:
-        m = _S.table(o, _S.attrs)
+        m = _S.table(obj, _S.attrs)
     v = m.get(name)
     if v is None:  # setdefault: another thread's first access may be in
         v = m.setdefault(name, [0, st.epoch, 0, (), site, st.ctx])
     if v[1] != st.epoch:
-        _read(v, st, site, o, name)
+        _read(v, st, site, obj, name)
     return o
 
 
