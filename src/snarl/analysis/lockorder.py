@@ -465,6 +465,9 @@ def _after_fork_in_child() -> None:
     me = get_ident()
     for validator in list(_validators):
         validator._mutex = allocate_lock()
+        # The parent makes the reports it held back; the child must not make them again.
+        validator._deferrals._mutex = allocate_lock()
+        validator._deferrals.clear()
         for ident in [i for i in validator.held if i != me]:
             validator.held.pop(ident, None)
 
