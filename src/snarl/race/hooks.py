@@ -12,13 +12,10 @@ from typing import Any
 
 from . import shadow
 from .clock import Clocks
+from .kinds import BY_MRO, METHODS, TINFO, through_class, type_info
 from .shadow import (
-    _BY_MRO,
-    _METHODS,
     _STRUCT,
-    _TINFO,
     Shadow,
-    _info,
     _item_key,
     _read,
     _struct,
@@ -29,7 +26,6 @@ from .shadow import (
     rm,
     rs,
     rx,
-    through_class,
     wa,
     wi,
     ws,
@@ -66,16 +62,16 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
     than module globals, and nothing is looked up twice)."""
     attrs = S.attrs
     table = S.table
-    tinfo = _TINFO
+    tinfo = TINFO
     adopt = S.adopt
-    by_mro = _BY_MRO
+    by_mro = BY_MRO
 
     def ra(o: Any, name: str, site: int) -> Any:
         if C.solo:
             return o
         info = tinfo.get(type(o))
         if info is None:
-            info = _info(o)
+            info = type_info(o)
         if info[0] or name in info[1]:
             return o
         obj = o
@@ -108,7 +104,7 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
             return o
         info = tinfo.get(type(o))
         if info is None:
-            info = _info(o)
+            info = type_info(o)
         if info[0] or name in info[1]:
             return o
         try:
@@ -133,7 +129,7 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
             return o
         info = tinfo.get(type(o))
         if info is None:
-            info = _info(o)
+            info = type_info(o)
         if not info[2]:
             return o
         try:
@@ -168,12 +164,12 @@ def _fast(C: Clocks, S: Shadow, local: Any) -> dict[str, Any]:
     def rm(o: Any, name: str, site: int) -> Any:
         if C.solo:
             return o
-        op = _METHODS.get(name)
+        op = METHODS.get(name)
         if op is None:
             return o
         info = tinfo.get(type(o))
         if info is None:
-            info = _info(o)
+            info = type_info(o)
         if not info[2]:
             return o
         try:

@@ -13,9 +13,9 @@ from __future__ import annotations
 import ast
 from typing import Any
 
-from . import shadow
+from . import kinds
 
-_METHODS = frozenset(shadow._METHODS)
+_METHODS = frozenset(kinds.METHODS)
 _READERS = frozenset(
     {"len", "list", "tuple", "sorted", "set", "frozenset", "dict", "sum", "min", "max", "any",
      "all", "enumerate", "iter", "reversed"}

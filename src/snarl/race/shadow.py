@@ -40,29 +40,24 @@ import sys
 import threading
 import weakref
 from collections import deque
-from types import GeneratorType
 from typing import Any
 
 from .clock import MASK, SHIFT, Clocks, ThreadState
+from .kinds import (
+    BY_MRO,
+    GENERATORS,
+    METHODS,
+    SAFE_KEYS,
+    TINFO,
+    through_class,
+    type_info,
+)
 
 __all__ = ["Shadow", "ra", "ri", "rm", "rs", "rx", "wa", "wi", "ws"]
 
 _STRUCT = object()  # the structure's key among an object's items
 _EXEC = object()  # a generator's execution
 _IDKEY = object()  # (_IDKEY, id(key)): an item key the detector must not hash
-_IMMUTABLE = (tuple, str, bytes, int, float, complex, frozenset, bool, type(None), range)
-_CONTAINERS = (dict, list, bytearray, deque, set)
-_SAFE_KEYS = frozenset({str, int, bytes, float, bool, type(None)})
-_GENERATORS = frozenset({GeneratorType})
-
-# container type -> {method: "r" | "w"}
-_READS = ("copy", "count", "index", "get", "keys", "values", "items", "issubset", "issuperset")
-_WRITES = (
-    "append", "appendleft", "extend", "extendleft", "insert", "pop", "popleft", "popitem",
-    "remove", "clear", "sort", "reverse", "rotate", "update", "setdefault", "add", "discard",
-    "difference_update", "intersection_update", "symmetric_difference_update",
-)  # fmt: skip
-_METHODS = {**dict.fromkeys(_READS, "r"), **dict.fromkeys(_WRITES, "w")}
 
 
 class _Off:
@@ -74,66 +69,6 @@ class _Off:
 _C: Any = _Off()  # the active Clocks (solo True while no detector runs)
 _S: Any = None  # the active Shadow
 _local: Any = threading.local()
-_TINFO: dict[type, Any] = {}  # type -> (skip_all, computed attribute names, kind)
-
-
-def _classify(t: type) -> tuple[bool, frozenset[str], int, Any]:
-    """(skip every access, names a Python-level descriptor computes, container kind 0/1,
-    class data attributes: ``{name: the class defining it}``, :data:`_BY_MRO` for a class
-    object, None when there are none)."""
-    if issubclass(t, threading.local) or issubclass(t, _IMMUTABLE):
-        return (True, frozenset(), 0, None)
-    if issubclass(t, type):  # o is a class: o.name is the attribute of o or of a base
-        return (False, frozenset(), 0, _BY_MRO)
-    computed = set()
-    owners: dict[str, type] = {}
-    custom = False
-    for klass in t.__mro__:
-        if klass.__module__ == "builtins":
-            continue
-        for name, value in vars(klass).items():
-            vt = type(value)
-            if issubclass(vt, property) or (hasattr(vt, "__get__") and vt.__module__ != "builtins"):
-                computed.add(name)
-            elif not hasattr(vt, "__get__") and not name.startswith("__"):
-                owners.setdefault(name, klass)  # plain data: read through the instance
-        custom = custom or "__getattribute__" in vars(klass)
-    kind = 0
-    for base in _CONTAINERS:
-        if issubclass(t, base) and all(
-            getattr(t, m) is getattr(base, m)
-            for m in ("__getitem__", "__setitem__", "__delitem__")
-            if hasattr(base, m)
-        ):
-            kind = 1
-    custom = custom or "__dict__" in computed
-    return (
-        custom,
-        frozenset(computed),
-        kind,
-        {n: k for n, k in owners.items() if n not in computed} or None,
-    )
-
-
-_BY_MRO: Any = object()  # _classify's marker: the object read is a class
-_MRO = vars(type)["__mro__"]  # type's own getters: a metaclass cannot substitute its code
-_CLASS_DICT = vars(type)["__dict__"]
-
-
-def through_class(o: Any, name: str, owners: Any) -> Any:
-    """The object whose attribute ``o.name`` reads, for a name some class defines as plain
-    data: the class that defines it (a class attribute, one location however it is read:
-    through the class, a subclass or an instance), unless ``o`` has its own."""
-    if owners is _BY_MRO:
-        for klass in _MRO.__get__(o, type(o)):
-            if name in _CLASS_DICT.__get__(klass, type(klass)):
-                return klass
-        return o
-    try:
-        own = object.__getattribute__(o, "__dict__")
-    except AttributeError:  # __slots__: no instance dict
-        own = ()
-    return o if name in own else owners[name]
 
 
 class Shadow:
@@ -316,29 +251,17 @@ def _struct_write(v: list[Any], st: ThreadState, site: int, o: Any) -> None:
     v[0][tid] = (vc[tid], site, st.ctx)
 
 
-def _info(o: Any) -> Any:
-    t = type(o)
-    info = _TINFO.get(t)
-    if info is None:
-        try:
-            info = _classify(t)
-        except Exception:  # an odd class (a metaclass's own attributes): left unchecked
-            info = (True, frozenset(), 0, None)
-        _TINFO[t] = info
-    return info
-
-
 # -- the entry points rewritten code calls --------------------------------------------------
 def ra(o: Any, name: str, site: int) -> Any:
     """Check a read of ``o.name``; return ``o``."""
     if _C.solo:
         return o
-    info = _TINFO.get(type(o)) or _info(o)
+    info = TINFO.get(type(o)) or type_info(o)
     if info[0] or name in info[1]:
         return o
     obj = o
     owners = info[3]
-    if owners is not None and (owners is _BY_MRO or name in owners):
+    if owners is not None and (owners is BY_MRO or name in owners):
         obj = through_class(o, name, owners)
     try:
         st = _local.st
@@ -360,7 +283,7 @@ def wa(o: Any, name: str, site: int) -> Any:
     """Check a write (or delete) of ``o.name``; return ``o``."""
     if _C.solo:
         return o
-    info = _TINFO.get(type(o)) or _info(o)
+    info = TINFO.get(type(o)) or type_info(o)
     if info[0] or name in info[1]:
         return o
     try:
@@ -385,9 +308,9 @@ def _item_key(o: Any, key: Any) -> Any:
         if key < 0 and not issubclass(type(o), dict):
             key += len(o)  # list, bytearray, deque: len() runs no user code
         return key
-    if t in _SAFE_KEYS:
+    if t in SAFE_KEYS:
         return key
-    if t is tuple and all(type(k) in _SAFE_KEYS for k in key):
+    if t is tuple and all(type(k) in SAFE_KEYS for k in key):
         return key
     if t is slice:
         return _STRUCT
@@ -398,7 +321,7 @@ def ri(o: Any, key: Any, site: int) -> Any:
     """Check a read of ``o[key]`` (built-in containers only); return ``o``."""
     if _C.solo:
         return o
-    info = _TINFO.get(type(o)) or _info(o)
+    info = TINFO.get(type(o)) or type_info(o)
     if not info[2]:
         return o
     st = _me()
@@ -422,7 +345,7 @@ def wi(o: Any, key: Any, site: int) -> Any:
     """Check a write (or delete) of ``o[key]``; a dict's new key also writes its structure."""
     if _C.solo:
         return o
-    info = _TINFO.get(type(o)) or _info(o)
+    info = TINFO.get(type(o)) or type_info(o)
     if not info[2]:
         return o
     st = _me()
@@ -462,7 +385,7 @@ def rs(o: Any, site: int) -> Any:
     """Check a read of ``o``'s structure (size, membership, iteration); return ``o``."""
     if _C.solo:
         return o
-    info = _TINFO.get(type(o)) or _info(o)
+    info = TINFO.get(type(o)) or type_info(o)
     if info[2]:
         st = _me()
         st.checked += 1
@@ -470,7 +393,7 @@ def rs(o: Any, site: int) -> Any:
         if m is None:
             m = _S.table(o, _S.items)
         _struct(m, st, site, o, False)
-    elif type(o) in _GENERATORS:
+    elif type(o) in GENERATORS:
         _exec(o, site)
     return o
 
@@ -479,7 +402,7 @@ def ws(o: Any, site: int) -> Any:
     """Check a write of ``o``'s structure; return ``o``."""
     if _C.solo:
         return o
-    info = _TINFO.get(type(o)) or _info(o)
+    info = TINFO.get(type(o)) or type_info(o)
     if info[2]:
         st = _me()
         st.checked += 1
@@ -494,10 +417,10 @@ def rm(o: Any, name: str, site: int) -> Any:
     """``o.name(...)`` is about to run: check it as a structure read or write; return ``o``."""
     if _C.solo:
         return o
-    op = _METHODS.get(name)
+    op = METHODS.get(name)
     if op is None:
         return o
-    info = _TINFO.get(type(o)) or _info(o)
+    info = TINFO.get(type(o)) or type_info(o)
     if not info[2]:
         return o
     st = _me()
@@ -513,7 +436,7 @@ def rx(o: Any, site: int) -> Any:
     """``next(o)``: a generator's execution is written (two threads running one race)."""
     if _C.solo:
         return o
-    if type(o) in _GENERATORS:
+    if type(o) in GENERATORS:
         _exec(o, site)
     return o
 
