@@ -104,6 +104,7 @@ def test_a_race_on_a_module_global():
         "event_publish",
         "read_after_join",
         "future_result",
+        "futures_wait",
         "condition_handoff",
         "semaphore_handoff",
         "barrier_phases",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import queue
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 
 
 class Account:
@@ -109,6 +109,20 @@ def future_result() -> None:
         assert box.balance == 5
         assert pool.submit(compute).result() == 1
         assert box.balance == 9
+
+
+def futures_wait() -> None:
+    """Two tasks in a pool, read once ``concurrent.futures.wait`` says both are done (before
+    the pool's shutdown: only the futures order it)."""
+    boxes = [Account(), Account()]
+
+    def work(box: Account) -> None:
+        box.balance = box.balance + 1
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(work, box) for box in boxes]
+        wait(futures)
+        assert sum(box.balance for box in boxes) == 2
 
 
 def condition_handoff() -> None:
