@@ -35,11 +35,14 @@ REPO = HERE.parent.parent
 RUNNER = HERE / "cpython_runner.py"
 MODES = ("native", "install", "lockorder")
 KINDS = ("pass", "fail", "error", "skip")
+_BY_DESIGN: dict[str, str] = {}  # test id -> the by-design difference (the harness's list)
 
 
 def _selection(whole: bool) -> list[str]:
     sys.path[:0] = [str(REPO), str(REPO / "src")]
-    from tests.conformance.test_cpython_suites import SELECTION
+    from tests.conformance.test_cpython_suites import BY_DESIGN, SELECTION
+
+    _BY_DESIGN.update(BY_DESIGN)
 
     args = []
     for name, classes in SELECTION.items():
@@ -106,6 +109,11 @@ def main(argv: list[str] | None = None) -> int:
             + (f", {len(run['reports'])} lock-order reports)" if mode == "lockorder" else ")")
         )
     native = runs["native"]
+    if "failed" not in native:
+        bad = sorted(t for t, v in native["outcomes"].items() if v in ("fail", "error"))
+        print(f"\nnative: {len(bad)} test(s) fail or err without snarl")
+        for test_id in bad:
+            print(f"  {test_id.removeprefix('test.')}: {native['outcomes'][test_id]}")
     for mode in MODES[1:]:
         ours = runs[mode]
         if "failed" in native or "failed" in ours:
@@ -117,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         print(f"\n{mode}: {len(diff)} outcome(s) differ from native")
         for test_id, was, now in diff:
-            print(f"  {test_id}: native {was}, {mode} {now}")
+            why = _BY_DESIGN.get(test_id, "NOT EXPLAINED") if was == "pass" else "?"
+            print(f"  {test_id}: native {was}, {mode} {now} ({why})")
     return status
 
 
