@@ -272,3 +272,18 @@ def lock_released_by_another_thread() -> int:
     gate.release()
     t.join()
     return value
+
+
+def counter_under(lock, rlock) -> int:
+    """Two threads add to a counter under ``lock``, then under ``rlock`` (both made by the
+    caller, before detection began)."""
+    box = {"n": 0, "m": 0}
+
+    def add():
+        with lock:
+            box["n"] += 1
+        with rlock:
+            box["m"] += 1
+
+    _pair(add, add)
+    return box["n"] + box["m"]

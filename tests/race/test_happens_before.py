@@ -61,3 +61,37 @@ def test_without_join_the_read_races():
 def test_taking_turns_inside_a_primitive_orders_nothing(fn, text):
     r = run(fn)
     assert [race.access.text for race in r.found] in ([text], ["job.value"]), r.text()
+
+
+def test_locks_made_before_detection_began_order_too():
+    # snarl installed first (as by `snarl run` or a conftest), the locks made, and only then
+    # a detection session: the locks were made without hooks, and must order all the same.
+    import threading
+
+    import snarl
+    from snarl.sync.patch import installed
+
+    was = installed()
+    snarl.install()
+    try:
+        lock, rlock = threading.Lock(), threading.RLock()
+        assert type(lock).__module__ == "snarl.sync.lock"
+        r = run(h.counter_under, lock, rlock)
+        assert r.found == [], r.text()
+        assert r.summary.accesses_checked > 0
+    finally:
+        if not was:
+            snarl.uninstall()
+
+
+def test_native_locks_in_an_instrumented_module_are_named_in_the_summary():
+    import _thread
+
+    h.NATIVE_LOCK = _thread.allocate_lock()
+    try:
+        r = run(h.start_order)
+        assert any("tests.race.hb_programs.NATIVE_LOCK" in n for n in r.summary.not_seen), (
+            r.summary.not_seen
+        )
+    finally:
+        del h.NATIVE_LOCK

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import threading
 import weakref
+from _thread import allocate_lock
 from typing import Any
 
 __all__ = ["MASK", "SHIFT", "Clocks", "History", "HistoryState", "ThreadState"]
@@ -117,7 +118,7 @@ class Clocks:
     """The thread registry and sync-object clocks of one detector."""
 
     def __init__(self) -> None:
-        self.lock = threading.Lock()  # native: the registry must not report to snarl
+        self.lock = allocate_lock()  # native: the registry must not report to snarl
         self.threads: list[ThreadState] = []
         self.local = threading.local()
         self.sync: dict[int, list[int]] = {}

@@ -19,8 +19,10 @@ happens-before sources; ``stop()`` disconnects them.  The sources:
 from __future__ import annotations
 
 import _queue
+import _thread
 import contextlib
 import fnmatch
+import gc
 import logging
 import os
 import queue
@@ -31,6 +33,8 @@ from _thread import get_ident
 from typing import Any
 
 from ..runtime.observer import OBSERVER
+from ..sync import lock as sync_lock
+from ..sync import rlock as sync_rlock
 from . import hooks, shadow, sources
 from .clock import Clocks, History, HistoryState, ThreadState
 from .lockedges import LockEdges
@@ -68,6 +72,7 @@ class Detector:
         self._instrument = LockEdges(self)
         self._names: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.running = False
+        self.hooked_before = 0  # snarl locks made before start() and hooked then
         self.context: str | None = None  # the test running now (pytest --snarl-races)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -87,6 +92,7 @@ class Detector:
         self.clocks.register(None, main.name, None, get_ident(), forked=False)
         hooks.activate(self.clocks, self.shadow, local)
         OBSERVER.add_instrument(self._instrument)
+        self.hooked_before = _hook_existing_locks()
         self._patch()
         self.running = True
 
@@ -275,6 +281,15 @@ class Detector:
         if self.imported_before:
             shown = ", ".join(sorted(self.imported_before)[:6])
             not_seen.append(f"modules imported before detection began: {shown}")
+        native = _native_locks(self.modules)
+        if native:
+            shown = ", ".join(native[:6]) + (
+                f" and {len(native) - 6} more" if len(native) > 6 else ""
+            )
+            not_seen.append(
+                f"locks made before snarl was installed (native: the order they impose is not "
+                f"seen, and may be reported as a race): {shown}"
+            )
         return Summary(
             races=len(self.found()),
             suppressed=self.suppressed,
@@ -289,8 +304,42 @@ _SUPPRESSED: Any = object()
 _running: list[Detector] = []  # the detector running now (at most one)
 
 
-def _log_failure() -> None:
-    logging.getLogger("snarl.race").exception("snarl race: a lock hook failed")
+_NATIVE_LOCKS = (type(_thread.allocate_lock()), _thread.RLock)
+
+
+def _native_locks(modules: list[str]) -> list[str]:
+    """``module.name`` of the native locks among the instrumented modules' globals."""
+    found = []
+    for name in modules:
+        mod = sys.modules.get(name)
+        for key, value in list(getattr(mod, "__dict__", {}).items()):
+            if type(value) in _NATIVE_LOCKS:
+                found.append(f"{name}.{key}")
+    return found
+
+
+_SNARL_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _hook_existing_locks() -> int:
+    """Make snarl's Locks and RLocks made before detection began (without hooks: nothing
+    listened then) report from now on, so that the order they impose is seen.  A lock held
+    now is left as it is (its release would be a release never acquired); the count of locks
+    changed is returned.  Native locks (made before snarl was installed) cannot be changed."""
+    upgrade = {sync_lock.Lock: sync_lock._HookedLock, sync_rlock.RLock: sync_rlock._HookedRLock}
+    n = 0
+    for o in gc.get_objects():
+        cls = upgrade.get(type(o))
+        if cls is None or o._rt is not OBSERVER:
+            continue
+        site = getattr(o, "_site_created", None)
+        if site is None or site.filename.startswith(_SNARL_DIR):
+            continue  # snarl's own machinery never reports
+        held = o._inner.locked() if cls is sync_lock._HookedLock else o._state()[1] > 0
+        if not held:
+            o.__class__ = cls
+            n += 1
+    return n
 
 
 def _simple_queue(det: Detector) -> type:

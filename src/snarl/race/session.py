@@ -89,8 +89,10 @@ def races(
     directory) or from the packages in ``include``.  ``suppress`` lists suppression patterns
     (see :func:`read_suppressions`).  ``pre_rewrite(tree, source, path, name)`` may change an
     imported module's AST before it is instrumented (pytest rewrites its asserts there).
-    Primitives created before the block are native: an order they alone impose is not seen
-    (and may be reported as a race).  ``history`` keeps the user-code stack of every access,
+    snarl's locks made before the block (snarl installed, nothing listening) report from its
+    start; locks made before snarl was installed are native: an order they alone impose is
+    not seen (and may be reported as a race), and the summary names those in the
+    instrumented modules' globals.  ``history`` keeps the user-code stack of every access,
     so that the earlier access of a race has its stack too (several times slower).
     """
     det = Detector(suppress=list(suppress), history=history)
