@@ -224,25 +224,25 @@ class ObserverRuntime(Runtime):
         """Wait for ``inner`` with the caller's arguments; record the wait while it lasts."""
         if not blocking:
             return inner.acquire(blocking, timeout)  # checks arguments; never waits
-        if timeout == -1 or (type(timeout) in _NUMBERS and 0 < timeout <= _TIMEOUT_MAX):
-            # Give the holder one turn before waiting: it was most likely preempted inside a
-            # short critical section and needs only the GIL to leave it.  A waiter that goes
-            # straight to sleep makes every later release wake it, and the threads then
-            # hand the lock over through the OS on every acquire (a lock convoy: 4 threads
-            # on one snarl Lock ran 4-10x slower than native; 1.5x with this turn).  A bad
-            # timeout is left to the inner lock's own error.
-            _yield(0)
-            if inner.acquire(False):
-                return True
         me = get_ident()
         waits = self.waits
         outer = waits.get(me)
-        waits[me] = Wait(prim, "", time.monotonic())
+        waits[me] = Wait(prim, "", time.monotonic())  # first: a dump sees the wait at once
         recorder = self.recorder
         token = None if recorder is None else recorder.wait_begin(prim, inner)
         got = False
         try:
-            got = inner.acquire(blocking, timeout)
+            if timeout == -1 or (type(timeout) in _NUMBERS and 0 < timeout <= _TIMEOUT_MAX):
+                # Give the holder one turn before sleeping: it was most likely preempted
+                # inside a short critical section and needs only the GIL to leave it.  A
+                # waiter that goes straight to sleep makes every later release wake it, and
+                # the threads then hand the lock over through the OS on every acquire (a lock
+                # convoy: 4 threads on one snarl Lock ran 4-10x slower than native; 1.5x with
+                # this turn).  A bad timeout is left to the inner lock's own error.
+                _yield(0)
+                got = inner.acquire(False)
+            if not got:
+                got = inner.acquire(blocking, timeout)
             return got
         finally:
             if outer is None:
