@@ -36,8 +36,8 @@ SYNC_MODULES = (
     "__init__", "_base", "condition", "event", "lock", "patch", "rlock", "semaphore", "thread",
 )  # fmt: skip
 RUNTIME_MODULES = (
-    "__init__", "base", "controlled", "exploration", "instruments", "observer", "records",
-    "scheduler", "simlock", "workers",
+    "__init__", "base", "controlled", "exploration", "instruments", "observed", "observer",
+    "records", "scheduler", "simlock", "virtualtime", "workers",
 )  # fmt: skip
 # The source files of snarl.sync (frames there are skipped when looking for a creation site).
 # Interned sites keep their code objects alive, so an id() in a key is never reused.

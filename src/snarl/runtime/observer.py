@@ -83,9 +83,7 @@ thread is never named the owner of a lock an ended thread left held.
 
 from __future__ import annotations
 
-import gc
 import os
-import sys
 import threading
 import time
 import weakref
@@ -95,9 +93,11 @@ from types import FrameType
 from typing import Any
 
 from ..frames import current_frames
-from ..identity import Site, infer_name
+from ..identity import Site
+from . import observed
 from .base import InnerLock, Runtime
 from .instruments import Instrument, Instruments, StackRecorder, WaitRecorder
+from .observed import _locked, wait_edges
 
 __all__ = ["OBSERVER", "ObserverRuntime", "Wait", "tracked_state", "wait_edges"]
 
@@ -383,155 +383,19 @@ class ObserverRuntime(Runtime):
     # -- reading ------------------------------------------------------------------------
     def state(self, all_locks: bool = False) -> dict[str, Any]:
         """See the module docstring: :func:`tracked_state`."""
-        now = time.monotonic()
-        running = set(current_frames())
-        active = dict(threading._active)  # type: ignore[attr-defined]
-        waits_out: dict[int, dict[str, Any]] = {}
-        waiters: dict[int, list[list[float]]] = {}
-        waited: dict[int, Any] = {}
-        for ident, w in list(self.waits.items()):
-            obj = w.obj
-            entry: dict[str, Any] = {
-                "object": id(obj),
-                "type": _type_name(obj),
-                "name": _name_of(obj),
-                "kind": w.kind or getattr(obj, "_snarl_kind", "unknown"),
-                "since": w.since,
-                "created": _site_pair(getattr(obj, "_site_created", None)),
-                "target": getattr(obj, "ident", None) if w.kind == "join" else None,
-                "lock": None,
-            }
-            under = getattr(obj, "_snarl_lock", None) or getattr(obj, "_lock", None)
-            if under is not None:
-                entry["lock"] = id(under)
-            if hasattr(obj, "_inner"):
-                waiters.setdefault(id(obj), []).append([ident, w.since])
-                waited[id(obj)] = obj
-            waits_out[ident] = entry
-        locks: dict[int, dict[str, Any]] = {}
-        for prim in _all_locks() if all_locks else list(self.bare or ()):
-            key = id(prim)
-            if all_locks or key in waited or _locked(prim):
-                locks[key] = self._lock_facts(prim, now, running, active, waiters.get(key, []))
-        for key, prim in waited.items():
-            if key not in locks:
-                locks[key] = self._lock_facts(prim, now, running, active, waiters[key])
-        exited = {}
-        for ident, rec in list(self.exited.items()):
-            still = [k for k in rec["held"] if self._still_held_from_exit(k)]
-            if still:
-                exited[ident] = {"name": rec["name"], "at": rec["at"], "held": still}
-            else:  # every lock it left has been released since: forget the thread
-                self.exited.pop(ident, None)
-                for k in rec["held"]:
-                    self.exit_records.pop(k, None)
-        return {"now": now, "locks": locks, "waits": waits_out, "exited": exited}
+        return observed.state_of(self, all_locks)
 
     def lock_facts(self, prim: Any) -> dict[str, Any]:
         """One lock's entry of :func:`tracked_state` (for a lock found some other way: a dump
         finds locks held by ``with`` on the owner's stack)."""
-        return self._lock_facts(
-            prim,
-            time.monotonic(),
-            set(current_frames()),
-            dict(threading._active),  # type: ignore[attr-defined]
-            [],
-        )
+        return observed.lock_facts_of(self, prim)
 
     def _still_held_from_exit(self, key: int) -> bool:
-        rec = self.exit_records.get(key)
-        prim = rec[4]() if rec is not None else None
-        return (
-            rec is not None
-            and prim is not None
-            and _locked(prim)
-            and prim._owner == rec[0]
-            and prim._site == rec[3]
-        )
-
-    def _lock_facts(
-        self,
-        prim: Any,
-        now: float,
-        running: set[int],
-        active: dict[int, Any],
-        waiting: list[list[float]],
-    ) -> dict[str, Any]:
-        owner = prim._owner
-        locked = _locked(prim)
-        if not locked:
-            owner = None
-        exited = None
-        rec = self.exit_records.get(id(prim))
-        if rec is not None and self._still_held_from_exit(id(prim)):
-            exited = {"ident": rec[0], "name": rec[1], "at": rec[2]}
-        owner_thread = active.get(owner) if owner is not None else None
-        stack = getattr(prim, "_stack", None)
-        part_of = getattr(prim, "_part_of", None)
-        return {
-            "id": id(prim),
-            "type": _type_name(prim),
-            "name": _name_of(prim),
-            "created": _site_pair(prim._site_created),
-            "part_of": part_of,
-            "locked": locked,
-            "owner": owner,
-            "owner_name": exited["name"]
-            if exited
-            else (owner_thread.name if owner_thread is not None else None),
-            "owner_alive": None if owner is None else (owner in running and exited is None),
-            "owner_exited": exited,
-            "count": getattr(prim, "_count", 1 if locked else 0) if locked else 0,
-            "acquired": _site_pair(prim._site) if owner is not None else None,
-            "since": getattr(prim, "_since", None) if stack and owner is not None else None,
-            "stack": [[f.filename, f.lineno, f.name] for f in stack] if stack else None,
-            "waiters": sorted(waiting, key=lambda w: w[1]),
-        }
-
-
-def _type_name(obj: Any) -> str:
-    """The public class name: a hooked variant reports as the class it stands for."""
-    cls = type(obj)
-    return getattr(cls, "_snarl_type", None) or cls.__name__
+        return observed.still_held_from_exit(self, key)
 
 
 def _ignore(*_: Any) -> None:
     pass
-
-
-def _all_locks() -> list[Any]:
-    """Every snarl Lock and RLock alive (a scan of the garbage collector's objects: slow, for
-    ``tracked_state(all_locks=True)`` only)."""
-    lock_module = sys.modules.get("snarl.sync.lock")
-    if lock_module is None:
-        return []
-    base = lock_module._Base
-    return [o for o in gc.get_objects() if issubclass(type(o), base)]
-
-
-def _locked(prim: Any) -> bool:
-    try:
-        return bool(prim.locked())  # the primitive's own answer (an RLock asks its C lock)
-    except Exception:
-        return False
-
-
-def _name_of(obj: Any) -> str | None:
-    name = getattr(obj, "_name", None)
-    if isinstance(name, str):
-        return name
-    site = getattr(obj, "_site_created", None)
-    if site is not None:
-        return infer_name(site)
-    if isinstance(getattr(obj, "name", None), str):  # a Thread
-        return obj.name
-    return None
-
-
-def _site_pair(site: Site | None) -> list[Any] | None:
-    if site is None:
-        return None
-    return [site.filename, site.lineno]
 
 
 OBSERVER = ObserverRuntime()
@@ -539,22 +403,6 @@ OBSERVER = ObserverRuntime()
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=OBSERVER.after_fork_in_child)
-
-
-def wait_edges(state: dict[str, Any]) -> list[tuple[int, int, dict[str, Any]]]:
-    """The wait-for edges a :func:`tracked_state` result proves (see the module docstring)."""
-    edges: list[tuple[int, int, dict[str, Any]]] = []
-    locks = state["locks"]
-    for ident, wait in state["waits"].items():
-        if wait["kind"] in ("lock", "rlock"):
-            lock = locks.get(wait["object"])
-            if lock is None or lock["owner"] is None or lock["owner_exited"] is not None:
-                continue
-            payload = dict(wait, holder_basis="tracked", acquired=lock["acquired"])
-            edges.append((ident, lock["owner"], payload))
-        elif wait["kind"] == "join" and wait["target"] is not None:
-            edges.append((ident, wait["target"], dict(wait, holder_basis="joined")))
-    return edges
 
 
 def tracked_state(all_locks: bool = False) -> dict[str, Any]:
