@@ -287,3 +287,35 @@ def counter_under(lock, rlock) -> int:
 
     _pair(add, add)
     return box["n"] + box["m"]
+
+
+def future_wait_completions_in_turn() -> int:
+    """``wait()`` entered before either task is done; the tasks then finish one after the
+    other (a helper thread opens their gates in turn, seeing from the futures' state when to).
+    Every task's writes happen before ``wait()`` returns, not only the last one's."""
+    import time
+
+    first, second = Box(), Box()
+    gate1, gate2 = threading.Event(), threading.Event()
+
+    def task(box, gate):
+        gate.wait()
+        box.value = 1
+
+    with ThreadPoolExecutor(2) as ex:
+        fa = ex.submit(task, first, gate1)
+        fb = ex.submit(task, second, gate2)
+
+        def opener():
+            while not fa._waiters:  # wait() has put its waiter on the futures
+                time.sleep(0.001)
+            gate1.set()
+            while not fa.done():
+                time.sleep(0.001)
+            gate2.set()
+
+        t = threading.Thread(target=opener)
+        t.start()
+        wait([fa, fb])
+        t.join()
+        return first.value + second.value

@@ -28,6 +28,7 @@ def run(fn, *args):
         h.future_result,
         h.future_as_completed,
         h.future_wait,
+        h.future_wait_completions_in_turn,
         h.submit_order,
         h.timer_start,
         h.lock_released_by_another_thread,

@@ -284,6 +284,8 @@ class ExecutionDetector(Detector):
     exploration has made SimpleQueues of Python's own).  The first race ends the execution.
     """
 
+    hook_existing_locks = False  # the controlled runtime reports every lock it controls
+
     def __init__(self, races: RaceSession, rt: ControlledRuntime) -> None:
         super().__init__()
         self.clocks.lock = allocate_lock()  # native: its registry must be no switch point

@@ -49,6 +49,10 @@ _NATIVE_SIMPLEQUEUE = _queue.SimpleQueue
 class Detector:
     """Clocks, shadow memory and reports of one detection run."""
 
+    hook_existing_locks = True
+    """Whether :meth:`start` makes snarl's locks made before it report (a scan of the objects
+    the garbage collector tracks); a subclass whose locks report some other way turns it off."""
+
     def __init__(self, *, suppress: list[str] | None = None, history: bool = False) -> None:
         self.clocks = Clocks()
         if history:
@@ -92,7 +96,8 @@ class Detector:
         self.clocks.register(None, main.name, None, get_ident(), forked=False)
         hooks.activate(self.clocks, self.shadow, local)
         OBSERVER.add_instrument(self._instrument)
-        self.hooked_before = _hook_existing_locks()
+        if self.hook_existing_locks:
+            self.hooked_before = _hook_existing_locks()
         self._patch()
         self.running = True
 

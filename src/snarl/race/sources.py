@@ -55,7 +55,11 @@ INTERNAL_FILES = frozenset(
 
 
 _FUTURES_FILE = os.path.abspath(futures_base.__file__)
-_RECEIVERS = frozenset({"result", "exception", "__enter__"})  # __enter__: _AcquireFutures
+# __enter__: _AcquireFutures (wait, as_completed).  _decrement_pending_calls: wait()'s
+# all-completed waiter counts completions under its lock and the last one sets the Event wait()
+# returns on, so each completion must receive the earlier ones (or only the last task would be
+# ordered before what follows wait()).
+_RECEIVERS = frozenset({"result", "exception", "__enter__", "_decrement_pending_calls"})
 
 
 def _acquirer(frame: Any) -> Any:
