@@ -28,7 +28,6 @@ failure of kind ``race``.
 from __future__ import annotations
 
 import builtins
-import concurrent.futures._base as futures_base
 import os
 import sys
 import threading
@@ -59,7 +58,6 @@ __all__ = [
 
 _RUNTIME = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "runtime", "")
 _SYNC = os.path.join(os.path.dirname(_RUNTIME.rstrip(os.sep)), "sync", "")
-_FUTURES_FILE = os.path.abspath(futures_base.__file__)
 
 
 class _Record:
@@ -423,7 +421,7 @@ class Edges:
         st = self.states.get(me.tid)
         if st is None:
             return
-        if kind == "future" and not _receives(_outside_runtime(sys._getframe(1))):
+        if kind == "future" and not sources.receives(_outside_runtime(sys._getframe(1))):
             return
         self.clocks.acquire(st, inner)
         if name is not None:
@@ -469,26 +467,6 @@ def _outside_runtime(frame: Any) -> Any:
     while frame is not None and frame.f_code.co_filename.startswith(_RUNTIME):
         frame = frame.f_back
     return frame
-
-
-def _receives(frame: Any) -> bool:
-    """Whether taking a Future's lock at ``frame`` reads what was published through it:
-    :func:`snarl.race.sources.receives`, and also the counter lock of ``wait()``'s
-    all-completed waiter (``_AllCompletedWaiter._decrement_pending_calls``).  Each completion
-    takes it, and the last one sets the Event that ``wait()`` returns on; without the edge
-    from the earlier completions, only the last future's task would be ordered before what
-    follows ``wait()``, and ``wait()``'s callers would see false races whenever they wait
-    before the tasks are done (which a schedule makes happen at will)."""
-    if sources.receives(frame):
-        return True
-    f = frame
-    while f is not None and f.f_code.co_filename.startswith(_SYNC):
-        f = f.f_back
-    return (
-        f is not None
-        and f.f_code.co_filename == _FUTURES_FILE
-        and f.f_code.co_name == "_decrement_pending_calls"
-    )
 
 
 def _primitive_of(frame: Any, inner: Any) -> Any:
