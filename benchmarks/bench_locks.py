@@ -11,7 +11,10 @@ Workloads (each timed as interleaved samples; medians reported with the ratio to
 2. ``queue.Queue`` put then get in one thread, the Queue made before and after ``install()``;
 3. a Condition ping-pong between two threads (notify, then wait for the reply), per round trip;
 4. ``ThreadPoolExecutor(8)`` running 100k tiny tasks (``submit`` then ``result``), wall time,
-   native vs installed vs installed with lockorder.
+   native vs installed vs installed with lockorder;
+5. four threads taking turns at one Lock (``with lock: counter += 1``), wall time per
+   ``with``: contention, where a Python-level lock whose waiters sleep at once makes a lock
+   convoy (every later acquire handed over through the OS).
 
 Run it from anywhere; snarl is imported from this checkout's ``src`` directory:
 
@@ -138,6 +141,24 @@ def pool(tasks: int) -> float:
     return time.perf_counter() - t0
 
 
+def contended(lock: object, n: int, threads: int = 4) -> float:
+    """Wall seconds per ``with lock`` when ``threads`` threads each do ``n`` of them."""
+    box = [0]
+
+    def work() -> None:
+        for _ in range(n):
+            with lock:  # type: ignore[attr-defined]
+                box[0] += 1
+
+    ts = [threading.Thread(target=work) for _ in range(threads)]
+    t0 = time.perf_counter()
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    return (time.perf_counter() - t0) / (n * threads)
+
+
 def row(label: str, samples: dict[str, list[float]], unit: float, unit_name: str) -> None:
     native = statistics.median(samples["native"])
     parts = []
@@ -206,6 +227,12 @@ def main() -> None:
         with snarl.install(lockorder=True):
             samples["lockorder"].append(pool(tasks))
     row(f"ThreadPoolExecutor {tasks // 1000}k", samples, 1.0, "s")
+
+    samples = {"native": [], "snarl": []}
+    for _ in range(args.repeat):
+        samples["native"].append(contended(natives["Lock"], n // 4))
+        samples["snarl"].append(contended(tracked["Lock"], n // 4))
+    row("with Lock: 4 threads", samples, 1e-9, "ns")
 
 
 if __name__ == "__main__":

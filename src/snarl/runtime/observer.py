@@ -115,6 +115,7 @@ class Wait:
 
 _FIRST_HOLD = allocate_lock()  # see ObserverRuntime.hold_bare()
 _yield = time.sleep  # sleep(0): let another thread run (see ObserverRuntime.block)
+_TURNS = 3
 _NUMBERS = (int, float)
 _TIMEOUT_MAX = threading.TIMEOUT_MAX
 
@@ -233,14 +234,18 @@ class ObserverRuntime(Runtime):
         got = False
         try:
             if timeout == -1 or (type(timeout) in _NUMBERS and 0 < timeout <= _TIMEOUT_MAX):
-                # Give the holder one turn before sleeping: it was most likely preempted
-                # inside a short critical section and needs only the GIL to leave it.  A
-                # waiter that goes straight to sleep makes every later release wake it, and
-                # the threads then hand the lock over through the OS on every acquire (a lock
-                # convoy: 4 threads on one snarl Lock ran 4-10x slower than native; 1.5x with
-                # this turn).  A bad timeout is left to the inner lock's own error.
-                _yield(0)
-                got = inner.acquire(False)
+                # Give the holder a few turns before sleeping: it was most likely preempted
+                # inside a short critical section and needs only the GIL to leave it (which
+                # a turn may give another waiter first).  A waiter that goes straight to sleep
+                # makes every later release wake it, and the threads then hand the lock over
+                # through the OS on every acquire (a lock convoy: 4 threads on one snarl Lock
+                # ran 4-10x slower than native; 1.5-2x with these turns; 3.10 needs more than
+                # one).  A bad timeout is left to the inner lock's own error.
+                for _ in range(_TURNS):
+                    _yield(0)
+                    got = inner.acquire(False)
+                    if got:
+                        break
             if not got:
                 got = inner.acquire(blocking, timeout)
             return got
