@@ -96,3 +96,15 @@ def test_native_locks_in_an_instrumented_module_are_named_in_the_summary():
         )
     finally:
         del h.NATIVE_LOCK
+
+
+def test_lock_waiters_give_turns_only_while_detecting():
+    # (a detection run's hooks lengthen critical sections: without turns a lock convoy forms;
+    # outside detection a turn could cost a waiter a whole switch interval)
+    from snarl.runtime.observer import OBSERVER
+
+    assert OBSERVER.turns == 0
+    with races(h):
+        assert OBSERVER.turns > 0
+        assert h.counter_under(__import__("threading").Lock(), __import__("threading").RLock())
+    assert OBSERVER.turns == 0

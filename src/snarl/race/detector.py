@@ -77,6 +77,7 @@ class Detector:
         self._names: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
         self.running = False
         self.hooked_before = 0  # snarl locks made before start() and hooked then
+        self._turns = 0  # the observer's turns before start()
         self.context: str | None = None  # the test running now (pytest --snarl-races)
 
     # -- lifecycle ----------------------------------------------------------------------
@@ -96,6 +97,7 @@ class Detector:
         self.clocks.register(None, main.name, None, get_ident(), forked=False)
         hooks.activate(self.clocks, self.shadow, local)
         OBSERVER.add_instrument(self._instrument)
+        self._turns, OBSERVER.turns = OBSERVER.turns, _TURNS
         if self.hook_existing_locks:
             self.hooked_before = _hook_existing_locks()
         self._patch()
@@ -110,6 +112,7 @@ class Detector:
             _running.remove(self)
         hooks.activate(None, None)
         OBSERVER.remove_instrument(self._instrument)
+        OBSERVER.turns = self._turns
         self._instrument.unmark()
         self._unpatch()
 
@@ -306,6 +309,10 @@ class Detector:
 
 
 _SUPPRESSED: Any = object()
+# While detecting, a waiter for a contended Lock gives the holder this many turns before it
+# sleeps (ObserverRuntime.block): the hooks make critical sections long enough that a lock
+# convoy forms otherwise.  A detection run changes the program's timing anyway.
+_TURNS = 3
 _running: list[Detector] = []  # the detector running now (at most one)
 
 

@@ -84,7 +84,6 @@ thread is never named the owner of a lock an ended thread left held.
 from __future__ import annotations
 
 import os
-import threading
 import time
 import weakref
 from _thread import RLock as _CRLock
@@ -114,10 +113,7 @@ class Wait:
 
 
 _FIRST_HOLD = allocate_lock()  # see ObserverRuntime.hold_bare()
-_yield = time.sleep  # sleep(0): let another thread run (see ObserverRuntime.block)
-_TURNS = 3
-_NUMBERS = (int, float)
-_TIMEOUT_MAX = threading.TIMEOUT_MAX
+_yield = time.sleep  # sleep(0): let another thread run (ObserverRuntime.block's turns)
 
 
 class ObserverRuntime(Runtime):
@@ -125,6 +121,7 @@ class ObserverRuntime(Runtime):
 
     def __init__(self) -> None:
         self.bare: set[Any] | None = None  # see hold_bare()
+        self.turns = 0  # turns a lock waiter gives the holder before it sleeps (see block())
         self.waits: dict[int, Wait] = {}
         self.exited: dict[int, dict[str, Any]] = {}
         self.exit_records: dict[int, tuple[int, str, float, Any, weakref.ref[Any]]] = {}
@@ -228,26 +225,27 @@ class ObserverRuntime(Runtime):
         me = get_ident()
         waits = self.waits
         outer = waits.get(me)
-        waits[me] = Wait(prim, "", time.monotonic())  # first: a dump sees the wait at once
+        waits[me] = Wait(prim, "", time.monotonic())
         recorder = self.recorder
         token = None if recorder is None else recorder.wait_begin(prim, inner)
         got = False
         try:
-            if timeout == -1 or (type(timeout) in _NUMBERS and 0 < timeout <= _TIMEOUT_MAX):
-                # Give the holder a few turns before sleeping: it was most likely preempted
-                # inside a short critical section and needs only the GIL to leave it (which
-                # a turn may give another waiter first).  A waiter that goes straight to sleep
-                # makes every later release wake it, and the threads then hand the lock over
-                # through the OS on every acquire (a lock convoy: 4 threads on one snarl Lock
-                # ran 4-10x slower than native; 1.5-2x with these turns; 3.10 needs more than
-                # one).  A bad timeout is left to the inner lock's own error.
-                for _ in range(_TURNS):
+            if self.turns and getattr(prim, "_inner", None) is inner and timeout == -1:
+                # A Lock or RLock waited for without a timeout, while turns are on (snarl race
+                # turns them on): give the holder a few turns before sleeping.  It was most
+                # likely preempted inside a short critical section and needs only the GIL to
+                # leave it.  A waiter that goes straight to sleep makes every later release
+                # wake it, and the threads then hand the lock over through the OS on every
+                # acquire (a lock convoy: 4 threads on one lock under snarl race ran 35-47x
+                # slower than native, 9-16x with three turns).  Off by default: a turn may
+                # cost the waiter a whole switch interval (5 ms) when other threads are busy
+                # (a thread pool under the lock-order validator ran 11x slower with turns).
+                for _ in range(self.turns):
                     _yield(0)
                     got = inner.acquire(False)
                     if got:
-                        break
-            if not got:
-                got = inner.acquire(blocking, timeout)
+                        return got
+            got = inner.acquire(blocking, timeout)
             return got
         finally:
             if outer is None:
