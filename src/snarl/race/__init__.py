@@ -32,10 +32,10 @@ whatever the timing, because it checks the order, not the outcome.
   race``, ``snarl run --races``), and ``pytest --snarl-races`` (:mod:`snarl.pytest_races`).
 
 Measured (``benchmarks/RESULTS.md``): every race of the 24 programs in ``benchmarks/races/``
-found in one run, none reported on their synchronised twins; 4-10x native time on attribute-
-and dict-heavy code and thread pools on 3.12+, 17-21x on lock-heavy code and fully shared
-dicts, about 670 bytes per tracked object; up to several hundred times on the free-threaded
-build when all threads hammer shared data (shadow objects' reference counts contend).
+found in one run, none reported on their synchronised twins; 3-10x native time on attribute-
+and dict-heavy code, thread pools and lock-heavy code on 3.12+ with the GIL (4-15x on
+3.10/3.11), 22-26x on dicts every thread reads and writes, about 670 bytes per tracked object;
+20-580x on the free-threaded build when threads share data (shared dict reads contend there).
 The rewrite leaves out what cannot race (locals, names bound once, containers that never leave
 their frame, a repeated check with no call between: :mod:`.scopes`).
 
