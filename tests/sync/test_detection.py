@@ -43,19 +43,22 @@ def test_abba_deadlock_is_a_cycle_of_two(threads):
 
     t1 = threads.start(worker, lock_a, lock_b, name="worker-AB")
     t2 = threads.start(worker, lock_b, lock_a, name="worker-BA")
-    state = wait_for_state(lambda s: len(cycles(s)) == 1 and lock_waits(s, 2))
-    (cycle,) = cycles(state)
-    assert {step[0] for step in cycle} == {t1.ident, t2.ident}
-    by_waiter = {waiter: (holder, payload) for waiter, holder, payload in cycle}
-    assert by_waiter[t1.ident][0] == t2.ident
-    assert by_waiter[t1.ident][1]["name"] == "lock_b"
-    assert by_waiter[t2.ident][1]["name"] == "lock_a"
-    lock_facts = state["locks"][id(lock_a)]
-    assert lock_facts["owner"] == t1.ident and lock_facts["owner_name"] == "worker-AB"
-    assert lock_facts["acquired"][0] == __file__
-    assert lock_facts["waiters"][0][0] == t2.ident
-    assert state["waits"][t2.ident]["since"] <= state["now"]
-    lock_a.release()  # break it: worker-BA proceeds, then worker-AB
+    try:
+        state = wait_for_state(lambda s: len(cycles(s)) == 1 and lock_waits(s, 2))
+        (cycle,) = cycles(state)
+        assert {step[0] for step in cycle} == {t1.ident, t2.ident}
+        by_waiter = {waiter: (holder, payload) for waiter, holder, payload in cycle}
+        assert by_waiter[t1.ident][0] == t2.ident
+        assert by_waiter[t1.ident][1]["name"] == "lock_b"
+        assert by_waiter[t2.ident][1]["name"] == "lock_a"
+        lock_facts = state["locks"][id(lock_a)]
+        assert lock_facts["owner"] == t1.ident and lock_facts["owner_name"] == "worker-AB"
+        assert lock_facts["acquired"][0] == __file__
+        assert lock_facts["waiters"][0][0] == t2.ident
+        assert state["waits"][t2.ident]["since"] <= state["now"]
+    finally:
+        with contextlib.suppress(RuntimeError):  # break it (even after a failed assertion:
+            lock_a.release()  # no thread is left stuck for the tests after this one)
 
 
 def test_five_philosophers(threads):
@@ -72,11 +75,14 @@ def test_five_philosophers(threads):
             left.release()
 
     ts = [threads.start(philosopher, i, name=f"phil-{i}") for i in range(5)]
-    state = wait_for_state(lambda s: len(cycles(s)) == 1 and len(cycles(s)[0]) == 5)
-    (cycle,) = cycles(state)
-    assert {w for w, _, _ in cycle} == {t.ident for t in ts}
-    assert {p["name"] for _, _, p in cycle} == {f"fork-{i}" for i in range(5)}
-    forks[0].release()
+    try:
+        state = wait_for_state(lambda s: len(cycles(s)) == 1 and len(cycles(s)[0]) == 5)
+        (cycle,) = cycles(state)
+        assert {w for w, _, _ in cycle} == {t.ident for t in ts}
+        assert {p["name"] for _, _, p in cycle} == {f"fork-{i}" for i in range(5)}
+    finally:
+        with contextlib.suppress(RuntimeError):  # break it even after a failed assertion
+            forks[0].release()
 
 
 def test_join_cycle(installed, threads):

@@ -23,7 +23,6 @@ __all__ = ["lock_facts_of", "state_of", "still_held_from_exit", "wait_edges"]
 def state_of(rt: Any, all_locks: bool = False) -> dict[str, Any]:
     """``rt``'s records as plain data (the shape :func:`snarl.runtime.observer.tracked_state`
     documents)."""
-    now = time.monotonic()
     running = set(current_frames())
     active = dict(threading._active)  # type: ignore[attr-defined]
     waits_out: dict[int, dict[str, Any]] = {}
@@ -48,6 +47,9 @@ def state_of(rt: Any, all_locks: bool = False) -> dict[str, Any]:
             waiters.setdefault(id(obj), []).append([ident, w.since])
             waited[id(obj)] = obj
         waits_out[ident] = entry
+    # Read after the waits: a wait recorded while they were read (free-threaded builds run
+    # the waiter meanwhile) began before ``now``, never after it.
+    now = time.monotonic()
     locks: dict[int, dict[str, Any]] = {}
     for prim in _all_locks() if all_locks else list(rt.bare or ()):
         key = id(prim)
